@@ -1,0 +1,151 @@
+"""A stage for Baton: the GitHub stand-in and a Baton service wired together.
+
+Used by `baton demo` and by the end-to-end tests. In-process by default (httpx's ASGI transport
+both ways); `over_http=True` runs both on real loopback sockets, as GitHub and a deployment would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from app.github.client import WritePacer
+from app.sandbox import AsgiWebhookSink, HttpWebhookSink, StandIn
+from app.service import Service, build_service
+from app.settings import Settings
+
+APP_ID = 1001
+ORG = "acme"
+REPO = "acme/web"
+# People of the demo organisation and their repository roles (None: no role at all).
+PEOPLE: dict[str, str | None] = {
+    "alice": "write",
+    "bob": "triage",
+    "carol": "maintain",
+    "dave": "read",
+    "rita": None,  # a user who reports an incident
+    "mallory": None,
+}
+
+
+@cache
+def app_key_pem() -> tuple[str, bytes]:
+    """A throwaway RSA key for the App (private PEM text, public PEM bytes)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
+
+
+@dataclass
+class Stage:
+    standin: StandIn
+    service: Service
+    settings: Settings
+    baton_url: str  # where GitHub sends deliveries: http://127.0.0.1:PORT, or in-process
+
+    async def settle(self) -> None:
+        """Wait until every webhook has been delivered and every delivery processed: Baton's own
+        writes make GitHub send more deliveries, so repeat until a round sends nothing new."""
+        for _ in range(50):
+            sent = len(self.standin.deliveries)
+            await self.standin.settle()
+            await self.service.worker.idle()
+            if len(self.standin.deliveries) == sent:
+                return
+        raise TimeoutError("the stage did not settle")
+
+
+def populate(standin: StandIn) -> int:
+    """The demo organisation: one repository, its people, the App installed. Returns the
+    installation id."""
+    standin.add_org(ORG)
+    standin.add_repo(REPO)
+    for login, role in PEOPLE.items():
+        if role is None:
+            standin.add_user(login)
+        else:
+            standin.set_role(REPO, login, role)
+    standin.add_team(ORG, "sre", ["carol", "dave"])
+    return standin.install(ORG)
+
+
+@contextlib.asynccontextmanager
+async def stage(
+    *,
+    database_url: str = "sqlite:///:memory:",
+    over_http: bool = False,
+    clock: Callable[[], datetime] | None = None,
+    write_interval: float = 0.0,
+) -> AsyncIterator[Stage]:
+    private_pem, public_pem = app_key_pem()
+    secret = secrets.token_hex(16)
+    now = clock or (lambda: datetime.now(UTC))
+    standin = StandIn(
+        app_id=APP_ID, app_public_key_pem=public_pem, webhook_secret=secret, clock=now
+    )
+    populate(standin)
+    async with contextlib.AsyncExitStack() as stack:
+        api_url = standin.base_url
+        transport = None
+        if over_http:
+            api_url = await stack.enter_async_context(serving(standin.app, lifespan="off"))
+        else:
+            transport = standin.transport()
+        settings = Settings(
+            app_id=APP_ID,
+            private_key=private_pem,
+            webhook_secret=secret,
+            api_url=api_url,
+            database_url=database_url,
+        )
+        service = build_service(
+            settings,
+            transport=transport,
+            clock=now,
+            pacer_factory=lambda: WritePacer(interval=write_interval),
+        )
+        if over_http:
+            baton_url = await stack.enter_async_context(serving(service.web, lifespan="on"))
+            standin.hookshot.sink = HttpWebhookSink(f"{baton_url}/webhooks")
+        else:
+            baton_url = "http://baton.test"
+            await stack.enter_async_context(service.web.router.lifespan_context(service.web))
+            standin.hookshot.sink = AsgiWebhookSink(service.web)
+        yield Stage(standin=standin, service=service, settings=settings, baton_url=baton_url)
+
+
+@contextlib.asynccontextmanager
+async def serving(asgi_app: Any, *, lifespan: str) -> AsyncIterator[str]:
+    """Serve an ASGI app on a free loopback port in this event loop; yields its base URL."""
+    config = uvicorn.Config(
+        asgi_app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.get_running_loop().create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -1,0 +1,266 @@
+"""The one place Baton talks to GitHub: App and installation clients, timeouts, retries, pacing.
+
+Every request goes through `GitHubSession._call`, so that each can be counted, spaced, retried
+within bounds and made safe to repeat:
+- reads and idempotent writes (PATCH, DELETE, reactions) are retried a couple of times after a
+  5xx or a dropped connection, with short pauses;
+- a POST that creates content is never blindly retried: after an ambiguous failure the caller
+  looks for the marker the content carries before trying again (see `post_reply`);
+- a rate limit that clears within a couple of seconds is waited out; a longer one raises
+  `GitHubBusy`, and the delivery is rescheduled instead of holding a worker for minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import httpx
+from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy
+from githubkit.cache import MemCacheStrategy
+from githubkit.exception import (
+    RateLimitExceeded,
+    RequestError,
+    RequestFailed,
+    RequestTimeout,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+ResponseObserver = Callable[[int, int | None], None]
+
+RETRIES = 2  # after the first try, for reads and idempotent writes
+SHORT_WAIT = timedelta(seconds=2)  # a rate limit this short is waited out in place
+USER_AGENT = "Baton (incident response on GitHub issues)"
+
+
+class GitHubBusy(Exception):
+    """GitHub asked us to wait (rate limit); try the whole unit of work again `after`."""
+
+    def __init__(self, after: timedelta, reason: str) -> None:
+        super().__init__(reason)
+        self.after = after
+        self.reason = reason
+
+
+class GitHubUnavailable(Exception):
+    """GitHub kept failing (5xx, timeouts) within our bounded retries; try again later."""
+
+
+class AmbiguousWrite(Exception):
+    """A content-creating request failed in a way that leaves unknown whether it took effect."""
+
+
+class WritePacer:
+    """Spaces writes as GitHub asks (about 1 s apart in bulk, at most 80 content-creating
+    requests a minute) while letting a short burst, one command's few writes, go at once."""
+
+    def __init__(
+        self,
+        *,
+        burst: int = 5,
+        interval: float = 1.0,
+        content_per_minute: int = 80,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._burst = burst
+        self._interval = interval
+        self._content_per_minute = content_per_minute
+        self._clock = clock
+        self._tokens = float(burst)
+        self._refilled_at = clock()
+        self._content_times: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    async def before_write(self, *, content_creating: bool) -> None:
+        async with self._lock:
+            while (wait := self._wait_needed(content_creating)) > 0:
+                await asyncio.sleep(wait)
+            self._tokens -= 1
+            if content_creating:
+                self._content_times.append(self._clock())
+
+    def _wait_needed(self, content_creating: bool) -> float:
+        now = self._clock()
+        if self._interval > 0:
+            self._tokens = min(
+                self._burst, self._tokens + (now - self._refilled_at) / self._interval
+            )
+        else:
+            self._tokens = self._burst
+        self._refilled_at = now
+        wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) * self._interval
+        if content_creating:
+            while self._content_times and now - self._content_times[0] >= 60:
+                self._content_times.popleft()
+            if len(self._content_times) >= self._content_per_minute:
+                wait = max(wait, 60 - (now - self._content_times[0]))
+        return wait
+
+
+@dataclass
+class KnownLabels:
+    names: set[str] = field(default_factory=set)
+    listed: bool = False  # the repository's whole label list has been read
+
+
+@dataclass
+class Caches:
+    """What one process remembers between units of work, per GitHub App."""
+
+    labels: dict[str, KnownLabels] = field(default_factory=dict)
+    roles: dict[tuple[str, str], tuple[str | None, float]] = field(default_factory=dict)
+
+
+class GitHubApp:
+    """The App-level client (JWT) and the factory of per-unit-of-work installation sessions."""
+
+    def __init__(
+        self,
+        *,
+        app_id: int,
+        private_key: str,
+        api_url: str,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observe: ResponseObserver | None = None,
+        pacer_factory: Callable[[], WritePacer] = WritePacer,
+    ) -> None:
+        self._observe = observe
+        self._transport = transport
+        self._github = GitHub(
+            AppAuthStrategy(str(app_id), private_key),
+            **client_options(api_url, timeout, transport, observe),
+        )
+        self._pacers: dict[int, WritePacer] = {}
+        self._pacer_factory = pacer_factory
+        self._bot_login: str | None = None
+        self.caches = Caches()
+
+    async def bot_login(self) -> str:
+        """The App's bot account (`<slug>[bot]`), learned once from `GET /app`."""
+        if self._bot_login is None:
+            async with self._github:
+                app = (await self._github.rest.apps.async_get_authenticated()).parsed_data
+            if app is None or not app.slug:
+                raise GitHubUnavailable("GET /app returned no app slug")
+            self._bot_login = f"{app.slug}[bot]"
+        return self._bot_login
+
+    @asynccontextmanager
+    async def installation(self, installation_id: int) -> AsyncIterator[GitHubSession]:
+        """A client for one installation, entered for one unit of work (its own task)."""
+        github = self._github.with_auth(self._github.auth.as_installation(installation_id))
+        pacer = self._pacers.setdefault(installation_id, self._pacer_factory())
+        async with github:
+            yield GitHubSession(github, pacer, self.caches)
+
+
+def client_options(
+    api_url: str,
+    timeout: float,
+    transport: httpx.AsyncBaseTransport | None,
+    observe: ResponseObserver | None,
+) -> dict[str, Any]:
+    """githubkit options shared by App, installation and token clients."""
+
+    async def on_response(response: httpx.Response) -> None:
+        if observe is not None:
+            remaining = response.headers.get("x-ratelimit-remaining")
+            observe(response.status_code, int(remaining) if remaining else None)
+
+    return {
+        "base_url": api_url,
+        "timeout": httpx.Timeout(timeout),
+        "user_agent": USER_AGENT,
+        "auto_retry": False,
+        "http_cache": False,
+        "cache_strategy": MemCacheStrategy(),
+        "async_transport": transport,
+        "async_event_hooks": {"response": [on_response]},
+    }
+
+
+@asynccontextmanager
+async def token_session(
+    token: str,
+    api_url: str,
+    *,
+    timeout: float = 10.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+    observe: ResponseObserver | None = None,
+) -> AsyncIterator[GitHubSession]:
+    """A session authenticated with a plain token (Action mode's GITHUB_TOKEN)."""
+    github = GitHub(
+        TokenAuthStrategy(token), **client_options(api_url, timeout, transport, observe)
+    )
+    async with github:
+        yield GitHubSession(github, WritePacer(), Caches())
+
+
+class GitHubSession:
+    """GitHub operations Baton uses, for one installation and one unit of work."""
+
+    def __init__(self, github: GitHub[Any], pacer: WritePacer, caches: Caches) -> None:
+        self.github = github
+        self.rest = github.rest
+        self.caches = caches
+        self._pacer = pacer
+
+    async def read(self, request: Callable[[], Awaitable[T]]) -> T:
+        return await self._call(request, idempotent=True)
+
+    async def write(
+        self,
+        request: Callable[[], Awaitable[T]],
+        *,
+        idempotent: bool = True,
+        content_creating: bool = False,
+    ) -> T:
+        await self._pacer.before_write(content_creating=content_creating)
+        return await self._call(request, idempotent=idempotent)
+
+    async def _call(self, request: Callable[[], Awaitable[T]], *, idempotent: bool) -> T:
+        for attempt in range(RETRIES + 1):
+            try:
+                return await request()
+            except RateLimitExceeded as error:
+                if error.retry_after > SHORT_WAIT or attempt == RETRIES:
+                    raise GitHubBusy(error.retry_after, "GitHub rate limit") from error
+                await asyncio.sleep(error.retry_after.total_seconds())
+            except RequestFailed as error:
+                status = error.response.status_code
+                if status == 429:
+                    raise GitHubBusy(timedelta(seconds=60), "GitHub: too many requests") from error
+                if status < 500:
+                    raise
+                self._give_up_unless_retryable(error, idempotent, attempt, f"GitHub {status}")
+            except (RequestTimeout, RequestError) as error:
+                self._give_up_unless_retryable(error, idempotent, attempt, "no answer from GitHub")
+            await asyncio.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _give_up_unless_retryable(
+        error: Exception, idempotent: bool, attempt: int, what: str
+    ) -> None:
+        if not idempotent:
+            raise AmbiguousWrite(what) from error
+        if attempt == RETRIES:
+            raise GitHubUnavailable(what) from error
+        log.info("%s; retrying (attempt %d)", what, attempt + 2)
+
+    def labels_known_in(self, repo: str) -> KnownLabels:
+        return self.caches.labels.setdefault(repo, KnownLabels())
+
+
+def is_not_found(error: BaseException) -> bool:
+    return isinstance(error, RequestFailed) and error.response.status_code == 404

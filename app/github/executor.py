@@ -1,0 +1,180 @@
+"""Turn a decision into the fewest GitHub requests, in an order that is safe to resume.
+
+A decision becomes a `Plan`: reactions, then new issues (whose numbers the card needs), then one
+PATCH of the incident issue (card, labels, assignees, open/closed together), then the replies.
+The plan is journaled before the first request and after each step, so a crash or a GitHub outage
+resumes it where it stopped instead of deciding again. Replies and new issues carry markers, so a
+step that may have happened already is looked for before it is repeated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.github import issues as gh
+from app.github.client import GitHubSession
+from app.incident.card import place_card
+from app.incident.effects import Decision, IssueView, NewIssue, Reaction, Reply
+from app.incident.state import IncidentState, state_from_dict, state_to_dict
+
+CardRenderer = Callable[[IncidentState, str], str]  # (state, issue title) -> card
+Journal = Callable[[int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    repo: str
+    number: int
+    title: str  # shown on the card
+    body_read: str  # the issue body as read when deciding
+    state: IncidentState | None  # the state to write into the card; None leaves the card alone
+    labels: tuple[str, ...] | None = None
+    assignees: tuple[str, ...] | None = None
+    issue_state: str | None = None
+    state_reason: str | None = None
+    reactions: tuple[Reaction, ...] = ()
+    new_issues: tuple[NewIssue, ...] = ()
+    replies: tuple[Reply, ...] = ()
+    ours: tuple[str, ...] = field(default=())  # labels Baton manages: created with colours
+
+    @property
+    def steps(self) -> int:
+        return len(self.reactions) + len(self.new_issues) + 1 + len(self.replies)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["state"] = None if self.state is None else state_to_dict(self.state)
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        data: dict[str, Any] = json.loads(text)
+        return cls(
+            repo=data["repo"],
+            number=data["number"],
+            title=data["title"],
+            body_read=data["body_read"],
+            state=None if data["state"] is None else state_from_dict(data["state"]),
+            labels=_tuple(data["labels"]),
+            assignees=_tuple(data["assignees"]),
+            issue_state=data["issue_state"],
+            state_reason=data["state_reason"],
+            reactions=tuple(Reaction(**r) for r in data["reactions"]),
+            new_issues=tuple(
+                NewIssue(**{**n, "labels": tuple(n["labels"])}) for n in data["new_issues"]
+            ),
+            replies=tuple(Reply(**r) for r in data["replies"]),
+            ours=tuple(data["ours"]),
+        )
+
+
+def _tuple(value: list[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(value)
+
+
+def plan_for(
+    decision: Decision,
+    *,
+    issue: IssueView,
+    previous: IncidentState | None,
+    ours: tuple[str, ...] = (),
+) -> Plan:
+    """The plan for a decision; the card is rewritten only when the state changed."""
+    changes = decision.issue
+    return Plan(
+        repo=issue.repo,
+        number=issue.number,
+        title=issue.title,
+        body_read=issue.body,
+        state=decision.state if decision.state != previous else None,
+        labels=changes.labels,
+        assignees=changes.assignees,
+        issue_state=changes.state,
+        state_reason=changes.state_reason,
+        reactions=decision.reactions,
+        new_issues=decision.new_issues,
+        replies=decision.replies,
+        ours=ours,
+    )
+
+
+async def execute(
+    session: GitHubSession,
+    plan: Plan,
+    *,
+    render_card: CardRenderer,
+    done_steps: int = 0,
+    journal: Journal | None = None,
+    resumed_since: datetime | None = None,
+) -> None:
+    """Carry out the plan from step `done_steps`. `resumed_since` is set when an earlier attempt
+    may have done part of it: the issue is then re-read before its card is written, and content
+    is looked for before it is created again."""
+    step = 0
+    state = plan.state
+
+    async def advance() -> None:
+        nonlocal step
+        step += 1
+        if journal is not None and step > done_steps:
+            await journal(step)
+
+    for reaction in plan.reactions:
+        if step >= done_steps:
+            await gh.react(session, plan.repo, reaction.comment_id, reaction.content)
+        await advance()
+    for new_issue in plan.new_issues:
+        if state is not None:
+            if step >= done_steps:
+                number: int | None = await gh.open_issue(session, plan.repo, new_issue)
+            else:  # opened before an interruption: find it again to link it
+                number = await gh.find_issue_with(
+                    session, plan.repo, gh.ISSUE_MARKER.format(key=new_issue.key), new_issue.labels
+                )
+            if number is not None:
+                state = state.with_linked_issue(new_issue.kind, number)
+        await advance()
+    if step >= done_steps:
+        await _update_incident_issue(session, plan, state, render_card, resumed_since)
+    await advance()
+    for reply in plan.replies:
+        if step >= done_steps:
+            await gh.post_reply(
+                session,
+                plan.repo,
+                plan.number,
+                reply,
+                check_first=resumed_since is not None,
+                since=resumed_since,
+            )
+        await advance()
+
+
+async def _update_incident_issue(
+    session: GitHubSession,
+    plan: Plan,
+    state: IncidentState | None,
+    render_card: CardRenderer,
+    resumed_since: datetime | None,
+) -> None:
+    changes: dict[str, Any] = {}
+    if state is not None:
+        body = plan.body_read
+        if resumed_since is not None:
+            body = (await gh.load_issue(session, plan.repo, plan.number)).body
+        changes["body"] = place_card(body, render_card(state, plan.title))
+    if plan.labels is not None:
+        await gh.ensure_labels(session, plan.repo, [n for n in plan.labels if n in plan.ours])
+        changes["labels"] = list(plan.labels)
+    if plan.assignees is not None:
+        changes["assignees"] = list(plan.assignees)
+    if plan.issue_state is not None:
+        changes["state"] = plan.issue_state
+        if plan.state_reason is not None:
+            changes["state_reason"] = plan.state_reason
+    if changes:
+        await gh.update_issue(session, plan.repo, plan.number, changes)

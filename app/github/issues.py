@@ -1,0 +1,293 @@
+"""GitHub operations on issues, comments, labels and people, each a few typed githubkit calls."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from githubkit.exception import RequestFailed
+
+from app.github.client import AmbiguousWrite, GitHubSession, GitHubUnavailable, is_not_found
+from app.incident.effects import IssueView, NewIssue, Reply, UserFacts
+from app.incident.labels import colour_for
+
+ROLE_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
+ROLE_CACHE_SECONDS = 60.0  # roles change rarely and are asked for on every command
+REPLY_MARKER = "<!-- baton:reply {key} -->"
+ISSUE_MARKER = "<!-- baton:issue {key} -->"
+
+
+def split_repo(repo: str) -> tuple[str, str]:
+    owner, _, name = repo.partition("/")
+    return owner, name
+
+
+def issue_view(repo: str, issue: Any) -> IssueView:
+    """An IssueView from githubkit's Issue model (REST or webhook payload)."""
+    return IssueView(
+        repo=repo,
+        number=issue.number,
+        title=issue.title or "",
+        body=issue.body or "",
+        author=issue.user.login if issue.user else "",
+        labels=tuple(
+            label if isinstance(label, str) else (label.name or "") for label in issue.labels
+        ),
+        assignees=tuple(a.login for a in (issue.assignees or [])),
+        state=str(issue.state),
+        html_url=issue.html_url,
+    )
+
+
+async def load_issue(session: GitHubSession, repo: str, number: int) -> IssueView:
+    owner, name = split_repo(repo)
+    response = await session.read(lambda: session.rest.issues.async_get(owner, name, number))
+    view = issue_view(repo, response.parsed_data)
+    session.labels_known_in(repo).names.update(view.labels)
+    return view
+
+
+async def update_issue(
+    session: GitHubSession, repo: str, number: int, changes: dict[str, Any]
+) -> None:
+    owner, name = split_repo(repo)
+    await session.write(
+        lambda: session.rest.issues.async_update(owner, name, number, data=changes)  # type: ignore[arg-type]
+    )
+
+
+async def react(session: GitHubSession, repo: str, comment_id: int, content: str) -> None:
+    """Reactions are idempotent on GitHub: the same one twice answers 200 and adds nothing."""
+    owner, name = split_repo(repo)
+    await session.write(
+        lambda: session.rest.reactions.async_create_for_issue_comment(
+            owner,
+            name,
+            comment_id,
+            content=content,  # type: ignore[arg-type]
+        )
+    )
+
+
+async def post_reply(
+    session: GitHubSession,
+    repo: str,
+    number: int,
+    reply: Reply,
+    *,
+    check_first: bool = False,
+    since: datetime | None = None,
+) -> None:
+    """Post a reply once: it carries its key as a hidden marker, and after an ambiguous failure
+    (or when resuming interrupted work) the marker is looked for before posting again."""
+    owner, name = split_repo(repo)
+    marker = REPLY_MARKER.format(key=reply.key)
+    body = f"{reply.body.rstrip()}\n\n{marker}\n"
+    if check_first and await _has_comment_with(session, repo, number, marker, since):
+        return
+    for _ in range(2):
+        try:
+            await session.write(
+                lambda: session.rest.issues.async_create_comment(owner, name, number, body=body),
+                idempotent=False,
+                content_creating=True,
+            )
+            return
+        except AmbiguousWrite:
+            if await _has_comment_with(session, repo, number, marker, since):
+                return
+    raise GitHubUnavailable(f"could not post a reply on {repo}#{number}")
+
+
+async def _has_comment_with(
+    session: GitHubSession, repo: str, number: int, marker: str, since: datetime | None
+) -> bool:
+    owner, name = split_repo(repo)
+    page = 1
+    while True:
+        response = await session.read(
+            lambda p=page: session.rest.issues.async_list_comments(  # type: ignore[misc]
+                owner, name, number, per_page=100, page=p, **({"since": since} if since else {})
+            )
+        )
+        comments = response.parsed_data
+        if any(marker in (c.body or "") for c in comments):
+            return True
+        if len(comments) < 100:
+            return False
+        page += 1
+
+
+async def open_issue(session: GitHubSession, repo: str, issue: NewIssue) -> int:
+    """Open an issue once, found again by its marker after an ambiguous failure."""
+    owner, name = split_repo(repo)
+    marker = ISSUE_MARKER.format(key=issue.key)
+    body = f"{issue.body.rstrip()}\n\n{marker}\n"
+    await ensure_labels(session, repo, issue.labels)
+    for _ in range(2):
+        try:
+            response = await session.write(
+                lambda: session.rest.issues.async_create(
+                    owner, name, title=issue.title, body=body, labels=list(issue.labels)
+                ),
+                idempotent=False,
+                content_creating=True,
+            )
+            return response.parsed_data.number
+        except AmbiguousWrite:
+            if (found := await find_issue_with(session, repo, marker, issue.labels)) is not None:
+                return found
+    raise GitHubUnavailable(f"could not open an issue in {repo}")
+
+
+async def find_issue_with(
+    session: GitHubSession, repo: str, marker: str, labels: Sequence[str]
+) -> int | None:
+    owner, name = split_repo(repo)
+    response = await session.read(
+        lambda: session.rest.issues.async_list_for_repo(
+            owner, name, state="all", labels=",".join(labels), sort="created", per_page=30
+        )
+    )
+    return next((i.number for i in response.parsed_data if marker in (i.body or "")), None)
+
+
+async def ensure_labels(session: GitHubSession, repo: str, names: Sequence[str]) -> None:
+    """Create Baton's labels with their colours on first use. Labels seen on issues are known to
+    exist; the repository's label list is read at most once per process and repository."""
+    known = session.labels_known_in(repo)
+    missing = [n for n in names if n not in known.names]
+    if not missing:
+        return
+    owner, name = split_repo(repo)
+    if not known.listed:
+        page = 1
+        while True:
+            response = await session.read(
+                lambda p=page: session.rest.issues.async_list_labels_for_repo(  # type: ignore[misc]
+                    owner, name, per_page=100, page=p
+                )
+            )
+            known.names.update(label.name for label in response.parsed_data)
+            if len(response.parsed_data) < 100:
+                break
+            page += 1
+        known.listed = True
+    for label in [n for n in missing if n not in known.names]:
+        try:
+            await session.write(
+                lambda label=label: session.rest.issues.async_create_label(  # type: ignore[misc]
+                    owner, name, name=label, color=colour_for(label)
+                )
+            )
+        except RequestFailed as error:
+            if error.response.status_code != 422:  # 422: it exists already
+                raise
+        known.names.add(label)
+
+
+async def role_of(session: GitHubSession, repo: str, login: str) -> str | None:
+    """The user's repository role (`role_name`: read, triage, write, maintain, admin, or none);
+    None if the user does not exist. Cached briefly per repository and user."""
+    cached = session.caches.roles.get((repo, login))
+    if cached and time.monotonic() - cached[1] < ROLE_CACHE_SECONDS:
+        return cached[0]
+    owner, name = split_repo(repo)
+    try:
+        response = await session.read(
+            lambda: session.rest.repos.async_get_collaborator_permission_level(owner, name, login)
+        )
+        data = response.parsed_data
+        role: str | None = data.role_name or data.permission or "none"
+    except RequestFailed as error:
+        if not is_not_found(error):
+            raise
+        role = None
+    session.caches.roles[(repo, login)] = (role, time.monotonic())
+    return role
+
+
+async def in_team(session: GitHubSession, team: str, login: str) -> bool:
+    org, _, slug = team.partition("/")
+    try:
+        response = await session.read(
+            lambda: session.rest.teams.async_get_membership_for_user_in_org(org, slug, login)
+        )
+    except RequestFailed as error:
+        if is_not_found(error):
+            return False
+        raise
+    return str(response.parsed_data.state) == "active"
+
+
+async def can_be_assigned(session: GitHubSession, repo: str, login: str) -> bool:
+    owner, name = split_repo(repo)
+    try:
+        await session.read(
+            lambda: session.rest.issues.async_check_user_can_be_assigned(owner, name, login)
+        )
+    except RequestFailed as error:
+        if is_not_found(error):
+            return False
+        raise
+    return True
+
+
+async def is_responder(
+    session: GitHubSession,
+    repo: str,
+    login: str,
+    *,
+    minimum: str,
+    teams: Sequence[str],
+    role: str | None = None,
+) -> bool:
+    """A responder has at least the minimum role, or belongs to one of the responder teams."""
+    role = role if role is not None else await role_of(session, repo, login)
+    if role is not None and ROLE_RANK.get(role, 0) >= ROLE_RANK.get(minimum, 2):
+        return True
+    for team in teams:
+        if await in_team(session, team, login):
+            return True
+    return False
+
+
+async def user_facts(
+    session: GitHubSession,
+    repo: str,
+    login: str,
+    *,
+    minimum: str,
+    teams: Sequence[str],
+    needs_assignable: bool,
+) -> UserFacts:
+    role = await role_of(session, repo, login)
+    if role is None:
+        return UserFacts(exists=False, assignable=False, is_responder=False)
+    return UserFacts(
+        exists=True,
+        assignable=await can_be_assigned(session, repo, login) if needs_assignable else True,
+        is_responder=await is_responder(
+            session, repo, login, minimum=minimum, teams=teams, role=role
+        ),
+    )
+
+
+async def fetch_file(session: GitHubSession, owner: str, repo: str, path: str) -> str | None:
+    """A file's text on the default branch, or None when it (or the repository) is absent."""
+    try:
+        response = await session.read(
+            lambda: session.rest.repos.async_get_content(owner, repo, path)
+        )
+    except RequestFailed as error:
+        if is_not_found(error):
+            return None
+        raise
+    content = response.parsed_data
+    encoded = getattr(content, "content", None)
+    if not isinstance(encoded, str):
+        return None  # a directory, symlink or submodule: not a configuration file
+    return base64.b64decode(encoded).decode("utf-8", errors="replace")

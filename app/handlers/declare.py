@@ -1,0 +1,25 @@
+"""Declaring an incident: the incident label arrives (by hand, by an issue form, or `/declare`)."""
+
+from __future__ import annotations
+
+from app.github.executor import Plan
+from app.handlers.events import Event
+from app.handlers.work import Work
+from app.incident import rules
+from app.incident.effects import Actor
+
+
+async def on_issue_opened(work: Work, event: Event) -> Plan | None:
+    issue = event.issue_view()
+    if issue is None or work.config.labels.incident not in issue.labels:
+        return None
+    return await declare_incident(work, issue.number, declared_by=event.sender or issue.author)
+
+
+async def declare_incident(work: Work, number: int, *, declared_by: str) -> Plan | None:
+    """Write the card and the first response, once: an issue that has a card is left alone."""
+    issue, reading = await work.load_incident(number)
+    if reading.found or work.config.labels.incident not in issue.labels:
+        return None
+    decision = rules.declare(issue, Actor(login=declared_by), work.config, work.now)
+    return work.plan(decision, issue, previous=None)

@@ -1,0 +1,44 @@
+"""The card belongs to Baton: a hand edit of it is reverted and reported.
+
+Anyone who can edit the issue body (its author needs no repository permission at all) could
+change the card or its hidden state. The MAC shows a state edit; `changes.body.from` in the
+`issues.edited` delivery holds the body before the edit, and so the last good card. Text outside
+the card is never touched.
+"""
+
+from __future__ import annotations
+
+from app.github.executor import Plan
+from app.handlers.events import Event
+from app.handlers.work import Work
+from app.incident import card
+from app.incident.effects import Decision, Reply
+from app.incident.words import render
+
+
+async def on_issue_edited(work: Work, event: Event) -> Plan | None:
+    previous = event.previous_body
+    if previous is None or event.issue_number is None:
+        return None  # a title edit, or a payload without the old body
+    before = card.read_card(previous, work.key)
+    if before.state is None:
+        return None  # there was no trustworthy card to protect
+    issue, now = await work.load_incident(event.issue_number)
+    if now.state is not None and now.state != before.state:
+        return None  # Baton itself moved the card on since this edit: nothing to restore
+    if now.state == before.state and card.card_block(issue.body) == card.card_block(previous):
+        return None  # only people's text changed
+    restored_by = event.sender or "someone"
+    reply = Reply(
+        key=f"restore:{event.issue_number}:{event.delivery_id}",
+        body=render(
+            "reply/card_restored.md.j2",
+            editor=restored_by,
+            tampered=now.tampered,
+            removed=not now.found,
+        ),
+    )
+    # The card is written whenever the plan carries a state different from `previous`, so
+    # passing no previous state makes the executor put the last good card back in place.
+    decision = Decision(state=before.state, replies=(reply,))
+    return work.plan(decision, issue, previous=None)

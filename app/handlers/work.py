@@ -1,0 +1,90 @@
+"""One unit of work: a delivery being handled for one repository."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from functools import lru_cache
+
+from app.config import Config, LoadResult
+from app.github import issues as gh
+from app.github.client import GitHubSession
+from app.github.executor import Plan, plan_for
+from app.incident import card
+from app.incident.calendar import Region, WorkingCalendar
+from app.incident.clocks import card_view_fields
+from app.incident.effects import Actor, Decision, IssueView, Reply
+from app.incident.labels import is_baton_label
+from app.incident.state import IncidentState
+from app.incident.words import render
+
+
+def calendar_for(config: Config) -> WorkingCalendar:
+    return _calendar(config.working_hours)
+
+
+@lru_cache(maxsize=64)
+def _calendar(regions: tuple[Region, ...]) -> WorkingCalendar:
+    """Calendars cache their holiday tables: build one per distinct working-hours setting."""
+    return WorkingCalendar(regions)
+
+
+@dataclass
+class Work:
+    session: GitHubSession
+    repo: str
+    loaded: LoadResult
+    now: datetime
+    key: bytes
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+    def render_card(self, state: IncidentState, title: str) -> str:
+        clocks = card_view_fields(state, self.config, calendar_for(self.config), self.now)
+        view = card.CardView(title=title, **asdict(clocks))
+        return card.render_card(state, view, self.key)
+
+    async def load_incident(self, number: int) -> tuple[IssueView, card.CardReading]:
+        """The issue as GitHub has it now, and its card read back."""
+        issue = await gh.load_issue(self.session, self.repo, number)
+        return issue, card.read_card(issue.body, self.key)
+
+    async def actor(self, login: str, issue: IssueView) -> Actor:
+        responders = self.config.responders
+        return Actor(
+            login=login,
+            is_responder=await gh.is_responder(
+                self.session,
+                self.repo,
+                login,
+                minimum=responders.permission,
+                teams=responders.teams,
+            ),
+            is_reporter=login == issue.author,
+        )
+
+    def plan(self, decision: Decision, issue: IssueView, previous: IncidentState | None) -> Plan:
+        decision = self._with_config_notice(decision, issue)
+        ours = tuple(n for n in decision.issue.labels or () if is_baton_label(n, self.config))
+        return plan_for(decision, issue=issue, previous=previous, ours=ours)
+
+    def _with_config_notice(self, decision: Decision, issue: IssueView) -> Decision:
+        """Say once per incident, and again whenever the file changes, which keys are wrong."""
+        problems = self.loaded.problems
+        if not problems or decision.refused or not decision.replies:
+            return decision
+        digest = hashlib.sha256("\n".join(map(str, problems)).encode()).hexdigest()[:12]
+        notice_key = f"config@{digest}"
+        if notice_key in decision.state.nudges:
+            return decision
+        notice = Reply(
+            key=f"config:{issue.number}:{digest}",
+            body=render(
+                "reply/config_problems.md.j2", problems=problems, sources=self.loaded.sources
+            ),
+        )
+        state = replace(decision.state, nudges=(*decision.state.nudges, notice_key))
+        return replace(decision, state=state, replies=(*decision.replies, notice))

@@ -1,0 +1,196 @@
+"""The card: the block Baton keeps at the top of an incident issue's body (SPEC §3).
+
+The card sits between two marker lines. Inside, the visible part is always rendered from the
+state, and a hidden line carries the state itself with its MAC. Everything outside the markers
+belongs to people and is kept byte for byte.
+
+A marker counts only where GitHub would treat it as an HTML comment: not inside fenced code and
+not inside an inline code span (`` `<!-- baton:card:start -->` ``) in the people's text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.incident.state import IncidentState, StateError, TamperedState, decode_state, encode_state
+from app.incident.text import closes_fence, opening_fence
+from app.incident.words import render
+
+CARD_START = "<!-- baton:card:start -->"
+CARD_END = "<!-- baton:card:end -->"
+STATE_OPENER = "<!-- baton:state "
+# The state's JSON never contains `--` (see `encode_state`), so the first `-->` closes it.
+_STATE_LINE = re.compile(r"<!-- baton:state (?P<json>.*?) -->")
+_MARKER = re.compile(re.escape(CARD_START) + "|" + re.escape(CARD_END))
+# CommonMark line endings only: `str.splitlines` would also split at form feeds and U+2028.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
+# What place_card puts between a new card and the people's text.
+SEPARATOR = "\n\n"
+ROLE_NAMES = {"ic": "Incident Commander", "liaison": "External Liaison"}
+STATUS_NAMES = {
+    "investigating": "Investigating",
+    "identified": "Identified",
+    "mitigated": "Mitigated",
+    "resolved": "Resolved",
+    "closed": "Closed",
+}
+
+
+@dataclass(frozen=True)
+class CardView:
+    """What the clocks computed, shown on the card; all optional."""
+
+    title: str = ""
+    next_update_due: datetime | None = None
+    update_overdue: bool = False
+    close_line: str | None = None
+    report_line: str | None = None
+
+
+@dataclass(frozen=True)
+class CardReading:
+    found: bool  # a start marker and an end marker after it
+    state: IncidentState | None
+    problem: str | None  # why the state cannot be trusted, or what else looked wrong
+    tampered: bool  # the state parses but its MAC does not match
+    human_text: str  # the body outside the card, as people wrote it
+
+
+def render_card(state: IncidentState, view: CardView, key: bytes) -> str:
+    """The whole card, markers included, with no trailing newline."""
+    handoff = state.pending_handoff
+    visible = render(
+        "card.md.j2",
+        state=state,
+        view=view,
+        status_name=STATUS_NAMES.get(state.status, state.status),
+        handoff=handoff,
+        handoff_role=ROLE_NAMES.get(handoff.role, handoff.role) if handoff else "",
+    ).strip()
+    hidden = f"{STATE_OPENER}{encode_state(state, key)} -->"
+    return "\n".join((CARD_START, visible, "", hidden, CARD_END))
+
+
+def read_card(body: str, key: bytes) -> CardReading:
+    body = body or ""
+    span = _card_span(body)
+    if span is None:
+        return CardReading(False, None, _orphan_problem(body), False, body)
+    start, end = span
+    stray = _stray_markers_problem(body, span)
+    human = _human_text(body, span)
+    try:
+        state = _state_in(body[start:end], key)
+    except TamperedState:
+        return CardReading(True, None, _joined("tampered", stray), True, human)
+    except StateError as error:
+        return CardReading(True, None, _joined(str(error), stray), False, human)
+    return CardReading(True, state, stray, False, human)
+
+
+def place_card(body: str, card: str) -> str:
+    """Put `card` in `body`: replace the existing card exactly, or put it at the top."""
+    body = body or ""
+    span = _card_span(body)
+    if span is not None:
+        start, end = span
+        return body[:start] + card + body[end:]
+    return card + SEPARATOR + body if body else card
+
+
+def without_card(body: str) -> str:
+    """The people's text: what place_card added, removed again."""
+    body = body or ""
+    span = _card_span(body)
+    return body if span is None else _human_text(body, span)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _state_in(card: str, key: bytes) -> IncidentState:
+    lines = _STATE_LINE.findall(card)
+    if not lines:
+        if STATE_OPENER in card:
+            raise StateError("malformed: the state line is not closed")
+        raise StateError("missing state line")
+    if len(lines) > 1:
+        raise StateError("malformed: more than one state line")
+    try:
+        return decode_state(lines[0], key)
+    except TamperedState:
+        raise
+    except StateError as error:
+        raise StateError(f"malformed: {error}") from error
+
+
+def _human_text(body: str, span: tuple[int, int]) -> str:
+    start, end = span
+    before, after = body[:start], body[end:]
+    if not before:
+        # The separator place_card added; GitHub's editor may have turned it into CRLF.
+        for separator in (SEPARATOR, SEPARATOR.replace("\n", "\r\n")):
+            if after.startswith(separator):
+                return after[len(separator) :]
+    return before + after
+
+
+def _card_span(body: str) -> tuple[int, int] | None:
+    """Where the first card is: from its start marker to the end of its end marker."""
+    start: int | None = None
+    for position, marker in _markers(body):
+        if marker == CARD_START and start is None:
+            start = position
+        elif marker == CARD_END and start is not None:
+            return start, position + len(CARD_END)
+    return None
+
+
+def _orphan_problem(body: str) -> str | None:
+    kinds = [marker for _, marker in _markers(body)]
+    if not kinds:
+        return None
+    if CARD_START not in kinds:
+        return "end marker without a start marker"
+    if CARD_END not in kinds:
+        return "start marker without an end marker"
+    return "markers out of order"
+
+
+def _stray_markers_problem(body: str, span: tuple[int, int]) -> str | None:
+    start, end = span
+    if _card_span(body[end:]) is not None:
+        return "a second card below the first was ignored: only the first card counts"
+    if any(not start <= position < end for position, _ in _markers(body)):
+        return "card markers outside the card were ignored"
+    return None
+
+
+def _joined(first: str, second: str | None) -> str:
+    return first if second is None else f"{first}; {second}"
+
+
+def _markers(body: str) -> Iterator[tuple[int, str]]:
+    """Every live marker (position, marker), skipping fenced code and inline code spans."""
+    offset = 0
+    opener: str | None = None
+    for line in (match.group() for match in _LINE.finditer(body) if match.group()):
+        if opener is None:
+            fence = opening_fence(line)
+            if fence is not None:
+                opener = fence
+            else:
+                yield from _markers_in_line(line, offset)
+        elif closes_fence(line, opener):
+            opener = None
+        offset += len(line)
+
+
+def _markers_in_line(line: str, offset: int) -> Iterator[tuple[int, str]]:
+    for match in _MARKER.finditer(line):
+        # An odd number of backticks before the marker: it sits inside a code span.
+        if line.count("`", 0, match.start()) % 2 == 0:
+            yield offset + match.start(), match.group()

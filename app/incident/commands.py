@@ -1,0 +1,719 @@
+"""Slash commands: the command table, and comment text -> commands.
+
+The table (`COMMANDS`) is the single source of truth for the parser, `/help` and
+docs/commands.md (`commands_markdown()` renders the whole page; a test keeps the file equal).
+
+Pure: no I/O. What the parser cannot know (who may run a command, whether `sev9` is a
+configured severity, whether a time zone exists, who `me` is) is checked by the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from difflib import SequenceMatcher
+from typing import NamedTuple
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str  # canonical, lower case
+    aliases: tuple[str, ...]
+    usage: str
+    summary: str
+    who: str
+    example: str
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "declare",
+        (),
+        "/declare [sevN] [title]",
+        "Make this issue an incident, optionally with a severity and a title.",
+        "a responder (on any issue)",
+        "/declare sev2 Checkout returns 502 for EU customers",
+    ),
+    CommandSpec(
+        "ack",
+        (),
+        "/ack",
+        "Acknowledge the incident; records the time to acknowledge.",
+        "a responder",
+        "/ack looking now",
+    ),
+    CommandSpec(
+        "ic",
+        (),
+        "/ic [me|@user] [notes]",
+        "`/ic` or `/ic me`: take the Incident Commander role now. "
+        "`/ic @user`: propose a handoff, as `/handoff` does.",
+        "a responder takes the role; a handoff: the IC, or any responder while there is none",
+        "/ic me",
+    ),
+    CommandSpec(
+        "handoff",
+        (),
+        "/handoff @user|me [notes]",
+        "Propose handing the IC role to `@user`; pending until they say `/accept` "
+        "(or `/ic me`). The notes, what was done and what is next, are recorded.",
+        "the IC, or any responder while there is none",
+        "/handoff @octocat Rolled back deploy 4812, error rate is back to normal.\n"
+        "Next: watch the payment queue drain, then decide on the hotfix.",
+    ),
+    CommandSpec(
+        "accept",
+        (),
+        "/accept",
+        "Accept the handoff proposed to you: you become the Incident Commander.",
+        "the handoff's target",
+        "/accept",
+    ),
+    CommandSpec(
+        "decline",
+        (),
+        "/decline [reason]",
+        "Refuse the handoff proposed to you; the proposer is told.",
+        "the handoff's target",
+        "/decline I am off shift in ten minutes, please ask @hubot",
+    ),
+    CommandSpec(
+        "cancel",
+        (),
+        "/cancel",
+        "Withdraw the pending handoff you proposed.",
+        "the proposer",
+        "/cancel",
+    ),
+    CommandSpec(
+        "liaison",
+        (),
+        "/liaison @user|me",
+        "Set the External Liaison, who posts stakeholder updates (the IC until set).",
+        "the IC, or any responder while there is no IC",
+        "/liaison @monalisa",
+    ),
+    CommandSpec(
+        "sme",
+        (),
+        "/sme [remove] @user|me [area]",
+        "Add a Subject Matter Expert, optionally with an area (the rest of the line); "
+        "`/sme remove @user` removes one.",
+        "a responder",
+        "/sme @hubot database",
+    ),
+    CommandSpec(
+        "severity",
+        ("sev",),
+        "/severity sevN",
+        "Change the severity (`/sev 2` works too); the severity label follows.",
+        "a responder",
+        "/sev 1",
+    ),
+    CommandSpec(
+        "status",
+        (),
+        "/status investigating|identified|mitigated|resolved",
+        "Set the status; the status label follows.",
+        "a responder",
+        "/status identified",
+    ),
+    CommandSpec(
+        "mitigated",
+        (),
+        "/mitigated [text]",
+        "Mark the incident mitigated; the time is recorded.",
+        "a responder",
+        "/mitigated Traffic is drained to eu-west-2, customers can pay again.",
+    ),
+    CommandSpec(
+        "resolved",
+        (),
+        "/resolved [text]",
+        "Mark the incident resolved: posts the resolution notice, starts the close clock "
+        "and opens the retrospective issue when configured.",
+        "a responder",
+        "/resolved The faulty config is reverted and eu-west-1 serves traffic again.",
+    ),
+    CommandSpec(
+        "update",
+        (),
+        "/update text",
+        "Post a stakeholder update; resets the update reminder.",
+        "a responder",
+        "/update We have found the cause, a bad config push, and are rolling it back.\n"
+        "Next update by 15:00 UTC.",
+    ),
+    CommandSpec(
+        "note",
+        (),
+        "/note [time] text",
+        "Record a timeline entry. A leading `HH:MM` or `YYYY-MM-DD HH:MM` (UTC, or followed "
+        "by a zone such as `Europe/Paris` or `+01:00`) backdates it.",
+        "a responder",
+        "/note 14:05 Decided to fail over to eu-west-2 rather than wait for the fix.",
+    ),
+    CommandSpec(
+        "action",
+        (),
+        "/action text",
+        "Open a follow-up issue linked to the incident; the first line is its title, "
+        "the next lines its body.",
+        "a responder",
+        "/action Alert on config push error rate\nThe bad push went unnoticed for 20 minutes.",
+    ),
+    CommandSpec(
+        "snooze",
+        (),
+        "/snooze duration",
+        "Postpone the update reminder by a duration such as `30m`, `2h` or `1h30m`.",
+        "the IC or the liaison",
+        "/snooze 30m waiting for the vendor",
+    ),
+    CommandSpec(
+        "retro",
+        (),
+        "/retro",
+        "Open the retrospective issue now, or link the one that exists.",
+        "a responder",
+        "/retro",
+    ),
+    CommandSpec(
+        "confirm",
+        (),
+        "/confirm",
+        "Confirm that the fix works; the incident may close now.",
+        "the reporter or a responder",
+        "/confirm checkout works for us again, thanks!",
+    ),
+    CommandSpec(
+        "close",
+        (),
+        "/close [reason]",
+        "Close the incident now, skipping the wait; the reason is recorded.",
+        "the IC",
+        "/close Confirmed with the three affected customers by phone.",
+    ),
+    CommandSpec(
+        "reopen",
+        (),
+        "/reopen",
+        "Take a resolved or closed incident back to investigating.",
+        "a responder",
+        "/reopen errors are back since 16:20",
+    ),
+    CommandSpec(
+        "help",
+        (),
+        "/help",
+        "Show the command list.",
+        "anyone",
+        "/help",
+    ),
+)
+
+_BY_NAME: dict[str, CommandSpec] = {
+    written: spec for spec in COMMANDS for written in (spec.name, *spec.aliases)
+}
+
+
+def spec_for(name_or_alias: str) -> CommandSpec | None:
+    """The command a name or alias (any case, with or without the leading `/`) stands for."""
+    return _BY_NAME.get(name_or_alias.removeprefix("/").lower())
+
+
+def usage(name: str) -> str:
+    """The usage line of a command, by name or alias. Raises KeyError for an unknown name."""
+    spec = spec_for(name)
+    if spec is None:
+        raise KeyError(name)
+    return spec.usage
+
+
+# --- parsed output -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # canonical name
+    written: str  # the name as typed, e.g. "Sev"
+    line: int  # 1-based line number in the comment
+    user: str | None = None  # a login without "@", or "me"
+    word: str | None = None  # the keyword argument, normalised (see docs/commands.md)
+    text: str = ""
+    problem: str | None = None  # a syntax problem, None when well-formed
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    written: str  # as typed, with the slash: "/hanoff"
+    suggestion: str  # a command name or alias: "handoff"
+    line: int
+
+
+@dataclass(frozen=True)
+class ParsedComment:
+    commands: tuple[Command, ...]
+    near_misses: tuple[NearMiss, ...]
+
+
+# --- which lines may hold a command --------------------------------------------------------
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_FENCE_OPENING = re.compile(r" {0,3}(?P<fence>`{3,}|~{3,})(?P<info>.*)")
+_TAB_WIDTH = 4
+
+
+@dataclass(frozen=True)
+class _Fence:
+    character: str
+    length: int
+
+    def closed_by(self, line: str) -> bool:
+        stripped = line.rstrip(" \t")
+        marker = stripped.lstrip(" ")
+        return (
+            len(stripped) - len(marker) <= 3
+            and len(marker) >= self.length
+            and marker == self.character * len(marker)
+        )
+
+
+def _fence_opened_by(line: str) -> _Fence | None:
+    match = _FENCE_OPENING.fullmatch(line)
+    if match is None:
+        return None
+    fence = match["fence"]
+    if fence[0] == "`" and "`" in match["info"]:
+        return None  # CommonMark: a backtick fence's info string has no backtick
+    return _Fence(fence[0], len(fence))
+
+
+def _scan_html_comments(line: str, inside: bool) -> tuple[bool, bool]:
+    """Whether the line touches an HTML comment, and whether one is still open after it."""
+    touches = inside
+    position = 0
+    while True:
+        if inside:
+            # Searching from the opener's own dashes makes `<!-->` and `<!--->` closed,
+            # as CommonMark and GitHub have them.
+            end = line.find("-->", position)
+            if end < 0:
+                return touches, True
+            position, inside = end + 3, False
+        else:
+            start = line.find("<!--", position)
+            if start < 0:
+                return touches, False
+            position, inside, touches = start + 2, True, True
+
+
+def _indentation(line: str) -> int:
+    columns = 0
+    for character in line:
+        if character == " ":
+            columns += 1
+        elif character == "\t":
+            columns += _TAB_WIDTH - columns % _TAB_WIDTH
+        else:
+            break
+    return columns
+
+
+def _is_quote(line: str) -> bool:
+    return line.lstrip().startswith(">")
+
+
+def _command_lines(lines: list[str]) -> list[bool]:
+    """For each line: may it hold a command (outside code, quotes and HTML comments)?"""
+    eligible: list[bool] = []
+    fence: _Fence | None = None
+    in_html_comment = False
+    in_quote = False  # a quote line, or a lazy continuation of one, came just before
+    for line in lines:
+        if fence is not None:
+            if fence.closed_by(line):
+                fence = None
+            eligible.append(False)
+            continue
+        touches_comment, in_html_comment = _scan_html_comments(line, in_html_comment)
+        blank, quote = not line.strip(), _is_quote(line)
+        if not (touches_comment or blank or quote):
+            fence = _fence_opened_by(line)
+        continues_quote = in_quote and fence is None
+        in_quote = not blank and (quote or continues_quote)
+        hidden = touches_comment or blank or quote or continues_quote or fence is not None
+        eligible.append(not hidden and _indentation(line) < _TAB_WIDTH)
+    return eligible
+
+
+# --- command heads and near misses ---------------------------------------------------------
+
+_HEAD = re.compile(r"\s*/(?P<name>\S*)(?P<rest>.*)")
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+class _Head(NamedTuple):
+    written: str  # the name as typed, without the slash
+    rest: str  # the rest of the line after the name
+
+
+def _head(line: str) -> _Head | None:
+    match = _HEAD.fullmatch(line)
+    if match is None:
+        return None
+    return _Head(match["name"], match["rest"])
+
+
+def _edit_distance(typed: str, name: str) -> int:
+    """Optimal string alignment distance: a swap of two neighbours counts as one edit."""
+    previous_row: list[int] = []
+    row = list(range(len(name) + 1))
+    for i in range(1, len(typed) + 1):
+        before, previous_row, row = previous_row, row, [i] + [0] * len(name)
+        for j in range(1, len(name) + 1):
+            cost = 0 if typed[i - 1] == name[j - 1] else 1
+            row[j] = min(previous_row[j] + 1, row[j - 1] + 1, previous_row[j - 1] + cost)
+            if i > 1 and j > 1 and typed[i - 1] == name[j - 2] and typed[i - 2] == name[j - 1]:
+                row[j] = min(row[j], before[j - 2] + 1)
+    return row[len(name)]
+
+
+def _is_near(typed: str, name: str) -> bool:
+    distance = _edit_distance(typed, name)
+    if len(name) <= 3:
+        # A slip on a short name keeps its letters (`/ackk`, `/akc`); `/ask` is another word.
+        return distance == 1 and typed[0] == name[0] and set(name) <= set(typed)
+    # Two slips only in long words, where they leave the word recognisable (`/reslove`).
+    return distance == 1 or (distance == 2 and len(name) >= 6 and len(typed) >= 5)
+
+
+def _suggestion(typed: str) -> str | None:
+    """The command name or alias a mistyped word most likely meant, if any."""
+    word = typed.lower()
+    if len(word) < 3 or len(word) > 20 or not _WORD.fullmatch(word):
+        return None
+    near = [written for written in _BY_NAME if _is_near(word, written)]
+    if not near:
+        return None
+    return min(
+        near,
+        key=lambda written: (
+            _edit_distance(word, written),
+            -SequenceMatcher(None, word, written).ratio(),
+        ),
+    )
+
+
+# --- arguments -----------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"\s*(?P<token>\S+)(?P<rest>.*)")
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\[bot\])?")
+_MENTION = re.compile(rf"@(?P<login>{_LOGIN.pattern})[,.;:!?)]*")
+_TEAM = re.compile(rf"@{_LOGIN.pattern}/\S+")
+_SEVERITY_NUMBER = re.compile(r"(?:sev)?(?P<number>[0-9]+)", re.IGNORECASE)
+_DIGITS = re.compile(r"[0-9]+")
+_SEVERITY_WORD = re.compile(r"[A-Za-z0-9_-]+")
+_SEVERITY_IN_TITLE = re.compile(r"\s*sev ?(?P<number>[0-9]+)(?=\s|$)", re.IGNORECASE)
+STATUSES = ("investigating", "identified", "mitigated", "resolved")
+_DURATION_PART = re.compile(
+    r"\s*(?P<amount>[0-9]+)\s*(?P<unit>days?|d|hours?|hrs?|h|minutes?|mins?|m)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+_ZONE_AREAS = "Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc"
+_OFFSET = r"[+-][0-9]{2}:?[0-9]{2}"
+_NOTE_TIME = re.compile(
+    r"\s*(?P<time>"
+    r"(?:(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[ T])?"
+    r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2}))?"
+    rf"(?:Z|{_OFFSET}|\s+(?:UTC|GMT|Z|{_OFFSET}|(?:{_ZONE_AREAS})(?:/[A-Za-z0-9_+-]+)+))?"
+    r")(?=\s|$)(?P<rest>.*)"
+)
+
+
+@dataclass(frozen=True)
+class _Arguments:
+    user: str | None = None
+    word: str | None = None
+    rest: str = ""  # the rest of the command line after the arguments
+    problem: str | None = None  # a reason, completed with the command and usage later
+
+
+def _first_token(rest: str) -> tuple[str, str] | None:
+    match = _TOKEN.match(rest)
+    return None if match is None else (match["token"], match["rest"])
+
+
+def _code(text: str) -> str:
+    """`text` as a Markdown code span, whatever backticks it holds (no mention pings)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
+
+
+def _user_in(token: str) -> tuple[str | None, str | None]:
+    """(login or "me", None), or (None, the reason the token names no person)."""
+    if token.lower() in ("me", "@me"):
+        return "me", None
+    mention = _MENTION.fullmatch(token)
+    if mention is not None:
+        return mention["login"], None
+    if _TEAM.fullmatch(token):
+        return None, f"names the team {_code(token)}; name a person, not a team"
+    if token.startswith("@"):
+        return None, f"names {_code(token)}, which is not a GitHub login"
+    return None, "needs a @user or `me`"
+
+
+def _read_user(rest: str) -> _Arguments:
+    first = _first_token(rest)
+    if first is None:
+        return _Arguments(problem="needs a @user or `me`")
+    user, problem = _user_in(first[0])
+    return _Arguments(user=user, rest=first[1], problem=problem)
+
+
+def _read_optional_user(rest: str) -> _Arguments:
+    if _first_token(rest) is None:
+        return _Arguments(user="me")
+    return _read_user(rest)
+
+
+def _read_sme(rest: str) -> _Arguments:
+    first = _first_token(rest)
+    if first is not None and first[0].lower() == "remove":
+        removal = _read_user(first[1])
+        return _Arguments(user=removal.user, word="remove", problem=removal.problem)
+    return _read_user(rest)
+
+
+def _read_severity(rest: str) -> _Arguments:
+    first = _first_token(rest)
+    if first is None:
+        return _Arguments(problem="needs a severity such as `sev2` or `2`")
+    token, after = first
+    second = _first_token(after)
+    if token.lower() == "sev" and second is not None and _DIGITS.fullmatch(second[0]):
+        token, after = token + second[0], second[1]
+    number = _SEVERITY_NUMBER.fullmatch(token)
+    if number is not None:
+        return _Arguments(word=_severity_name(number["number"]), rest=after)
+    if _SEVERITY_WORD.fullmatch(token):
+        return _Arguments(word=token.lower(), rest=after)
+    return _Arguments(problem=f"needs a severity such as `sev2`, not {_code(token)}")
+
+
+def _severity_name(number: str) -> str:
+    return "sev" + (number.lstrip("0") or "0")
+
+
+def _read_declaration(rest: str) -> _Arguments:
+    severity = _SEVERITY_IN_TITLE.match(rest)
+    if severity is None:
+        return _Arguments(rest=rest)
+    return _Arguments(word=_severity_name(severity["number"]), rest=rest[severity.end() :])
+
+
+def _read_status(rest: str) -> _Arguments:
+    first = _first_token(rest)
+    if first is not None and first[0].lower() in STATUSES:
+        return _Arguments(word=first[0].lower(), rest=first[1])
+    return _Arguments(problem="needs a status")
+
+
+def _read_duration(rest: str) -> _Arguments:
+    parts: list[str] = []
+    position = 0
+    while (part := _DURATION_PART.match(rest, position)) is not None:
+        parts.append((part["amount"].lstrip("0") or "0") + part["unit"][0].lower())
+        position = part.end()
+    if not parts or rest[position : position + 1].strip():
+        return _Arguments(problem="needs a duration such as `30m`, `2h` or `1h30m`")
+    return _Arguments(word="".join(parts), rest=rest[position:])
+
+
+def _read_note_time(rest: str) -> _Arguments:
+    match = _NOTE_TIME.match(rest)
+    if match is None:
+        return _Arguments(rest=rest)
+    time = " ".join(match["time"].split())
+    if not _is_real_time(match):
+        return _Arguments(problem=f"starts with {_code(time)}, which is not a real time")
+    return _Arguments(word=time, rest=match["rest"])
+
+
+def _is_real_time(match: re.Match[str]) -> bool:
+    second = match["second"] or "0"
+    if int(match["hour"]) > 23 or int(match["minute"]) > 59 or int(second) > 59:
+        return False
+    if match["date"] is None:
+        return True
+    try:
+        date.fromisoformat(match["date"])
+    except ValueError:
+        return False
+    return True
+
+
+def _read_nothing(rest: str) -> _Arguments:
+    return _Arguments(rest=rest)
+
+
+_ARGUMENT_READERS: dict[str, Callable[[str], _Arguments]] = {
+    "declare": _read_declaration,
+    "ic": _read_optional_user,
+    "handoff": _read_user,
+    "liaison": _read_user,
+    "sme": _read_sme,
+    "severity": _read_severity,
+    "status": _read_status,
+    "snooze": _read_duration,
+    "note": _read_note_time,
+}
+_NEEDS_TEXT = frozenset({"update", "note", "action"})
+_TEXT_ON_ITS_LINE_ONLY = frozenset({"sme"})  # an area is a few words, not a paragraph
+
+
+# --- the parser ----------------------------------------------------------------------------
+
+
+def parse_comment(body: str) -> ParsedComment:
+    """The commands and near misses in a comment, in order. Never raises."""
+    lines = _LINE_BREAK.split(body.removeprefix("\ufeff"))
+    found: list[tuple[int, _Head, CommandSpec | None, str | None]] = []
+    for index, eligible in enumerate(_command_lines(lines)):
+        head = _head(lines[index]) if eligible else None
+        if head is None:
+            continue
+        spec = _BY_NAME.get(head.written.lower())
+        suggestion = None if spec else _suggestion(head.written)
+        if spec is not None or suggestion is not None:
+            found.append((index, head, spec, suggestion))
+    # A command's text runs up to the next command line, or the next mistyped one.
+    ends = [index for index, *_ in found[1:]] + [len(lines)] if found else []
+    commands: list[Command] = []
+    near_misses: list[NearMiss] = []
+    for (index, head, spec, suggestion), end in zip(found, ends, strict=True):
+        if spec is None:
+            near_misses.append(NearMiss("/" + head.written, suggestion or "", index + 1))
+        else:
+            commands.append(_command(spec, head, index + 1, lines[index + 1 : end]))
+    return ParsedComment(tuple(commands), tuple(near_misses))
+
+
+def _command(spec: CommandSpec, head: _Head, line: int, following: list[str]) -> Command:
+    arguments = _ARGUMENT_READERS.get(spec.name, _read_nothing)(head.rest)
+    if spec.name in _TEXT_ON_ITS_LINE_ONLY:
+        following = []
+    text = "\n".join([arguments.rest, *following]).strip()
+    problem = arguments.problem
+    if problem is None and spec.name in _NEEDS_TEXT and not text:
+        problem = "needs text"
+    return Command(
+        name=spec.name,
+        written=head.written,
+        line=line,
+        user=arguments.user,
+        word=arguments.word,
+        text=text,
+        problem=None if problem is None else f"`/{head.written}` {problem}: {_code(spec.usage)}",
+    )
+
+
+# --- /help and docs/commands.md ------------------------------------------------------------
+
+
+class HelpRow(NamedTuple):
+    usage: str
+    aliases: tuple[str, ...]  # with the slash: ("/sev",)
+    who: str
+    summary: str
+
+
+def help_text_rows() -> tuple[HelpRow, ...]:
+    """One row per command, in table order, for `/help` and the docs."""
+    return tuple(
+        HelpRow(spec.usage, tuple("/" + alias for alias in spec.aliases), spec.who, spec.summary)
+        for spec in COMMANDS
+    )
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def help_table_markdown() -> str:
+    """The command table as GitHub Markdown, for `/help` replies and the docs."""
+    rows = ["| command | who | what it does |", "| --- | --- | --- |"]
+    for row in help_text_rows():
+        command = ", alias ".join(_code(written) for written in (row.usage, *row.aliases))
+        rows.append(f"| {_cell(command)} | {_cell(row.who)} | {_cell(row.summary)} |")
+    return "\n".join(rows) + "\n"
+
+
+_DOCS_INTRO = """\
+# Commands
+
+<!-- Generated from app/incident/commands.py (COMMANDS); do not edit by hand. Regenerate:
+python -c "from app.incident.commands import commands_markdown as m; print(m(), end='')" \
+> docs/commands.md -->
+
+People drive an incident with slash commands in comments on the incident issue; `/declare`
+also works on any issue, to make it an incident.
+
+## How a command is written
+
+- A command is a line whose first non-blank character is `/`, followed by a command name
+  (any case: `/ACK`, `/Sev 2`) and then a space or the end of the line. Several commands
+  may share one comment, one per line.
+- `@login` names a person; `me` (or `@me`) names you. Teams (`@acme/sre`) are refused:
+  name a person. `/ic` alone means `/ic me`.
+- The text of a command is the rest of its line, and the lines after it up to the next
+  command line (used by `/update`, `/note`, `/handoff`, `/resolved`, `/mitigated`,
+  `/decline`, `/close`, `/declare`, `/action`). For `/declare` and `/action` its first
+  line is the title. For `/sme` only the rest of the line counts, as the area. A line
+  that looks like a mistyped command also ends the text.
+- Commands that take nothing (`/ack`, `/accept`, `/cancel`, `/retro`, `/confirm`,
+  `/reopen`, `/help`) ignore words after them, so `/ack on it` is fine.
+- Severity: `sev2`, `SEV2`, `sev 2` and `2` all mean `sev2`; which severities exist is
+  configured in `.github/baton.yml`. `/declare` takes a severity only as `sevN`, so a
+  title may start with a number.
+- Status: `investigating`, `identified`, `mitigated` or `resolved`.
+- Durations (`/snooze`): `30m`, `2h`, `1d`, `1h30m`, `90 min`, `2 hours`.
+- `/note` time: `14:05`, `2026-11-24 14:05`, `2026-11-24T14:05Z`, `14:05 Europe/Paris`,
+  `14:05 +01:00`; UTC unless a zone or offset follows.
+
+## What is not a command
+
+Lines inside fenced code blocks (```` ``` ```` or `~~~`), indented code (four spaces or a
+tab), block quotes (`>`, including the lines that continue a quote without a blank line)
+and HTML comments (`<!-- -->`, and any line that touches one) are never commands: quoting
+an earlier comment never runs it again, and you can show a command in code to explain it.
+
+## All or nothing
+
+All commands of one comment are checked first. If any is invalid or not allowed, none is
+applied and Baton's reply explains each problem with the right usage. A word that looks
+like a mistyped command (`/hanoff`, `/resovled`) is pointed out with a suggestion; paths
+and other words (`/usr/bin`, `/shrug`) are ignored. Baton reacts to each command comment:
+:eyes: when taken, :confused: when refused.
+
+## The commands
+
+"""
+
+
+def _examples_markdown() -> str:
+    sections = [
+        f"### `/{spec.name}`\n\n{spec.summary}\n\n```text\n{spec.example}\n```\n"
+        for spec in COMMANDS
+    ]
+    return "## Examples\n\n" + "\n".join(sections)
+
+
+def commands_markdown() -> str:
+    """The whole of docs/commands.md, rendered from the table."""
+    return f"{_DOCS_INTRO}{help_table_markdown()}\n{_examples_markdown()}"

@@ -1,0 +1,317 @@
+"""The incident state: what the card's hidden line holds, its JSON form and its MAC.
+
+The state is the single source of truth for an incident. It travels inside the issue body as
+`<!-- baton:state {JSON} -->`; the JSON is versioned, uses UTC ISO-8601 times, never contains
+`--` (so it cannot close the HTML comment) and carries an HMAC-SHA256 so a hand edit is detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+STATE_VERSION = 1
+STATUSES = ("investigating", "identified", "mitigated", "resolved", "closed")
+OPEN_STATUSES = ("investigating", "identified", "mitigated")
+# Command comment ids remembered so a redelivered comment is never applied twice. GitHub keeps
+# redelivering for at most three days; a few hundred ids cover any incident's busiest stretch.
+APPLIED_MEMORY = 300
+
+
+class StateError(ValueError):
+    """The hidden state could not be read: missing, malformed, or of an unknown version."""
+
+
+class TamperedState(StateError):
+    """The hidden state parses but its MAC does not match: someone edited it by hand."""
+
+
+@dataclass(frozen=True)
+class Sme:
+    login: str
+    area: str | None = None
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A proposed change of role holder, pending until the target says yes."""
+
+    role: str  # "ic" (the Incident Commander role; the only role handed off explicitly)
+    from_login: str | None  # None while nobody holds the role
+    to: str
+    requested_at: datetime
+    notes: str = ""
+    comment_id: int | None = None
+
+
+@dataclass(frozen=True)
+class IncidentState:
+    status: str = "investigating"
+    severity: str = "sev3"
+    ic: str | None = None
+    liaison: str | None = None
+    smes: tuple[Sme, ...] = ()
+    pending_handoff: Handoff | None = None
+    declared_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    last_update_at: datetime | None = None
+    retro: int | None = None
+    actions: tuple[int, ...] = ()
+    # Beyond the specified minimum:
+    reporter: str | None = None
+    impact: str | None = None  # from the incident form
+    started: str | None = None  # when it started, as the reporter wrote it
+    close_wait_from: datetime | None = None  # resolution notice or last community comment
+    confirmed_at: datetime | None = None
+    close_reason: str | None = None
+    report_done: bool = False  # the retrospective issue is closed
+    snoozed_until: datetime | None = None
+    stale: bool = False
+    last_activity_at: datetime | None = None
+    nudges: tuple[
+        str, ...
+    ] = ()  # keys of reminders already posted, e.g. "update@2026-11-24T10:00Z"
+    applied: tuple[int, ...] = ()  # command comment ids already applied (most recent last)
+
+    @property
+    def liaison_or_ic(self) -> str | None:
+        """The External Liaison defaults to the IC."""
+        return self.liaison or self.ic
+
+    def with_applied(self, comment_id: int) -> IncidentState:
+        kept = tuple(i for i in self.applied if i != comment_id)
+        return replace(self, applied=(*kept, comment_id)[-APPLIED_MEMORY:])
+
+    def has_applied(self, comment_id: int) -> bool:
+        return comment_id in self.applied
+
+    def with_linked_issue(self, kind: str, number: int) -> IncidentState:
+        """Record an issue Baton opened for this incident (its retrospective or an action)."""
+        if kind == "retrospective":
+            return replace(self, retro=number)
+        return replace(self, actions=(*self.actions, number))
+
+
+_TIME_FIELDS = (
+    "declared_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "resolved_at",
+    "closed_at",
+    "last_update_at",
+    "close_wait_from",
+    "confirmed_at",
+    "snoozed_until",
+    "last_activity_at",
+)
+
+
+def format_time(moment: datetime) -> str:
+    """UTC ISO-8601 with a `Z`, to the second: `2026-11-24T10:00:00Z`."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"time without a zone: {text!r}")
+    return moment.astimezone(UTC)
+
+
+def state_to_dict(state: IncidentState) -> dict[str, Any]:
+    """The JSON object, without the MAC. Keys follow SPEC §3."""
+    data: dict[str, Any] = {
+        "v": STATE_VERSION,
+        "status": state.status,
+        "severity": state.severity,
+        "ic": state.ic,
+        "liaison": state.liaison,
+        "smes": [{"login": s.login, "area": s.area} for s in state.smes],
+        "pending_handoff": _handoff_to_dict(state.pending_handoff),
+    }
+    for name in _TIME_FIELDS:
+        value = getattr(state, name)
+        data[name] = format_time(value) if value else None
+    data.update(
+        retro=state.retro,
+        actions=list(state.actions),
+        reporter=state.reporter,
+        impact=state.impact,
+        started=state.started,
+        close_reason=state.close_reason,
+        report_done=state.report_done,
+        stale=state.stale,
+        nudges=list(state.nudges),
+        applied=list(state.applied),
+    )
+    return data
+
+
+def _handoff_to_dict(handoff: Handoff | None) -> dict[str, Any] | None:
+    if handoff is None:
+        return None
+    return {
+        "role": handoff.role,
+        "from": handoff.from_login,
+        "to": handoff.to,
+        "requested_at": format_time(handoff.requested_at),
+        "notes": handoff.notes,
+        "comment_id": handoff.comment_id,
+    }
+
+
+def state_from_dict(data: Mapping[str, Any]) -> IncidentState:
+    """Read a state object, checking every field's type; unknown keys are ignored."""
+    if data.get("v") != STATE_VERSION:
+        raise StateError(f"unknown state version {data.get('v')!r}")
+    try:
+        times = {name: _optional_time(data.get(name)) for name in _TIME_FIELDS}
+        return IncidentState(
+            status=_choice(data.get("status"), STATUSES),
+            severity=_text(data.get("severity")),
+            ic=_optional_text(data.get("ic")),
+            liaison=_optional_text(data.get("liaison")),
+            smes=tuple(
+                Sme(login=_text(s.get("login")), area=_optional_text(s.get("area")))
+                for s in _list(data.get("smes"))
+            ),
+            pending_handoff=_handoff_from_dict(data.get("pending_handoff")),
+            retro=_optional_int(data.get("retro")),
+            actions=tuple(_int(n) for n in _list(data.get("actions"))),
+            reporter=_optional_text(data.get("reporter")),
+            impact=_optional_text(data.get("impact")),
+            started=_optional_text(data.get("started")),
+            close_reason=_optional_text(data.get("close_reason")),
+            report_done=bool(data.get("report_done", False)),
+            stale=bool(data.get("stale", False)),
+            nudges=tuple(_text(k) for k in _list(data.get("nudges"))),
+            applied=tuple(_int(n) for n in _list(data.get("applied"))),
+            **times,
+        )
+    except (AttributeError, TypeError, ValueError) as error:
+        raise StateError(f"malformed state: {error}") from error
+
+
+def _handoff_from_dict(data: Any) -> Handoff | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise TypeError("pending_handoff is not an object")
+    return Handoff(
+        role=_text(data.get("role", "ic")),
+        from_login=_optional_text(data.get("from")),
+        to=_text(data.get("to")),
+        requested_at=parse_time(_text(data.get("requested_at"))),
+        notes=_optional_text(data.get("notes")) or "",
+        comment_id=_optional_int(data.get("comment_id")),
+    )
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return value
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return value
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else _int(value)
+
+
+def _optional_time(value: Any) -> datetime | None:
+    return None if value is None else parse_time(_text(value))
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _choice(value: Any, allowed: tuple[str, ...]) -> str:
+    text = _text(value)
+    if text not in allowed:
+        raise ValueError(f"{text!r} is not one of {', '.join(allowed)}")
+    return text
+
+
+# --- the MAC -----------------------------------------------------------------------------------
+
+
+def derive_state_key(secret: str | bytes) -> bytes:
+    """The MAC key: derived from the app's secret so the secret itself is never used twice."""
+    raw = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(raw, b"baton card state v1", hashlib.sha256).digest()
+
+
+def _canonical(data: Mapping[str, Any]) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def compute_mac(data: Mapping[str, Any], key: bytes) -> str:
+    return hmac.new(key, _canonical(data), hashlib.sha256).hexdigest()
+
+
+def encode_state(state: IncidentState, key: bytes) -> str:
+    """The JSON text for the hidden line: MAC included, safe inside an HTML comment."""
+    data = state_to_dict(state)
+    data["mac"] = compute_mac(data, key)
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+    # JSON escapes are valid anywhere a character may appear in a string; outside strings our
+    # JSON has no '-', '<' or '>' at all (no negative numbers), so these replacements are exact.
+    return text.replace("-", "\\u002d").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def decode_state(text: str, key: bytes) -> IncidentState:
+    """Read the hidden line's JSON; raise TamperedState if the MAC does not match."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise StateError(f"state is not JSON: {error.msg}") from error
+    if not isinstance(data, dict):
+        raise StateError("state is not a JSON object")
+    mac = data.pop("mac", None)
+    state = state_from_dict(data)
+    if not isinstance(mac, str) or not hmac.compare_digest(mac, compute_mac(data, key)):
+        raise TamperedState("the state's MAC does not match: it was edited by hand")
+    return state
+
+
+__all__ = [
+    "APPLIED_MEMORY",
+    "OPEN_STATUSES",
+    "STATUSES",
+    "Handoff",
+    "IncidentState",
+    "Sme",
+    "StateError",
+    "TamperedState",
+    "decode_state",
+    "derive_state_key",
+    "encode_state",
+    "format_time",
+    "parse_time",
+    "state_from_dict",
+    "state_to_dict",
+]

@@ -1,0 +1,420 @@
+"""The durable delivery store: every acknowledged webhook delivery is kept here until done.
+
+`DeliveryStore` is the narrow interface the web layer and the worker use; `SqliteDeliveryStore`
+is the single-process implementation. Claiming work is atomic (one transaction marks the
+deliveries `running` with a lease), so a shared backend (PostgreSQL) can implement the same
+interface for several replicas.
+
+Order within an issue: a delivery is claimable only when no earlier unfinished (`pending` or
+`running`) delivery has the same issue key. A `failed` delivery does not block its issue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+_T = TypeVar("_T")
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A verified delivery, as the web layer hands it to the store."""
+
+    delivery_id: str
+    event: str
+    action: str | None
+    issue_key: str | None
+    body: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A stored delivery, as the worker hands it to `process`."""
+
+    delivery_id: str
+    event: str
+    action: str | None
+    issue_key: str | None
+    body: bytes
+    received_at: datetime
+    status: DeliveryStatus
+    attempts: int
+    reschedules: int
+    not_before: datetime | None
+    lease_until: datetime | None
+    last_error: str | None
+    plan: str | None
+    plan_step: int
+
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = json.loads(self.body)
+        return payload
+
+
+class DeliveryStore(Protocol):
+    async def add(self, delivery: NewDelivery) -> bool:
+        """Store durably before returning; False when the delivery id is already stored."""
+        ...
+
+    async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Delivery]:
+        """Atomically mark up to `limit` runnable deliveries `running` until `now + lease`."""
+        ...
+
+    async def release_running(self) -> int:
+        """Put every `running` delivery back to `pending`: start-up after a crash.
+
+        Right for a single process; a store shared by replicas makes this a no-op and lets
+        expired leases return crashed work instead."""
+        ...
+
+    async def next_due(self, now: datetime) -> datetime | None:
+        """The earliest time after `now` at which a waiting delivery becomes runnable."""
+        ...
+
+    async def finish(self, delivery_id: str) -> None: ...
+
+    async def reschedule(
+        self, delivery_id: str, *, not_before: datetime, error: str, failed_attempt: bool
+    ) -> None:
+        """Back to `pending` until `not_before`, counting a failed attempt or a reschedule."""
+        ...
+
+    async def fail(self, delivery_id: str, *, error: str) -> None:
+        """Out of attempts: kept as `failed` until `retry_failed`."""
+        ...
+
+    async def save_plan(self, delivery_id: str, plan: str) -> None: ...
+
+    async def advance_plan(self, delivery_id: str, step: int) -> None: ...
+
+    async def get(self, delivery_id: str) -> Delivery | None: ...
+
+    async def list_failed(self) -> list[Delivery]: ...
+
+    async def retry_failed(self, delivery_id: str) -> bool:
+        """A failed delivery becomes pending again with fresh attempts; False if not failed."""
+        ...
+
+    async def counts(self) -> dict[DeliveryStatus, int]:
+        """How many deliveries are pending, running and failed (done ones are history)."""
+        ...
+
+    async def known_ids(self, ids: Iterable[str]) -> set[str]: ...
+
+    async def close(self) -> None: ...
+
+
+_COUNTED = (DeliveryStatus.PENDING, DeliveryStatus.RUNNING, DeliveryStatus.FAILED)
+
+
+def open_store(url: str) -> DeliveryStore:
+    """Open the store named by `BATON_DATABASE_URL` (`sqlite:///relative.db`,
+    `sqlite:////absolute/path.db`, `sqlite:///:memory:`)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and len(url) > len(prefix):
+        return SqliteDeliveryStore(url.removeprefix(prefix))
+    # Never echo the whole URL: a database URL may carry a password.
+    scheme = url.split(":", 1)[0] if ":" in url else "(none)"
+    raise ValueError(
+        f"unsupported BATON_DATABASE_URL scheme {scheme!r}: "
+        "use sqlite:///path/to/baton.db (PostgreSQL is not supported yet)"
+    )
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER PRIMARY KEY,
+    delivery_id TEXT NOT NULL UNIQUE,
+    event TEXT NOT NULL,
+    action TEXT,
+    issue_key TEXT,
+    body BLOB NOT NULL,
+    received_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    reschedules INTEGER NOT NULL DEFAULT 0,
+    not_before TEXT,
+    lease_until TEXT,
+    last_error TEXT,
+    plan TEXT,
+    plan_step INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS deliveries_unfinished_by_issue
+    ON deliveries (issue_key, seq) WHERE status IN ('pending', 'running');
+CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, not_before);
+"""
+
+_COLUMNS = (
+    "delivery_id, event, action, issue_key, body, received_at, status, attempts, reschedules,"
+    " not_before, lease_until, last_error, plan, plan_step"
+)
+
+_INSERT = (
+    "INSERT INTO deliveries (delivery_id, event, action, issue_key, body, received_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING"
+)
+
+# Runnable: pending and due, or running with an expired lease (its worker died), and no
+# earlier unfinished delivery for the same issue.
+_CLAIMABLE = f"""
+SELECT {_COLUMNS} FROM deliveries AS d
+WHERE d.status IN ('pending', 'running')
+AND (
+    (d.status = 'pending' AND (d.not_before IS NULL OR d.not_before <= :now))
+    OR (d.status = 'running' AND d.lease_until <= :now)
+)
+AND (d.issue_key IS NULL OR NOT EXISTS (
+    SELECT 1 FROM deliveries AS e
+    WHERE e.issue_key = d.issue_key AND e.seq < d.seq AND e.status IN ('pending', 'running')
+))
+ORDER BY d.seq
+LIMIT :limit
+"""
+
+
+def _to_text(moment: datetime) -> str:
+    # One fixed format, so that text comparison in SQL is time comparison.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _from_text(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _delivery(row: tuple[Any, ...]) -> Delivery:
+    received_at = datetime.fromisoformat(row[5])
+    return Delivery(
+        delivery_id=row[0],
+        event=row[1],
+        action=row[2],
+        issue_key=row[3],
+        body=bytes(row[4]),
+        received_at=received_at,
+        status=DeliveryStatus(row[6]),
+        attempts=row[7],
+        reschedules=row[8],
+        not_before=_from_text(row[9]),
+        lease_until=_from_text(row[10]),
+        last_error=row[11],
+        plan=row[12],
+        plan_step=row[13],
+    )
+
+
+class SqliteDeliveryStore:
+    """SQLite in WAL mode with `synchronous=FULL`; one connection used from one thread.
+
+    Inserts that arrive while a transaction is being committed are grouped into the next
+    transaction (group commit): each `add` returns only after its own batch committed.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-store")
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+        self._inbox: list[tuple[NewDelivery, asyncio.Future[bool]]] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    async def _call(self, work: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
+
+    def _transaction(self, work: Any, *args: Any) -> Any:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(*args)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return result
+
+    async def add(self, delivery: NewDelivery) -> bool:
+        stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._inbox.append((delivery, stored))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_inbox())
+        return await stored
+
+    async def _commit_inbox(self) -> None:
+        while self._inbox:
+            batch, self._inbox = self._inbox, []
+            try:
+                added = await self._call(self._transaction, self._insert_all, [d for d, _ in batch])
+            except Exception as error:
+                for _, stored in batch:
+                    if not stored.done():
+                        stored.set_exception(error)
+                continue
+            for (_, stored), was_added in zip(batch, added, strict=True):
+                if not stored.done():
+                    stored.set_result(was_added)
+
+    def _insert_all(self, deliveries: list[NewDelivery]) -> list[bool]:
+        return [
+            self._db.execute(
+                _INSERT,
+                (
+                    d.delivery_id,
+                    d.event,
+                    d.action,
+                    d.issue_key,
+                    d.body,
+                    _to_text(d.received_at),
+                ),
+            ).rowcount
+            == 1
+            for d in deliveries
+        ]
+
+    async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Delivery]:
+        result: list[Delivery] = await self._call(
+            self._transaction, self._claim, _to_text(now), limit, _to_text(now + lease)
+        )
+        return result
+
+    def _claim(self, now: str, limit: int, lease_until: str) -> list[Delivery]:
+        rows = self._db.execute(_CLAIMABLE, {"now": now, "limit": limit}).fetchall()
+        self._db.executemany(
+            "UPDATE deliveries SET status = 'running', lease_until = ? WHERE delivery_id = ?",
+            [(lease_until, row[0]) for row in rows],
+        )
+        return [
+            _delivery((*row[:6], "running", *row[7:10], lease_until, *row[11:])) for row in rows
+        ]
+
+    async def release_running(self) -> int:
+        return await self._write(
+            "UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE status = 'running'"
+        )
+
+    async def next_due(self, now: datetime) -> datetime | None:
+        row = await self._read_one(
+            "SELECT min(not_before) FROM deliveries WHERE status = 'pending' AND not_before > ?",
+            _to_text(now),
+        )
+        return None if row is None else _from_text(row[0])
+
+    async def finish(self, delivery_id: str) -> None:
+        await self._write(
+            "UPDATE deliveries SET status = 'done', lease_until = NULL, last_error = NULL"
+            " WHERE delivery_id = ?",
+            delivery_id,
+        )
+
+    async def reschedule(
+        self, delivery_id: str, *, not_before: datetime, error: str, failed_attempt: bool
+    ) -> None:
+        counter = "attempts" if failed_attempt else "reschedules"
+        await self._write(
+            f"UPDATE deliveries SET status = 'pending', lease_until = NULL, not_before = ?,"
+            f" last_error = ?, {counter} = {counter} + 1 WHERE delivery_id = ?",
+            _to_text(not_before),
+            error,
+            delivery_id,
+        )
+
+    async def fail(self, delivery_id: str, *, error: str) -> None:
+        await self._write(
+            "UPDATE deliveries SET status = 'failed', lease_until = NULL, last_error = ?,"
+            " attempts = attempts + 1 WHERE delivery_id = ?",
+            error,
+            delivery_id,
+        )
+
+    async def save_plan(self, delivery_id: str, plan: str) -> None:
+        await self._write(
+            "UPDATE deliveries SET plan = ?, plan_step = 0 WHERE delivery_id = ?",
+            plan,
+            delivery_id,
+        )
+
+    async def advance_plan(self, delivery_id: str, step: int) -> None:
+        await self._write(
+            "UPDATE deliveries SET plan_step = ? WHERE delivery_id = ?", step, delivery_id
+        )
+
+    async def get(self, delivery_id: str) -> Delivery | None:
+        row = await self._read_one(
+            f"SELECT {_COLUMNS} FROM deliveries WHERE delivery_id = ?", delivery_id
+        )
+        return None if row is None else _delivery(row)
+
+    async def list_failed(self) -> list[Delivery]:
+        rows = await self._read_all(
+            f"SELECT {_COLUMNS} FROM deliveries WHERE status = 'failed' ORDER BY seq"
+        )
+        return [_delivery(row) for row in rows]
+
+    async def retry_failed(self, delivery_id: str) -> bool:
+        changed = await self._write(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, reschedules = 0,"
+            " not_before = NULL WHERE delivery_id = ? AND status = 'failed'",
+            delivery_id,
+        )
+        return changed == 1
+
+    async def counts(self) -> dict[DeliveryStatus, int]:
+        rows = await self._read_all(
+            "SELECT status, count(*) FROM deliveries"
+            " WHERE status IN ('pending', 'running', 'failed') GROUP BY status"
+        )
+        found = {DeliveryStatus(status): count for status, count in rows}
+        return {status: found.get(status, 0) for status in _COUNTED}
+
+    async def known_ids(self, ids: Iterable[str]) -> set[str]:
+        wanted = list(ids)
+        if not wanted:
+            return set()
+        rows = await self._read_all(
+            "SELECT delivery_id FROM deliveries"
+            " WHERE delivery_id IN (SELECT value FROM json_each(?))",
+            json.dumps(wanted),
+        )
+        return {row[0] for row in rows}
+
+    async def close(self) -> None:
+        if self._committer is not None:
+            await self._committer
+        await self._call(self._db.close)
+        self._thread.shutdown(wait=True)
+
+    async def _write(self, sql: str, *params: Any) -> int:
+        changed: int = await self._call(self._transaction, self._rowcount, sql, params)
+        return changed
+
+    def _rowcount(self, sql: str, params: tuple[Any, ...]) -> int:
+        return self._db.execute(sql, params).rowcount
+
+    async def _read_one(self, sql: str, *params: Any) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = await self._call(self._fetch_one, sql, params)
+        return row
+
+    async def _read_all(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = await self._call(self._fetch_all, sql, params)
+        return rows
+
+    def _fetch_one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._db.execute(sql, params).fetchone()
+        return row
+
+    def _fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return self._db.execute(sql, params).fetchall()

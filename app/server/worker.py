@@ -1,0 +1,198 @@
+"""The background worker: hands stored deliveries to `process`, one issue at a time.
+
+The store decides what is runnable (per-issue order, `not_before`); the worker keeps up to
+`concurrency` deliveries in flight and sleeps until it is notified, a delivery finishes, or the
+earliest rescheduled delivery becomes due. Nothing sleeps inside a task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from app.server.metrics import Metrics
+from app.server.store import Delivery, DeliveryStore
+
+log = logging.getLogger(__name__)
+
+Process = Callable[[Delivery], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+_ERROR_TEXT_LIMIT = 2000
+_STORE_RETRY_SECONDS = 1.0
+
+
+class Reschedule(Exception):
+    """Raised by `process` to run the delivery again later (rate limited, GitHub asked to wait).
+
+    It does not use up the delivery's attempts; it has its own, generous, cap.
+    """
+
+    def __init__(self, after: timedelta, reason: str) -> None:
+        super().__init__(reason)
+        self.after = after
+        self.reason = reason
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def exponential_backoff(attempts: int) -> timedelta:
+    """2 s, 4 s, 8 s … after each failed attempt, capped at five minutes."""
+    return min(timedelta(seconds=2**attempts), timedelta(minutes=5))
+
+
+class Worker:
+    def __init__(
+        self,
+        store: DeliveryStore,
+        process: Process,
+        *,
+        concurrency: int = 8,
+        clock: Clock = utc_now,
+        max_attempts: int = 8,
+        max_reschedules: int = 100,
+        backoff: Callable[[int], timedelta] = exponential_backoff,
+        lease: timedelta = timedelta(minutes=10),
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._store = store
+        self._process = process
+        self._concurrency = concurrency
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._max_reschedules = max_reschedules
+        self._backoff = backoff
+        self._lease = lease
+        self._metrics = metrics
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._quiet = asyncio.Event()
+        self._stopping = False
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stopping = False
+        self._loop_task = asyncio.create_task(self._run(), name="baton-worker")
+
+    async def stop(self) -> None:
+        """Stop claiming work and wait for the deliveries in flight to finish."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            await self._loop_task
+            self._loop_task = None
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight.values())
+
+    def notify(self) -> None:
+        """A delivery was stored: look for work now."""
+        self._quiet.clear()
+        self._wake.set()
+
+    async def idle(self) -> None:
+        """Resolves once nothing is runnable and nothing is running."""
+        await self._quiet.wait()
+
+    async def _run(self) -> None:
+        await self._store.release_running()
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                claimed = await self._claim()
+                next_due = await self._store.next_due(self._clock())
+            except Exception:
+                log.exception("the delivery store failed; trying again shortly")
+                await self._sleep(_STORE_RETRY_SECONDS)
+                continue
+            if not claimed and not self._in_flight and not self._wake.is_set():
+                self._quiet.set()
+            await self._sleep(self._seconds_until(next_due))
+        self._quiet.set()
+
+    async def _claim(self) -> list[Delivery]:
+        free = self._concurrency - len(self._in_flight)
+        if free <= 0:
+            return []
+        claimed = await self._store.claim(self._clock(), limit=free, lease=self._lease)
+        fresh = [d for d in claimed if d.delivery_id not in self._in_flight]
+        for delivery in fresh:
+            task = asyncio.create_task(self._handle(delivery), name=delivery.delivery_id)
+            self._in_flight[delivery.delivery_id] = task
+        return fresh
+
+    def _seconds_until(self, moment: datetime | None) -> float | None:
+        if moment is None:
+            return None
+        return max((moment - self._clock()).total_seconds(), 0.0)
+
+    async def _sleep(self, seconds: float | None) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    async def _handle(self, delivery: Delivery) -> None:
+        started = time.perf_counter()
+        try:
+            await self._settle(delivery)
+        except Exception:
+            # The store is unreachable: the lease expires, and the delivery runs again.
+            log.exception("could not record the outcome of delivery %s", delivery.delivery_id)
+        finally:
+            if self._metrics is not None:
+                self._metrics.observe_processing(time.perf_counter() - started)
+            del self._in_flight[delivery.delivery_id]
+            self.notify()
+
+    async def _settle(self, delivery: Delivery) -> None:
+        try:
+            await self._process(delivery)
+        except Reschedule as wait:
+            await self._postpone(delivery, wait)
+        except Exception as error:
+            await self._retry_or_fail(delivery, error)
+        else:
+            await self._store.finish(delivery.delivery_id)
+            if self._metrics is not None:
+                self._metrics.delivery_processed(delivery.event)
+
+    async def _postpone(self, delivery: Delivery, wait: Reschedule) -> None:
+        if delivery.reschedules + 1 >= self._max_reschedules:
+            await self._give_up(delivery, f"rescheduled too often; last reason: {wait.reason}")
+            return
+        await self._store.reschedule(
+            delivery.delivery_id,
+            not_before=self._clock() + wait.after,
+            error=wait.reason,
+            failed_attempt=False,
+        )
+
+    async def _retry_or_fail(self, delivery: Delivery, error: Exception) -> None:
+        text = f"{type(error).__name__}: {error}"[:_ERROR_TEXT_LIMIT]
+        attempts = delivery.attempts + 1
+        log.warning(
+            "delivery %s (%s) failed, attempt %d of %d",
+            delivery.delivery_id,
+            delivery.event,
+            attempts,
+            self._max_attempts,
+            exc_info=error,
+        )
+        if attempts >= self._max_attempts:
+            await self._give_up(delivery, text)
+            return
+        await self._store.reschedule(
+            delivery.delivery_id,
+            not_before=self._clock() + self._backoff(attempts),
+            error=text,
+            failed_attempt=True,
+        )
+
+    async def _give_up(self, delivery: Delivery, error: str) -> None:
+        await self._store.fail(delivery.delivery_id, error=error)
+        if self._metrics is not None:
+            self._metrics.delivery_failed(delivery.event)

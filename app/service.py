@@ -1,0 +1,81 @@
+"""`baton serve`: the webhook server wired to the store, the worker and GitHub."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from starlette.applications import Starlette
+
+from app.github.client import GitHubApp, WritePacer
+from app.handlers.events import issue_key
+from app.handlers.router import wants
+from app.processing import DeliveryProcessor
+from app.server.metrics import Metrics
+from app.server.store import DeliveryStore, open_store
+from app.server.web import create_web_app
+from app.server.worker import Worker, utc_now
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    """Everything `baton serve` runs, kept together so tests can reach each part."""
+
+    web: Starlette
+    store: DeliveryStore
+    worker: Worker
+    github: GitHubApp
+    metrics: Metrics
+
+
+def build_service(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    pacer_factory: Callable[[], WritePacer] = WritePacer,
+    store: DeliveryStore | None = None,
+) -> Service:
+    app_id, private_key, webhook_secret = settings.require_app()
+    store = store or open_store(settings.database_url)
+    metrics = Metrics()
+    github = GitHubApp(
+        app_id=app_id,
+        private_key=private_key,
+        api_url=settings.api_url,
+        timeout=settings.http_timeout,
+        transport=transport,
+        observe=metrics.observe_github_response,
+        pacer_factory=pacer_factory,
+    )
+    processor = DeliveryProcessor(
+        github=github, store=store, state_key=settings.state_key(), clock=clock
+    )
+    worker = Worker(store, processor, clock=clock, metrics=metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        worker.start()  # picks up deliveries stored but not finished before a restart
+        try:
+            yield
+        finally:
+            await worker.stop()
+            await store.close()
+
+    web = create_web_app(
+        webhook_secret=webhook_secret,
+        store=store,
+        worker=worker,
+        metrics=metrics,
+        wants=wants,
+        issue_key=issue_key,
+        lifespan=lifespan,
+    )
+    return Service(web=web, store=store, worker=worker, github=github, metrics=metrics)

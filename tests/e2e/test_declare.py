@@ -1,0 +1,109 @@
+"""Declaring an incident, end to end: a labelled issue becomes an incident with its card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.demo.harness import REPO, Stage, stage
+from app.incident.card import CARD_END, CARD_START, read_card
+from app.sandbox import RecordedRequest
+
+REPORT = "Checkout fails with a 502 for **every** customer.\r\n\r\n- started 09:40 UTC\n"
+
+
+def baton_requests(world: Stage) -> list[RecordedRequest]:
+    return [r for r in world.standin.requests if r.installation_id is not None]
+
+
+def route_list(requests: list[RecordedRequest]) -> list[str]:
+    return [f"{r.method} {r.route}" for r in requests]
+
+
+async def open_incident(world: Stage, title: str = "Checkout is down") -> int:
+    issue = await world.standin.open_issue(REPO, title, REPORT, "rita")
+    await world.settle()
+    await world.standin.add_labels(REPO, issue["number"], ["incident"], "alice")
+    await world.settle()
+    return int(issue["number"])
+
+
+async def test_a_labelled_issue_becomes_an_incident_over_http(tmp_path: Path) -> None:
+    async with stage(over_http=True, database_url=f"sqlite:///{tmp_path / 'b.db'}") as world:
+        number = await open_incident(world)
+
+        issue = world.standin.issue(REPO, number)
+        body = issue["body"]
+        assert body.startswith(CARD_START)
+        assert body.endswith(REPORT), "the reporter's text is kept byte for byte"
+        reading = read_card(body, world.settings.state_key())
+        assert reading.state is not None
+        assert reading.state.status == "investigating"
+        assert reading.state.severity == "sev3"
+        assert reading.state.reporter == "rita"
+        assert "**Incident Commander:** _unassigned_" in body
+        assert CARD_END in body
+        assert {label["name"] for label in issue["labels"]} == {
+            "incident",
+            "sev3",
+            "status:investigating",
+        }
+        comments = world.standin.comments(REPO, number)
+        assert len(comments) == 1
+        assert comments[0]["user"]["login"] == "baton[bot]"
+        assert "/ic me" in comments[0]["body"]
+        # Baton's own changes came back as deliveries (sender: the bot) and were ignored.
+        bot_deliveries = [d for d in world.standin.deliveries if d.sender == "baton[bot]"]
+        assert bot_deliveries and all(d.status_code in (200, 202) for d in bot_deliveries)
+
+
+async def test_a_declaration_costs_three_requests_once_the_repository_is_known(
+    world: Stage,
+) -> None:
+    await open_incident(world, "First incident warms the caches")
+    world.standin.reset_requests()
+
+    number = await open_incident(world, "Second incident")
+
+    requests = baton_requests(world)
+    assert route_list(requests) == [
+        "GET /repos/{owner}/{repo}/issues/{issue_number}",
+        "PATCH /repos/{owner}/{repo}/issues/{issue_number}",
+        "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+    ]
+    assert world.standin.count(content_creating=True) == 1
+    assert len(world.standin.comments(REPO, number)) == 1
+
+
+async def test_the_first_declaration_in_a_repository_sets_up_labels_and_reads_config(
+    world: Stage,
+) -> None:
+    number = await open_incident(world)
+
+    routes = route_list(baton_requests(world))
+    assert routes == [
+        "GET /repos/{owner}/{repo}/contents/{path}",  # .github/baton.yml of the repository
+        "GET /repos/{owner}/{repo}/contents/{path}",  # and of the organisation's .github
+        "GET /repos/{owner}/{repo}/issues/{issue_number}",
+        "GET /repos/{owner}/{repo}/labels",
+        "POST /repos/{owner}/{repo}/labels",
+        "POST /repos/{owner}/{repo}/labels",
+        "PATCH /repos/{owner}/{repo}/issues/{issue_number}",
+        "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+    ]
+    labels = {
+        label["name"]: label["color"] for label in world.standin.issue(REPO, number)["labels"]
+    }
+    assert labels["sev3"] != "ededed" and labels["status:investigating"] != "ededed"
+
+
+async def test_declaring_twice_changes_nothing_more(world: Stage) -> None:
+    number = await open_incident(world)
+    first_body = world.standin.issue(REPO, number)["body"]
+
+    await world.standin.remove_label(REPO, number, "incident", "alice")
+    await world.settle()
+    await world.standin.add_labels(REPO, number, ["incident"], "alice")
+    await world.settle()
+
+    assert world.standin.issue(REPO, number)["body"] == first_body
+    assert len(world.standin.comments(REPO, number)) == 1

@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from app.server.metrics import Metrics
+from app.server.store import Delivery, DeliveryStatus, SqliteDeliveryStore
+from app.server.worker import Reschedule, Worker, exponential_backoff
+from tests.server.helpers import new_delivery
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def run_until_idle(worker: Worker) -> None:
+    await asyncio.wait_for(worker.idle(), 5)
+
+
+async def add_all(store: SqliteDeliveryStore, issues: list[str | None]) -> list[str]:
+    ids = []
+    for issue in issues:
+        delivery = new_delivery(issue)
+        await store.add(delivery)
+        ids.append(delivery.delivery_id)
+    return ids
+
+
+async def test_each_issue_is_processed_in_order_one_at_a_time(
+    store: SqliteDeliveryStore,
+) -> None:
+    issues = ["o/r#1"] * 25 + ["o/r#2"] * 25 + [None] * 10
+    random.Random(7).shuffle(issues)
+    ids = await add_all(store, issues)
+    running: set[str | None] = set()
+    order: dict[str | None, list[str]] = {}
+    overlap = []
+
+    async def process(delivery: Delivery) -> None:
+        if delivery.issue_key is not None:
+            overlap.append(delivery.issue_key in running)
+            running.add(delivery.issue_key)
+        await asyncio.sleep(random.uniform(0, 0.003))
+        order.setdefault(delivery.issue_key, []).append(delivery.delivery_id)
+        running.discard(delivery.issue_key)
+
+    worker = Worker(store, process, concurrency=8)
+    worker.start()
+    await run_until_idle(worker)
+    await worker.stop()
+
+    for issue in {"o/r#1", "o/r#2"}:
+        expected = [i for i, key in zip(ids, issues, strict=True) if key == issue]
+        assert order[issue] == expected
+    assert sorted(order[None]) == sorted(i for i, k in zip(ids, issues, strict=True) if k is None)
+    assert not any(overlap)
+    assert set((await store.counts()).values()) == {0}
+
+
+async def test_a_slow_issue_does_not_hold_back_the_others(store: SqliteDeliveryStore) -> None:
+    slow_ids = await add_all(store, ["o/r#1", "o/r#1"])
+    fast_ids = await add_all(store, ["o/r#2", "o/r#3", "o/r#2", None])
+    release = asyncio.Event()
+    done: list[str] = []
+
+    async def process(delivery: Delivery) -> None:
+        if delivery.issue_key == "o/r#1":
+            await release.wait()
+        done.append(delivery.delivery_id)
+
+    worker = Worker(store, process, concurrency=4)
+    worker.start()
+    while len(done) < len(fast_ids):
+        await asyncio.sleep(0.005)
+
+    assert sorted(done) == sorted(fast_ids)
+    release.set()
+    await run_until_idle(worker)
+    await worker.stop()
+    assert done[-2:] == slow_ids
+
+
+async def test_a_rescheduled_delivery_runs_only_when_due(store: SqliteDeliveryStore) -> None:
+    clock = ManualClock()
+    [delivery_id] = await add_all(store, ["o/r#1"])
+    calls: list[datetime] = []
+
+    async def process(delivery: Delivery) -> None:
+        calls.append(clock())
+        if len(calls) == 1:
+            raise Reschedule(timedelta(minutes=30), "secondary rate limit")
+
+    worker = Worker(store, process, clock=clock)
+    worker.start()
+    await run_until_idle(worker)
+    clock.now += timedelta(minutes=29)
+    worker.notify()
+    await run_until_idle(worker)
+    assert len(calls) == 1
+
+    clock.now += timedelta(minutes=1)
+    worker.notify()
+    await run_until_idle(worker)
+    await worker.stop()
+
+    assert calls[1] - calls[0] == timedelta(minutes=30)
+    stored = await store.get(delivery_id)
+    assert stored is not None
+    assert (stored.status, stored.attempts, stored.reschedules) == (DeliveryStatus.DONE, 0, 1)
+
+
+async def test_the_timer_wakes_the_worker_for_a_rescheduled_delivery(
+    store: SqliteDeliveryStore,
+) -> None:
+    await add_all(store, ["o/r#1"])
+    finished = asyncio.Event()
+    calls = 0
+
+    async def process(delivery: Delivery) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise Reschedule(timedelta(milliseconds=50), "wait a moment")
+        finished.set()
+
+    worker = Worker(store, process)
+    worker.start()
+    await asyncio.wait_for(finished.wait(), 2)
+    await worker.stop()
+    assert calls == 2
+
+
+async def test_a_delivery_that_keeps_failing_is_kept_as_failed_and_can_be_retried(
+    store: SqliteDeliveryStore,
+) -> None:
+    metrics = Metrics()
+    [delivery_id] = await add_all(store, ["o/r#1"])
+    healthy = False
+    calls = 0
+
+    async def process(delivery: Delivery) -> None:
+        nonlocal calls
+        calls += 1
+        if not healthy:
+            raise RuntimeError("GitHub answered 502")
+
+    worker = Worker(store, process, max_attempts=3, backoff=lambda _: timedelta(0), metrics=metrics)
+    worker.start()
+    await run_until_idle(worker)
+
+    [failed] = await store.list_failed()
+    assert (failed.delivery_id, failed.attempts) == (delivery_id, 3)
+    assert failed.last_error == "RuntimeError: GitHub answered 502"
+    assert calls == 3
+    assert b'baton_deliveries_failed_total{event="issue_comment"} 1.0' in metrics.render()
+
+    healthy = True
+    assert await store.retry_failed(delivery_id)
+    worker.notify()
+    await run_until_idle(worker)
+    await worker.stop()
+
+    assert calls == 4
+    assert await store.list_failed() == []
+    assert b'baton_deliveries_processed_total{event="issue_comment"} 1.0' in metrics.render()
+
+
+async def test_too_many_reschedules_end_as_failed(store: SqliteDeliveryStore) -> None:
+    [delivery_id] = await add_all(store, [None])
+
+    async def process(delivery: Delivery) -> None:
+        raise Reschedule(timedelta(0), "still rate limited")
+
+    worker = Worker(store, process, max_reschedules=4)
+    worker.start()
+    await run_until_idle(worker)
+    await worker.stop()
+
+    [failed] = await store.list_failed()
+    assert failed.delivery_id == delivery_id
+    assert failed.reschedules == 3
+    assert failed.last_error is not None
+    assert "still rate limited" in failed.last_error
+
+
+async def test_unfinished_work_is_picked_up_after_a_restart(tmp_path: Path) -> None:
+    path = str(tmp_path / "baton.db")
+    store = SqliteDeliveryStore(path)
+    ids = await add_all(store, ["o/r#1", "o/r#1", "o/r#2", None])
+    await store.claim(datetime.now(UTC), limit=2, lease=timedelta(hours=1))
+    await store.close()
+
+    reopened = SqliteDeliveryStore(path)
+    processed: list[str] = []
+
+    async def process(delivery: Delivery) -> None:
+        processed.append(delivery.delivery_id)
+
+    worker = Worker(reopened, process, concurrency=1)
+    worker.start()
+    await run_until_idle(worker)
+    await worker.stop()
+    counts = await reopened.counts()
+    await reopened.close()
+
+    assert processed == ids
+    assert set(counts.values()) == {0}
+
+
+async def test_a_plan_step_recorded_before_a_crash_is_seen_on_the_retry(
+    store: SqliteDeliveryStore,
+) -> None:
+    await add_all(store, ["o/r#1"])
+    seen: list[tuple[str | None, int]] = []
+
+    async def process(delivery: Delivery) -> None:
+        seen.append((delivery.plan, delivery.plan_step))
+        if delivery.plan is None:
+            await store.save_plan(delivery.delivery_id, "comment,patch")
+            await store.advance_plan(delivery.delivery_id, 1)
+            raise ConnectionError("lost the connection after the comment")
+
+    worker = Worker(store, process, backoff=lambda _: timedelta(0))
+    worker.start()
+    await run_until_idle(worker)
+    await worker.stop()
+
+    assert seen == [(None, 0), ("comment,patch", 1)]
+
+
+async def test_stop_lets_deliveries_in_flight_finish(store: SqliteDeliveryStore) -> None:
+    [delivery_id] = await add_all(store, ["o/r#1"])
+    entered = asyncio.Event()
+
+    async def process(delivery: Delivery) -> None:
+        entered.set()
+        await asyncio.sleep(0.05)
+
+    worker = Worker(store, process)
+    worker.start()
+    await asyncio.wait_for(entered.wait(), 2)
+    await worker.stop()
+
+    stored = await store.get(delivery_id)
+    assert stored is not None
+    assert stored.status is DeliveryStatus.DONE
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    delays = [exponential_backoff(n) for n in range(1, 20)]
+    assert delays[:3] == [timedelta(seconds=2), timedelta(seconds=4), timedelta(seconds=8)]
+    assert delays == sorted(delays)
+    assert max(delays) == timedelta(minutes=5)
