@@ -55,10 +55,47 @@ def app_key_pem() -> tuple[str, bytes]:
 
 @dataclass
 class Stage:
+    """The stand-in and a Baton service; the service can be stopped and started again on the
+    same database, as a deployment restarts."""
+
     standin: StandIn
-    service: Service
     settings: Settings
-    baton_url: str  # where GitHub sends deliveries: http://127.0.0.1:PORT, or in-process
+    clock: Callable[[], datetime]
+    over_http: bool = False
+    write_interval: float = 0.0
+    baton_url: str = ""  # where the stand-in sends deliveries (set while running)
+    _service: Service | None = None
+    _running: contextlib.AsyncExitStack | None = None
+
+    @property
+    def service(self) -> Service:
+        if self._service is None:
+            raise RuntimeError("Baton is not running")
+        return self._service
+
+    async def start(self) -> None:
+        stack = contextlib.AsyncExitStack()
+        service = build_service(
+            self.settings,
+            transport=None if self.over_http else self.standin.transport(),
+            clock=self.clock,
+            pacer_factory=lambda: WritePacer(interval=self.write_interval),
+        )
+        if self.over_http:
+            self.baton_url = await stack.enter_async_context(serving(service.web, lifespan="on"))
+            self.standin.hookshot.sink = HttpWebhookSink(f"{self.baton_url}/webhooks")
+        else:
+            self.baton_url = "http://baton.test"
+            await stack.enter_async_context(service.web.router.lifespan_context(service.web))
+            self.standin.hookshot.sink = AsgiWebhookSink(service.web)
+        self._service, self._running = service, stack
+
+    async def stop(self) -> None:
+        """Stop Baton; GitHub's deliveries fail until it starts again, as they would."""
+        self.standin.hookshot.sink = None
+        if self._running is not None:
+            await self._running.aclose()
+        self._service = self._running = None
 
     async def settle(self) -> None:
         """Wait until every webhook has been delivered and every delivery processed: Baton's own
@@ -97,17 +134,12 @@ async def stage(
     private_pem, public_pem = app_key_pem()
     secret = secrets.token_hex(16)
     now = clock or (lambda: datetime.now(UTC))
-    standin = StandIn(
-        app_id=APP_ID, app_public_key_pem=public_pem, webhook_secret=secret, clock=now
-    )
+    standin = StandIn(app_id=APP_ID, app_public_key_pem=public_pem, webhook_secret=secret, clock=now)
     populate(standin)
     async with contextlib.AsyncExitStack() as stack:
         api_url = standin.base_url
-        transport = None
         if over_http:
             api_url = await stack.enter_async_context(serving(standin.app, lifespan="off"))
-        else:
-            transport = standin.transport()
         settings = Settings(
             app_id=APP_ID,
             private_key=private_pem,
@@ -115,20 +147,18 @@ async def stage(
             api_url=api_url,
             database_url=database_url,
         )
-        service = build_service(
-            settings,
-            transport=transport,
+        running = Stage(
+            standin=standin,
+            settings=settings,
             clock=now,
-            pacer_factory=lambda: WritePacer(interval=write_interval),
+            over_http=over_http,
+            write_interval=write_interval,
         )
-        if over_http:
-            baton_url = await stack.enter_async_context(serving(service.web, lifespan="on"))
-            standin.hookshot.sink = HttpWebhookSink(f"{baton_url}/webhooks")
-        else:
-            baton_url = "http://baton.test"
-            await stack.enter_async_context(service.web.router.lifespan_context(service.web))
-            standin.hookshot.sink = AsgiWebhookSink(service.web)
-        yield Stage(standin=standin, service=service, settings=settings, baton_url=baton_url)
+        await running.start()
+        try:
+            yield running
+        finally:
+            await running.stop()
 
 
 @contextlib.asynccontextmanager

@@ -21,7 +21,7 @@ from app.incident.card import place_card
 from app.incident.effects import Decision, IssueView, NewIssue, Reaction, Reply
 from app.incident.state import IncidentState, state_from_dict, state_to_dict
 
-CardRenderer = Callable[[IncidentState, str], str]  # (state, issue title) -> card
+CardRenderer = Callable[[IncidentState, int, str], str]  # (state, issue number, title) -> card
 Journal = Callable[[int], Awaitable[None]]
 
 
@@ -166,7 +166,7 @@ async def _update_incident_issue(
         body = plan.body_read
         if resumed_since is not None:
             body = (await gh.load_issue(session, plan.repo, plan.number)).body
-        changes["body"] = place_card(body, render_card(state, plan.title))
+        changes["body"] = place_card(body, render_card(state, plan.number, plan.title))
     if plan.labels is not None:
         await gh.ensure_labels(session, plan.repo, [n for n in plan.labels if n in plan.ours])
         changes["labels"] = list(plan.labels)

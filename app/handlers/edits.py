@@ -20,7 +20,7 @@ async def on_issue_edited(work: Work, event: Event) -> Plan | None:
     previous = event.previous_body
     if previous is None or event.issue_number is None:
         return None  # a title edit, or a payload without the old body
-    before = card.read_card(previous, work.key)
+    before = work.read_card(previous, event.issue_number)
     if before.state is None:
         return None  # there was no trustworthy card to protect
     issue, now = await work.load_incident(event.issue_number)

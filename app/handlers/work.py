@@ -16,7 +16,7 @@ from app.incident.calendar import Region, WorkingCalendar
 from app.incident.clocks import card_view_fields
 from app.incident.effects import Actor, Decision, IssueView, Reply
 from app.incident.labels import is_baton_label
-from app.incident.state import IncidentState
+from app.incident.state import IncidentState, issue_state_key
 from app.incident.words import render
 
 
@@ -42,15 +42,21 @@ class Work:
     def config(self) -> Config:
         return self.loaded.config
 
-    def render_card(self, state: IncidentState, title: str) -> str:
+    def card_key(self, number: int) -> bytes:
+        return issue_state_key(self.key, self.repo, number)
+
+    def render_card(self, state: IncidentState, number: int, title: str) -> str:
         clocks = card_view_fields(state, self.config, calendar_for(self.config), self.now)
         view = card.CardView(title=title, **asdict(clocks))
-        return card.render_card(state, view, self.key)
+        return card.render_card(state, view, self.card_key(number))
+
+    def read_card(self, body: str, number: int) -> card.CardReading:
+        return card.read_card(body, self.card_key(number))
 
     async def load_incident(self, number: int) -> tuple[IssueView, card.CardReading]:
         """The issue as GitHub has it now, and its card read back."""
         issue = await gh.load_issue(self.session, self.repo, number)
-        return issue, card.read_card(issue.body, self.key)
+        return issue, self.read_card(issue.body, number)
 
     async def actor(self, login: str, issue: IssueView) -> Actor:
         responders = self.config.responders

@@ -87,7 +87,7 @@ def read_card(body: str, key: bytes) -> CardReading:
     except TamperedState:
         return CardReading(True, None, _joined("tampered", stray), True, human)
     except StateError as error:
-        return CardReading(True, None, _joined(str(error), stray), False, human)
+        return CardReading(True, None, _joined(_problem_with(error), stray), False, human)
     return CardReading(True, state, stray, False, human)
 
 
@@ -119,12 +119,12 @@ def _state_in(card: str, key: bytes) -> IncidentState:
         raise StateError("missing state line")
     if len(lines) > 1:
         raise StateError("malformed: more than one state line")
-    try:
-        return decode_state(lines[0], key)
-    except TamperedState:
-        raise
-    except StateError as error:
-        raise StateError(f"malformed: {error}") from error
+    return decode_state(lines[0], key)
+
+
+def _problem_with(error: StateError) -> str:
+    text = str(error)
+    return text if text.startswith(("malformed", "missing")) else f"malformed: {text}"
 
 
 def _human_text(body: str, span: tuple[int, int]) -> str:
@@ -194,3 +194,15 @@ def _markers_in_line(line: str, offset: int) -> Iterator[tuple[int, str]]:
         # An odd number of backticks before the marker: it sits inside a code span.
         if line.count("`", 0, match.start()) % 2 == 0:
             yield offset + match.start(), match.group()
+
+
+__all__ = [
+    "CARD_END",
+    "CARD_START",
+    "CardReading",
+    "CardView",
+    "place_card",
+    "read_card",
+    "render_card",
+    "without_card",
+]

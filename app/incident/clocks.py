@@ -34,7 +34,6 @@ from app.incident.text import when
 if TYPE_CHECKING:
     from app.config import Config
 
-NUDGE_KINDS = ("no_ic", "escalate", "update_overdue", "handoff_unanswered", "stale", "close")
 # Keys remembered in the state. Only the latest key of each kind can still be due, so older
 # ones are dropped; the cap is a safety net for keys written by other versions.
 NUDGE_MEMORY = 50
@@ -159,85 +158,125 @@ def _earliest(low: datetime, high: datetime, reached: Callable[[datetime], bool]
 # --- the nudges ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Due:
+    """A clock that has run out: the nudge's key, its due time, and the moment it counts from."""
+
+    key: str
+    due_at: datetime
+    since: datetime
+
+
+_Clock = Callable[[IncidentState, "Config", WorkingCalendar, datetime], _Due | None]
+
+
 def due_nudges(
     state: IncidentState, config: Config, calendar: WorkingCalendar, now: datetime
 ) -> tuple[Nudge, ...]:
     """The nudges due at `now` that have not been posted yet, in a fixed order."""
     if state.status in OPEN_STATUSES:
-        candidates = _reminders(state, config, calendar, now)
+        clocks = _REMINDERS
     elif state.status == "resolved":
-        candidates = _closing(state, config, calendar, now)
+        clocks = _CLOSING
     else:
-        candidates = []
-    return tuple(nudge for nudge in candidates if nudge.key not in state.nudges)
+        clocks = ()
+    nudges = []
+    for kind, clock in clocks:
+        due = clock(state, config, calendar, now)
+        if due is not None and due.key not in state.nudges:
+            nudges.append(_nudge(kind, due, state, config))
+    return tuple(nudges)
 
 
-def _reminders(
+def _no_ic_clock(
     state: IncidentState, config: Config, calendar: WorkingCalendar, now: datetime
-) -> list[Nudge]:
-    clocks = config.clocks
-    nudges: list[Nudge] = []
+) -> _Due | None:
     declared = state.declared_at
-    if declared is not None and state.ic is None and now >= declared + clocks.acknowledge_within:
-        nudges.append(_nudge("no_ic", "no_ic", declared + clocks.acknowledge_within, state, config))
-    if declared is not None and now >= declared + clocks.escalate_after:
-        nudges.append(
-            _nudge("escalate", "escalate", declared + clocks.escalate_after, state, config)
-        )
-    update_due = _update_period_due(state, config, now)
-    if update_due is not None:
-        key = f"update@{format_time(update_due)}"
-        nudges.append(_nudge("update_overdue", key, update_due, state, config))
-    handoff = state.pending_handoff
-    if handoff is not None and now >= handoff.requested_at + clocks.handoff_reminder:
-        key = f"handoff@{format_time(handoff.requested_at)}"
-        due = handoff.requested_at + clocks.handoff_reminder
-        nudges.append(_nudge("handoff_unanswered", key, due, state, config))
-    stale_due = stale_due_at(state, config, calendar, now)
-    stale_since = _stale_since(state)
-    if stale_due is not None and stale_since is not None:
-        key = f"stale@{format_time(stale_since)}"
-        nudges.append(_nudge("stale", key, stale_due, state, config))
-    return nudges
+    if state.ic is not None or declared is None:
+        return None
+    due_at = declared + config.clocks.acknowledge_within
+    return _Due("no_ic", due_at, declared) if now >= due_at else None
 
 
-def _closing(
+def _escalate_clock(
     state: IncidentState, config: Config, calendar: WorkingCalendar, now: datetime
-) -> list[Nudge]:
+) -> _Due | None:
+    declared = state.declared_at
+    if declared is None:
+        return None
+    due_at = declared + config.clocks.escalate_after
+    return _Due("escalate", due_at, declared) if now >= due_at else None
+
+
+def _update_clock(
+    state: IncidentState, config: Config, calendar: WorkingCalendar, now: datetime
+) -> _Due | None:
+    due_at = _update_period_due(state, config, now)
+    since = state.last_update_at or state.declared_at
+    if due_at is None or since is None:
+        return None
+    return _Due(f"update@{format_time(due_at)}", due_at, since)
+
+
+def _handoff_clock(
+    state: IncidentState, config: Config, calendar: WorkingCalendar, now: datetime
+) -> _Due | None:
+    handoff = state.pending_handoff
+    if handoff is None:
+        return None
+    due_at = handoff.requested_at + config.clocks.handoff_reminder
+    key = f"handoff@{format_time(handoff.requested_at)}"
+    return _Due(key, due_at, handoff.requested_at) if now >= due_at else None
+
+
+def _stale_clock(
+    state: IncidentState, config: Config, calendar: WorkingCalendar, now: datetime
+) -> _Due | None:
+    since = _stale_since(state)
+    if since is None:
+        return None
+    key = f"stale@{format_time(since)}"
+    # Already posted: skip the search for the exact moment it turned stale.
+    due_at = None if key in state.nudges else stale_due_at(state, config, calendar, now)
+    return _Due(key, due_at, since) if due_at is not None else None
+
+
+def _close_clock(
+    state: IncidentState, config: Config, calendar: WorkingCalendar, now: datetime
+) -> _Due | None:
     close_at = _close_time(state, config, calendar)
-    resolution = state.resolved_at or close_wait_start(state)
-    if close_at is None or now < close_at or report_blocks_close(state, config):
-        return []
-    key = f"close@{format_time(resolution)}" if resolution else "close"
-    return [_nudge("close", key, close_at, state, config)]
+    since = state.confirmed_at or close_wait_start(state)
+    if close_at is None or since is None or now < close_at or report_blocks_close(state, config):
+        return None
+    resolution = state.resolved_at or since
+    return _Due(f"close@{format_time(resolution)}", close_at, since)
 
 
-def _nudge(kind: str, key: str, due_at: datetime, state: IncidentState, config: Config) -> Nudge:
+_REMINDERS: tuple[tuple[str, _Clock], ...] = (
+    ("no_ic", _no_ic_clock),
+    ("escalate", _escalate_clock),
+    ("update_overdue", _update_clock),
+    ("handoff_unanswered", _handoff_clock),
+    ("stale", _stale_clock),
+)
+_CLOSING: tuple[tuple[str, _Clock], ...] = (("close", _close_clock),)
+NUDGE_KINDS = tuple(kind for kind, _ in (*_REMINDERS, *_CLOSING))
+
+
+def _nudge(kind: str, due: _Due, state: IncidentState, config: Config) -> Nudge:
     body = words.render(
         f"nudge/{kind}.md.j2",
         state=state,
         config=config,
-        due_at=due_at,
-        since=_since(kind, state),
+        due_at=due.due_at,
+        since=due.since,
         team=config.escalation.team,
         cadence=_spoken_duration(update_cadence(state, config)),
         hours=_spoken_hours(config.clocks.close_after_working_hours),
         days=config.clocks.stale_after_working_days,
     )
-    return Nudge(kind=kind, key=key, due_at=due_at, reply=Reply(key=f"nudge:{key}", body=body))
-
-
-def _since(kind: str, state: IncidentState) -> datetime | None:
-    """The moment the nudge counts from, as its comment names it."""
-    if kind == "update_overdue":
-        return state.last_update_at or state.declared_at
-    if kind == "handoff_unanswered" and state.pending_handoff is not None:
-        return state.pending_handoff.requested_at
-    if kind == "stale":
-        return _stale_since(state)
-    if kind == "close":
-        return state.confirmed_at or close_wait_start(state)
-    return state.declared_at
+    reply = Reply(key=f"nudge:{due.key}", body=body)
+    return Nudge(kind=kind, key=due.key, due_at=due.due_at, reply=reply)
 
 
 def _spoken_duration(duration: timedelta | None) -> str:

@@ -324,17 +324,22 @@ def _need_responder(turn: Turn) -> None:
         raise Refused(responder_requirement(turn.config))
 
 
-def _need_ic_or_responder_while_none(state: IncidentState, turn: Turn, doing: str) -> None:
+def _need_ic_or_responder_while_none(state: IncidentState, turn: Turn) -> None:
     """The IC decides; while nobody holds the role any responder may."""
     if state.ic is None:
         _need_responder(turn)
-    elif turn.actor.login != state.ic:
-        raise Refused(f"only the Incident Commander ({_quiet(state.ic)}) can {doing}")
+    elif not same_login(turn.actor.login, state.ic):
+        raise Refused(f"is for the Incident Commander, {_quiet(state.ic)}, while there is one")
 
 
 def _need_open(state: IncidentState, doing: str) -> None:
     if state.status not in OPEN_STATUSES:
         raise Refused(f"cannot {doing}: the incident is {state.status}; say `/reopen` first")
+
+
+def same_login(one: str | None, other: str | None) -> bool:
+    """GitHub logins are case-insensitive: `@Bob` and `bob` are the same person."""
+    return one is not None and other is not None and one.casefold() == other.casefold()
 
 
 def _quiet(login: str) -> str:
@@ -350,18 +355,25 @@ def _named(command: Command, turn: Turn) -> str:
         return turn.actor.login
     if not _LOGIN.fullmatch(command.user):
         raise Refused("does not name a valid GitHub login")
-    facts = turn.users.get(command.user)
+    facts = _facts(command.user, turn)
     if facts is None or not facts.exists:
         raise Refused(f"names {_quiet(command.user)}, but there is no GitHub user by that name")
     return command.user
 
 
+def _facts(login: str, turn: Turn) -> UserFacts | None:
+    exact = turn.users.get(login)
+    if exact is not None:
+        return exact
+    return next((f for name, f in turn.users.items() if same_login(name, login)), None)
+
+
 def _need_assignable(login: str, turn: Turn) -> None:
-    facts = turn.users.get(login)
+    facts = _facts(login, turn)
     if facts is not None and not facts.assignable:
         raise Refused(
-            f"{_quiet(login)} cannot be assigned to this issue, so cannot be the Incident "
-            "Commander (GitHub assigns only people with access to the repository)"
+            f"names {_quiet(login)}, who cannot be assigned to this issue and so cannot be the "
+            "Incident Commander (GitHub assigns only people with access to the repository)"
         )
 
 
@@ -395,40 +407,45 @@ def _acknowledge(state: IncidentState, command: Command, turn: Turn) -> Step:
 def _commander(state: IncidentState, command: Command, turn: Turn) -> Step:
     """`/ic` alone, `/ic me` or naming yourself takes the role; naming someone proposes."""
     target = turn.actor.login if command.user is None else _named(command, turn)
-    if target == turn.actor.login:
+    if same_login(target, turn.actor.login):
         return _take_command(state, turn)
     return _propose_handoff(state, command, turn, target)
 
 
 def _handoff(state: IncidentState, command: Command, turn: Turn) -> Step:
     target = _named(command, turn)
-    if target == turn.actor.login:
+    if same_login(target, turn.actor.login):
         return _take_command(state, turn)
     return _propose_handoff(state, command, turn, target)
 
 
 def _take_command(state: IncidentState, turn: Turn) -> Step:
-    _need_responder(turn)
+    """Taking the role yourself; for the target of a pending handoff this is saying yes."""
     login = turn.actor.login
-    if state.ic == login:
+    pending = state.pending_handoff
+    accepting = pending is not None and same_login(pending.to, login)
+    if not accepting:
+        _need_responder(turn)
+    if same_login(state.ic, login):
         return _already(state, turn, "you already are the Incident Commander")
     _need_assignable(login, turn)
-    withdrawn = (
-        state.pending_handoff
-        if state.pending_handoff and state.pending_handoff.to != login
-        else None
-    )
     after = replace(state, ic=login, pending_handoff=None)
     return Step(
-        after, _words("commander", after, turn, previous=state.ic, withdrawn=withdrawn, notes="")
+        after,
+        _words(
+            "commander",
+            after,
+            turn,
+            previous=state.ic,
+            withdrawn=None if accepting else pending,
+            notes=pending.notes if pending and accepting else "",
+        ),
     )
 
 
 def _propose_handoff(state: IncidentState, command: Command, turn: Turn, target: str) -> Step:
-    _need_ic_or_responder_while_none(state, turn, "hand the role over")
+    _need_ic_or_responder_while_none(state, turn)
     _need_open(state, "hand over the Incident Commander role")
-    if state.ic == target:
-        raise Refused(f"{_quiet(target)} already is the Incident Commander")
     _need_assignable(target, turn)
     replaced = state.pending_handoff
     handoff = Handoff(
@@ -446,16 +463,16 @@ def _propose_handoff(state: IncidentState, command: Command, turn: Turn, target:
 def _pending_for_target(state: IncidentState, turn: Turn, doing: str) -> Handoff:
     handoff = state.pending_handoff
     if handoff is None:
-        raise Refused(f"there is no pending handoff to {doing}")
-    if handoff.to != turn.actor.login:
-        raise Refused(f"only {_quiet(handoff.to)}, who was asked to take over, can {doing} it")
+        raise Refused(f"finds no pending handoff to {doing}")
+    if not same_login(handoff.to, turn.actor.login):
+        raise Refused(f"is for {_quiet(handoff.to)} only, who was asked to take over")
     return handoff
 
 
 def _accept(state: IncidentState, command: Command, turn: Turn) -> Step:
     handoff = _pending_for_target(state, turn, "accept")
     _need_assignable(turn.actor.login, turn)
-    after = replace(state, ic=handoff.to, pending_handoff=None)
+    after = replace(state, ic=turn.actor.login, pending_handoff=None)
     return Step(
         after,
         _words("commander", after, turn, previous=state.ic, withdrawn=None, notes=handoff.notes),
@@ -473,19 +490,19 @@ def _decline(state: IncidentState, command: Command, turn: Turn) -> Step:
 def _cancel(state: IncidentState, command: Command, turn: Turn) -> Step:
     handoff = state.pending_handoff
     if handoff is None:
-        raise Refused("there is no pending handoff to cancel")
+        raise Refused("finds no pending handoff to cancel")
     if handoff.from_login is None:
         _need_responder(turn)
-    elif handoff.from_login != turn.actor.login:
-        raise Refused(f"only {_quiet(handoff.from_login)}, who proposed the handoff, can cancel it")
+    elif not same_login(handoff.from_login, turn.actor.login):
+        raise Refused(f"is for {_quiet(handoff.from_login)} only, who proposed the handoff")
     after = replace(state, pending_handoff=None)
     return Step(after, _words("handoff_cancelled", after, turn, handoff=handoff))
 
 
 def _liaison(state: IncidentState, command: Command, turn: Turn) -> Step:
-    _need_ic_or_responder_while_none(state, turn, "choose the External Liaison")
+    _need_ic_or_responder_while_none(state, turn)
     target = _named(command, turn)
-    if state.liaison == target:
+    if same_login(state.liaison, target):
         return _already(state, turn, f"{_quiet(target)} already is the External Liaison")
     after = replace(state, liaison=target)
     return Step(after, _words("liaison", after, turn, previous=state.liaison))
@@ -500,15 +517,16 @@ def _sme(state: IncidentState, command: Command, turn: Turn) -> Step:
     sme = Sme(login=target, area=area)
     if sme in state.smes:
         return _already(state, turn, f"{_quiet(target)} already is a Subject Matter Expert here")
-    others = tuple(s for s in state.smes if s.login != target)
+    others = tuple(s for s in state.smes if not same_login(s.login, target))
     after = replace(state, smes=(*others, sme))
     return Step(after, _words("sme_added", after, turn, sme=sme))
 
 
 def _remove_sme(state: IncidentState, turn: Turn, target: str) -> Step:
-    if all(s.login != target for s in state.smes):
-        raise Refused(f"{_quiet(target)} is not a Subject Matter Expert on this incident")
-    after = replace(state, smes=tuple(s for s in state.smes if s.login != target))
+    others = tuple(s for s in state.smes if not same_login(s.login, target))
+    if others == state.smes:
+        raise Refused(f"names {_quiet(target)}, who is not a Subject Matter Expert here")
+    after = replace(state, smes=others)
     return Step(after, _words("sme_removed", after, turn, login=target))
 
 
@@ -570,8 +588,8 @@ def mitigate(state: IncidentState, text: str, turn: Turn) -> Step:
             state, turn, f"the incident has been mitigated since {_when(state.mitigated_at)}"
         )
     _need_open(state, "mark it mitigated")
-    after = replace(state, status="mitigated", mitigated_at=state.mitigated_at or turn.now)
-    took = _since(state.declared_at, after.mitigated_at)
+    after = replace(state, status="mitigated", mitigated_at=turn.now)
+    took = _since(state.declared_at, turn.now)
     return Step(after, _words("mitigated", after, turn, took=took, text=text.strip()))
 
 
@@ -595,11 +613,10 @@ def resolve(state: IncidentState, text: str, turn: Turn) -> Step:
 
 
 def _update(state: IncidentState, command: Command, turn: Turn) -> Step:
-    _need_responder(turn)
+    if not same_login(turn.actor.login, state.liaison_or_ic):
+        _need_responder(turn)
     if state.status == "closed":
-        raise Refused(
-            "the incident is closed: there is nothing left to update; say `/reopen` first"
-        )
+        raise Refused("cannot post an update: the incident is closed; say `/reopen` first")
     if not command.text.strip():
         raise Refused("needs the update itself: what we know, and what we are doing")
     every = _cadence(state.severity, turn.config) if state.status in OPEN_STATUSES else None
@@ -621,9 +638,7 @@ def _note(state: IncidentState, command: Command, turn: Turn) -> Step:
 def _reopen(state: IncidentState, command: Command, turn: Turn) -> Step:
     _need_responder(turn)
     if state.status in OPEN_STATUSES:
-        raise Refused(
-            f"the incident is still open ({state.status}); only a resolved or closed one reopens"
-        )
+        raise Refused(f"cannot reopen an incident that is still open ({state.status})")
     after = replace(
         state,
         status="investigating",
@@ -642,11 +657,9 @@ def _reopen(state: IncidentState, command: Command, turn: Turn) -> Step:
 
 
 def _confirm(state: IncidentState, command: Command, turn: Turn) -> Step:
-    is_reporter = turn.actor.is_reporter or turn.actor.login == state.reporter
+    is_reporter = turn.actor.is_reporter or same_login(turn.actor.login, state.reporter)
     if not (is_reporter or turn.actor.is_responder):
-        raise Refused(
-            "is for the reporter or a responder; the reporter's word or a responder's is needed"
-        )
+        raise Refused("is for the reporter of the incident or a responder")
     if state.status != "resolved":
         raise Refused(f"confirms a fix, but the incident is {state.status}, not resolved")
     if state.confirmed_at is not None:
@@ -660,10 +673,8 @@ def _close(state: IncidentState, command: Command, turn: Turn) -> Step:
         raise Refused(
             "is for the Incident Commander, and there is none: take the role with `/ic me` first"
         )
-    if turn.actor.login != state.ic:
-        raise Refused(
-            f"only the Incident Commander ({_quiet(state.ic)}) can close the incident now"
-        )
+    if not same_login(turn.actor.login, state.ic):
+        raise Refused(f"is for the Incident Commander, {_quiet(state.ic)}")
     if state.status == "closed":
         return _already(state, turn, "the incident is already closed")
     reason = command.text.strip() or None
@@ -677,10 +688,10 @@ def _close(state: IncidentState, command: Command, turn: Turn) -> Step:
 
 
 def _snooze(state: IncidentState, command: Command, turn: Turn) -> Step:
-    if turn.actor.login not in {state.ic, state.liaison_or_ic} - {None}:
+    if not any(same_login(turn.actor.login, holder) for holder in (state.ic, state.liaison)):
         raise Refused("is for the Incident Commander or the External Liaison")
     if state.status not in OPEN_STATUSES:
-        raise Refused(f"no stakeholder updates are due: the incident is {state.status}")
+        raise Refused(f"has nothing to postpone: no updates are due while it is {state.status}")
     length = snooze_length(command.word or "")
     until = turn.now + length
     after = replace(state, snoozed_until=until)
@@ -767,7 +778,7 @@ def _hand_changes(
         kind
         for kind, gone in (
             ("severity", severity is None and _removed_current_severity(state, removed, turn)),
-            ("status", status is None and _removed_current_status(state, removed)),
+            ("status", status is None and _removed_current_status(state, removed, turn)),
         )
         if gone
     ]
@@ -798,8 +809,10 @@ def _removed_current_severity(state: IncidentState, removed: tuple[str, ...], tu
     return gone and not still
 
 
-def _removed_current_status(state: IncidentState, removed: tuple[str, ...]) -> bool:
-    return any(status_from_label(name) == state.status for name in removed)
+def _removed_current_status(state: IncidentState, removed: tuple[str, ...], turn: Turn) -> bool:
+    gone = any(status_from_label(name) == state.status for name in removed)
+    still = any(status_from_label(name) for name in turn.issue.labels)
+    return gone and not still
 
 
 def _last(values: Iterable[str | None]) -> str | None:

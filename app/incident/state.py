@@ -265,6 +265,12 @@ def derive_state_key(secret: str | bytes) -> bytes:
     return hmac.new(raw, b"baton card state v1", hashlib.sha256).digest()
 
 
+def issue_state_key(key: bytes, repo: str, number: int) -> bytes:
+    """The MAC key for one issue's card, so a state line copied from another incident (or
+    another repository) does not verify."""
+    return hmac.new(key, f"{repo.lower()}#{number}".encode(), hashlib.sha256).digest()
+
+
 def _canonical(data: Mapping[str, Any]) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
@@ -311,6 +317,7 @@ __all__ = [
     "derive_state_key",
     "encode_state",
     "format_time",
+    "issue_state_key",
     "parse_time",
     "state_from_dict",
     "state_to_dict",

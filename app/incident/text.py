@@ -38,6 +38,8 @@ _BLOCK_OPENER = re.compile(
     r"|(?=(?:=+|-+)\s*$)"  # a setext underline, turning the line above into a heading
     r"|(?=`{3,}|~{3,}|\|)"  # a fence, a table row
 )
+# Trailing ` ###` would be taken for the closing sequence of a heading and vanish.
+_HEADING_CLOSER = re.compile(r"(?<= )(?=#+$)")
 # A fence opens with three or more backticks or tildes, indented by at most three spaces.
 _FENCE = re.compile(r"^ {0,3}(?P<run>`{3,}|~{3,})(?P<info>.*)$")
 _PROSE_HTML = re.compile(r"<(?=[A-Za-z/!?])")
@@ -99,12 +101,12 @@ def _one_line(value: str, limit: int, *, mentions: re.Pattern[str], pipes: bool)
 
 def _line_pieces(text: str, *, mentions: re.Pattern[str], pipes: bool) -> Iterable[str]:
     """The escaped text as indivisible pieces, so truncation never splits an entity."""
-    opener = _BLOCK_OPENER.match(text)
-    plain_at = -1 if opener is None else opener.end()
+    openers = (_BLOCK_OPENER.match(text), _HEADING_CLOSER.search(text))
+    plain_at = {match.end() for match in openers if match is not None}
     backslashes = 0
     for index, char in enumerate(text):
         piece = _line_piece(text, index, mentions=mentions, pipes=pipes, backslashes=backslashes)
-        yield "\\" + piece if index == plain_at and not piece.startswith("\\") else piece
+        yield "\\" + piece if index in plain_at and not piece.startswith("\\") else piece
         backslashes = backslashes + 1 if char == "\\" else 0
 
 

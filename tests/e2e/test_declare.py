@@ -6,6 +6,7 @@ from pathlib import Path
 
 from app.demo.harness import REPO, Stage, stage
 from app.incident.card import CARD_END, CARD_START, read_card
+from tests.e2e.conftest import card_key
 from app.sandbox import RecordedRequest
 
 REPORT = "Checkout fails with a 502 for **every** customer.\r\n\r\n- started 09:40 UTC\n"
@@ -35,7 +36,7 @@ async def test_a_labelled_issue_becomes_an_incident_over_http(tmp_path: Path) ->
         body = issue["body"]
         assert body.startswith(CARD_START)
         assert body.endswith(REPORT), "the reporter's text is kept byte for byte"
-        reading = read_card(body, world.settings.state_key())
+        reading = read_card(body, card_key(world, number))
         assert reading.state is not None
         assert reading.state.status == "investigating"
         assert reading.state.severity == "sev3"

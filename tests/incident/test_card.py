@@ -342,7 +342,16 @@ def test_a_broken_state_line_is_malformed() -> None:
     card = re.sub(r"\{.*\}", "{not json", card_of(EXAMPLE))
     reading = read_card(card, KEY)
     assert reading.found and not reading.tampered and reading.state is None
-    assert reading.problem is not None and reading.problem.startswith("malformed")
+    assert reading.problem is not None and reading.problem.startswith(
+        "malformed: state is not JSON"
+    )
+
+
+def test_a_state_with_a_wrong_field_is_malformed() -> None:
+    card = card_of(EXAMPLE).replace('"retro":12', '"retro":"twelve"')
+    reading = read_card(card, KEY)
+    assert reading.state is None and not reading.tampered
+    assert reading.problem == "malformed state: expected a number, got str"
 
 
 def test_a_missing_state_line() -> None:

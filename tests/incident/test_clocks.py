@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.config import DEFAULTS, Config, resolve
+from app.incident import words
 from app.incident.calendar import DEFAULT_CALENDAR, Region, WorkingCalendar
 from app.incident.clocks import (
+    NUDGE_KINDS,
     NUDGE_MEMORY,
     Nudge,
     apply_nudges,
@@ -266,7 +268,9 @@ def test_handoff_reminder_once_per_handoff() -> None:
     nudges = due(state, TUESDAY + timedelta(minutes=30))
     [reminder] = [n for n in nudges if n.kind == "handoff_unanswered"]
     assert reminder.key == "handoff@2026-11-24T10:00:00Z"
-    assert reminder.reply.body.startswith("@bob: @alice asked at 2026-11-24 10:00 UTC")
+    assert reminder.reply.body.startswith(
+        "@bob: @alice asked you at 2026-11-24 10:00 UTC to take over"
+    )
     assert "`/accept`" in reminder.reply.body and "`/decline [reason]`" in reminder.reply.body
     assert "@alice: until @bob accepts" in reminder.reply.body
     after = posted(state, TUESDAY + timedelta(minutes=30))
@@ -360,6 +364,12 @@ def assert_inert(body: str) -> None:
     assert "<!--" not in body
     assert "<script" not in body and "</details" not in body
     assert "@acme/sre" not in body
+
+
+def test_every_kind_has_its_template() -> None:
+    environment = words.environment()
+    for kind in NUDGE_KINDS:
+        assert environment.get_template(f"nudge/{kind}.md.j2") is not None
 
 
 def test_hostile_handoff_notes_are_made_inert() -> None:
@@ -467,6 +477,8 @@ def test_a_second_sweep_posts_nothing_new(
     decision = apply_nudges(state, nudges, config, now, ["incident"])
     assert due_nudges(decision.state, config, calendar, now) == ()
     assert len(decision.replies) == (1 if nudges else 0)
+    # A little later, only clocks that ran out after `now` can have anything to say.
+    assert all(n.due_at > now for n in due_nudges(decision.state, config, calendar, now + later))
     card_view_fields(decision.state, config, calendar, now + later)
     if state.status in ("closed", "resolved"):
         assert {nudge.kind for nudge in nudges} <= {"close"}

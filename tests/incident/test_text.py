@@ -104,6 +104,8 @@ LINE_START_BLOCK = re.compile(r"(?:#{1,6}|[*+-]|\d{1,9}[.)])(?:\s|$)|`{3}|~{3}|(
         ("#123 is related", "#123 is related"),
         ("1.5 million users", "1.5 million users"),
         ("**bold** start", "**bold** start"),
+        ("ends with #", "ends with \\#"),
+        ("issue #12", "issue #12"),
     ],
 )
 def test_inline_is_harmless_even_at_the_start_of_a_line(typed: str, shown: str) -> None:
