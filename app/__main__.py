@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from app.settings import SettingsError, load_settings
 
@@ -32,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.set_defaults(run=_serve)
 
+    sweep = commands.add_parser("sweep", help="run the incident clocks once")
+    sweep.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
+    sweep.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    sweep.add_argument("--now", type=_moment, help="evaluate the clocks as of this ISO time")
+    sweep.add_argument("--budget", type=int, default=100, help="write operations at most")
+    sweep.set_defaults(run=_sweep)
+
     check = commands.add_parser("check-config", help="validate a .github/baton.yml file")
     check.add_argument("file")
     check.set_defaults(run=_check_config)
@@ -46,6 +56,30 @@ def _serve(args: argparse.Namespace) -> int:
     service = build_service(load_settings())
     uvicorn.run(service.web, host=args.host, port=args.port, log_level="info")
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from app.sweep import sweep_once
+
+    report = asyncio.run(
+        sweep_once(
+            load_settings(),
+            token=os.environ.get("GITHUB_TOKEN"),
+            repo=args.repo or os.environ.get("GITHUB_REPOSITORY"),
+            now=args.now or datetime.now(UTC),
+            dry_run=args.dry_run,
+            budget=args.budget,
+        )
+    )
+    for line in report.lines():
+        print(line)
+    print(report.summary())
+    return 0
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -47,11 +47,12 @@ class DeliveryProcessor:
         handler = handler_for(event.name, event.action)
         if handler is None or event.installation_id is None or event.repo is None:
             return
-        if event.sender == await self._github.bot_login():
+        bot_login = await self._github.bot_login()
+        if event.sender == bot_login:
             return  # Baton's own changes come back as deliveries: nothing to do
         try:
             async with self._github.installation(event.installation_id) as session:
-                work = await self._work(session, event.repo)
+                work = await self._work(session, event.repo, bot_login)
                 if delivery.plan is not None:
                     await self._run(session, work, delivery, Plan.from_json(delivery.plan))
                     return
@@ -62,13 +63,14 @@ class DeliveryProcessor:
         except GitHubBusy as busy:
             raise Reschedule(busy.after, busy.reason) from busy
 
-    async def _work(self, session: GitHubSession, repo: str) -> Work:
+    async def _work(self, session: GitHubSession, repo: str, bot_login: str) -> Work:
         return Work(
             session=session,
             repo=repo,
             loaded=await self._configs.get(session, repo),
             now=self._clock(),
             key=self._key,
+            bot_login=bot_login,
         )
 
     async def _run(

@@ -15,11 +15,13 @@ from app.github.client import GitHubApp, WritePacer
 from app.handlers.events import issue_key
 from app.handlers.router import wants
 from app.processing import DeliveryProcessor
+from app.redelivery import INTERVAL, Redelivery
 from app.server.metrics import Metrics
 from app.server.store import DeliveryStore, open_store
 from app.server.web import create_web_app
 from app.server.worker import Worker, utc_now
 from app.settings import Settings
+from app.sweep import Periodic, ServerSweep, sweep_interval
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +61,25 @@ def build_service(
         github=github, store=store, state_key=settings.state_key(), clock=clock
     )
     worker = Worker(store, processor, clock=clock, metrics=metrics)
+    sweep = ServerSweep(
+        github=github, store=store, notify=worker.notify, key=settings.state_key(), clock=clock
+    )
+    redelivery = Redelivery(github, store, clock=clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         worker.start()  # picks up deliveries stored but not finished before a restart
+        background = (
+            Periodic(sweep.run_once, sweep_interval(), at_start=False, name="baton-sweep"),
+            Periodic(redelivery.check, INTERVAL, at_start=True, name="baton-redelivery"),
+        )
+        for task in background:
+            task.start()
         try:
             yield
         finally:
+            for task in background:
+                await task.stop()
             await worker.stop()
             await store.close()
 

@@ -19,7 +19,8 @@ MANIFEST_PATH = ROOT / "app.yml"
 # githubkit REST calls as Baton's code writes them: `rest.<namespace>.async_<operation>(`.
 REST_CALL = re.compile(r"\brest\.(?P<namespace>\w+)\.async_(?P<operation>\w+)\(")
 
-# The permission each REST operation needs; None: authenticated as the App itself (JWT).
+# The permission each REST operation needs. None: no permission, as the App itself (JWT) or, for
+# `apps.list_repos_accessible_to_installation`, any installation token.
 # An entry `namespace.*` covers the whole namespace.
 PERMISSION_FOR_OPERATION: dict[str, str | None] = {
     "issues.*": "issues",

@@ -134,7 +134,9 @@ async def stage(
     private_pem, public_pem = app_key_pem()
     secret = secrets.token_hex(16)
     now = clock or (lambda: datetime.now(UTC))
-    standin = StandIn(app_id=APP_ID, app_public_key_pem=public_pem, webhook_secret=secret, clock=now)
+    standin = StandIn(
+        app_id=APP_ID, app_public_key_pem=public_pem, webhook_secret=secret, clock=now
+    )
     populate(standin)
     async with contextlib.AsyncExitStack() as stack:
         api_url = standin.base_url

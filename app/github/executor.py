@@ -32,6 +32,7 @@ class Plan:
     title: str  # shown on the card
     body_read: str  # the issue body as read when deciding
     state: IncidentState | None  # the state to write into the card; None leaves the card alone
+    new_title: str | None = None
     labels: tuple[str, ...] | None = None
     assignees: tuple[str, ...] | None = None
     issue_state: str | None = None
@@ -59,6 +60,7 @@ class Plan:
             title=data["title"],
             body_read=data["body_read"],
             state=None if data["state"] is None else state_from_dict(data["state"]),
+            new_title=data["new_title"],
             labels=_tuple(data["labels"]),
             assignees=_tuple(data["assignees"]),
             issue_state=data["issue_state"],
@@ -88,9 +90,11 @@ def plan_for(
     return Plan(
         repo=issue.repo,
         number=issue.number,
-        title=issue.title,
+        title=changes.title or issue.title,
         body_read=issue.body,
-        state=decision.state if decision.state != previous else None,
+        # New issues are linked into the card once GitHub has numbered them.
+        state=decision.state if decision.state != previous or decision.new_issues else None,
+        new_title=changes.title,
         labels=changes.labels,
         assignees=changes.assignees,
         issue_state=changes.state,
@@ -167,6 +171,8 @@ async def _update_incident_issue(
         if resumed_since is not None:
             body = (await gh.load_issue(session, plan.repo, plan.number)).body
         changes["body"] = place_card(body, render_card(state, plan.number, plan.title))
+    if plan.new_title is not None:
+        changes["title"] = plan.new_title
     if plan.labels is not None:
         await gh.ensure_labels(session, plan.repo, [n for n in plan.labels if n in plan.ours])
         changes["labels"] = list(plan.labels)

@@ -13,6 +13,7 @@ from githubkit.exception import RequestFailed
 from app.github.client import AmbiguousWrite, GitHubSession, GitHubUnavailable, is_not_found
 from app.incident.effects import IssueView, NewIssue, Reply, UserFacts
 from app.incident.labels import colour_for
+from app.incident.timeline import IncidentComment
 
 ROLE_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
 ROLE_CACHE_SECONDS = 60.0  # roles change rarely and are asked for on every command
@@ -100,6 +101,32 @@ async def post_reply(
             if await _has_comment_with(session, repo, number, marker, since):
                 return
     raise GitHubUnavailable(f"could not post a reply on {repo}#{number}")
+
+
+async def list_comments(session: GitHubSession, repo: str, number: int) -> list[IncidentComment]:
+    """Every comment of the issue, oldest first (for the retrospective's timeline)."""
+    owner, name = split_repo(repo)
+    comments: list[IncidentComment] = []
+    page = 1
+    while True:
+        response = await session.read(
+            lambda p=page: session.rest.issues.async_list_comments(  # type: ignore[misc]
+                owner, name, number, per_page=100, page=p
+            )
+        )
+        comments.extend(
+            IncidentComment(
+                id=c.id,
+                author=c.user.login if c.user else "",
+                created_at=c.created_at,
+                body=c.body or "",
+                url=c.html_url,
+            )
+            for c in response.parsed_data
+        )
+        if len(response.parsed_data) < 100:
+            return comments
+        page += 1
 
 
 async def _has_comment_with(

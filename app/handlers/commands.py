@@ -1,4 +1,5 @@
-"""Slash commands in a comment on an incident issue (and `/declare` on any issue)."""
+"""Slash commands in a comment on an incident issue (and `/declare` on any issue); plain
+comments from the community once an incident is resolved or closed."""
 
 from __future__ import annotations
 
@@ -6,43 +7,103 @@ from app.github import issues as gh
 from app.github.executor import Plan
 from app.handlers.events import Event
 from app.handlers.work import Work
-from app.incident import rules
-from app.incident.commands import parse_comment
-from app.incident.effects import UserFacts
+from app.incident import lifecycle, rules
+from app.incident.commands import Command, parse_comment
+from app.incident.effects import Actor, Decision, IssueView, Reaction, UserFacts
+from app.incident.state import IncidentState
 
 NEEDS_ASSIGNABLE = frozenset({"ic", "handoff"})  # commands whose user may become the assignee
+AFTER_RESOLUTION = ("resolved", "closed")
 
 
 async def on_comment_created(work: Work, event: Event) -> Plan | None:
-    if event.is_pull_request or event.issue_number is None or event.comment_id is None:
+    number, comment_id = event.issue_number, event.comment_id
+    if event.is_pull_request or number is None or comment_id is None or event.sender is None:
         return None
     parsed = parse_comment(event.comment_body)
     if not parsed.commands and not parsed.near_misses:
-        return None
-    issue, reading = await work.load_incident(event.issue_number)
-    if reading.state is None and not any(c.name == "declare" for c in parsed.commands):
-        return None  # not an incident: only /declare means anything here
-    actor = await work.actor(event.sender or "", issue)
-    assignees = {c.user for c in parsed.commands if c.name in NEEDS_ASSIGNABLE}
-    users: dict[str, UserFacts] = {}
-    for login in rules.named_users(parsed.commands, actor):
-        if login != actor.login:
-            users[login] = await gh.user_facts(
-                work.session,
-                work.repo,
-                login,
-                minimum=work.config.responders.permission,
-                teams=work.config.responders.teams,
-                needs_assignable=login in assignees,
-            )
+        return await _community_comment(work, event, number, comment_id)
+    issue, reading = await work.load_incident(number)
+    if reading.state is None:
+        declaring = next((c for c in parsed.commands if c.name == "declare"), None)
+        if declaring is None or reading.found:
+            return None  # not an incident (or a card that cannot be trusted)
+        return await _declare(work, issue, declaring, event.sender, comment_id)
+    actor = await work.actor(event.sender, issue)
+    needs_comments = rules.needs_comments(parsed.commands, work.config)
     decision = rules.apply_comment(
         reading.state,
         parsed.commands,
         parsed.near_misses,
         actor,
-        users,
-        comment_id=event.comment_id,
+        await _named_users(work, parsed.commands, actor.login),
+        comment_id=comment_id,
         issue=issue,
+        config=work.config,
+        now=work.now,
+        comments=await gh.list_comments(work.session, work.repo, number) if needs_comments else (),
+        bot_login=work.bot_login,
+    )
+    return work.plan(decision, issue, previous=reading.state)
+
+
+async def _named_users(
+    work: Work, commands: tuple[Command, ...], actor: str
+) -> dict[str, UserFacts]:
+    assignees = {c.user for c in commands if c.name in NEEDS_ASSIGNABLE}
+    responders = work.config.responders
+    return {
+        login: await gh.user_facts(
+            work.session,
+            work.repo,
+            login,
+            minimum=responders.permission,
+            teams=responders.teams,
+            needs_assignable=login in assignees,
+        )
+        for login in rules.named_users(commands, Actor(login=actor))
+        if login != actor
+    }
+
+
+async def _declare(
+    work: Work, issue: IssueView, command: Command, sender: str, comment_id: int
+) -> Plan:
+    actor = await work.actor(sender, issue)
+    decision = lifecycle.declare_by_command(
+        issue, command, actor, comment_id=comment_id, config=work.config, now=work.now
+    )
+    if decision is not None:
+        return work.plan(decision, issue, previous=None)
+    reply = lifecycle.declare_refused(command, actor, comment_id=comment_id, config=work.config)
+    refusal = Decision(
+        state=IncidentState(),  # not written: the issue is not an incident
+        replies=(reply,),
+        reactions=(Reaction(comment_id, "confused"),),
+        refused=True,
+    )
+    return work.plan(refusal, issue, previous=refusal.state)
+
+
+async def _community_comment(work: Work, event: Event, number: int, comment_id: int) -> Plan | None:
+    """Only comments on a resolved or closed incident matter; the card in the payload tells,
+    without a request, whether this one is."""
+    payload_issue = event.issue_view()
+    if payload_issue is None:
+        return None
+    seen = work.read_card(payload_issue.body, number).state
+    if seen is None or seen.status not in AFTER_RESOLUTION:
+        return None
+    issue, reading = await work.load_incident(number)
+    if reading.state is None:
+        return None
+    actor = await work.actor(event.sender or "", issue)
+    decision = lifecycle.community_reply(
+        reading.state,
+        actor,
+        issue,
+        comment_id=comment_id,
+        written_at=event.comment_created_at or work.now,
         config=work.config,
         now=work.now,
     )

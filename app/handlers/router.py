@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from app.github.executor import Plan
-from app.handlers import commands, declare, edits, labels
+from app.handlers import commands, declare, edits, labels, lifecycle, sweep
 from app.handlers.events import Event
 from app.handlers.work import Work
 
@@ -16,7 +16,10 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("issues", "labeled"): labels.on_labeled,
     ("issues", "unlabeled"): labels.on_unlabeled,
     ("issues", "edited"): edits.on_issue_edited,
+    ("issues", "closed"): lifecycle.on_issue_closed,
+    ("issues", "reopened"): lifecycle.on_issue_reopened,
     ("issue_comment", "created"): commands.on_comment_created,
+    ("baton.sweep", "due"): sweep.on_nudges_due,
 }
 
 
@@ -30,4 +33,4 @@ def wants(event: str, action: str | None) -> bool:
 
 
 def handled_events() -> set[str]:
-    return {event for event, _ in ROUTES}
+    return {event for event, _ in ROUTES if not event.startswith("baton.")}  # ours: not GitHub's

@@ -5,29 +5,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from functools import lru_cache
 
 from app.config import Config, LoadResult
 from app.github import issues as gh
 from app.github.client import GitHubSession
 from app.github.executor import Plan, plan_for
 from app.incident import card
-from app.incident.calendar import Region, WorkingCalendar
+from app.incident.calendar import calendar_for
 from app.incident.clocks import card_view_fields
 from app.incident.effects import Actor, Decision, IssueView, Reply
 from app.incident.labels import is_baton_label
 from app.incident.state import IncidentState, issue_state_key
 from app.incident.words import render
-
-
-def calendar_for(config: Config) -> WorkingCalendar:
-    return _calendar(config.working_hours)
-
-
-@lru_cache(maxsize=64)
-def _calendar(regions: tuple[Region, ...]) -> WorkingCalendar:
-    """Calendars cache their holiday tables: build one per distinct working-hours setting."""
-    return WorkingCalendar(regions)
 
 
 @dataclass
@@ -37,6 +26,7 @@ class Work:
     loaded: LoadResult
     now: datetime
     key: bytes
+    bot_login: str
 
     @property
     def config(self) -> Config:
@@ -46,7 +36,9 @@ class Work:
         return issue_state_key(self.key, self.repo, number)
 
     def render_card(self, state: IncidentState, number: int, title: str) -> str:
-        clocks = card_view_fields(state, self.config, calendar_for(self.config), self.now)
+        clocks = card_view_fields(
+            state, self.config, calendar_for(self.config.working_hours), self.now
+        )
         view = card.CardView(title=title, **asdict(clocks))
         return card.render_card(state, view, self.card_key(number))
 

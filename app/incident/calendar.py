@@ -31,6 +31,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_tables
@@ -306,3 +307,9 @@ class WorkingCalendar:
 
 
 DEFAULT_CALENDAR = WorkingCalendar([Region()])
+
+
+@lru_cache(maxsize=64)
+def calendar_for(regions: tuple[Region, ...]) -> WorkingCalendar:
+    """One calendar per distinct working-hours setting: calendars cache their holiday tables."""
+    return WorkingCalendar(regions)

@@ -76,6 +76,7 @@ class NewIssue:
 class IssueChange:
     """Changes to the incident issue itself; None means "leave as it is"."""
 
+    title: str | None = None
     labels: tuple[str, ...] | None = None  # the full set afterwards
     assignees: tuple[str, ...] | None = None  # the full set afterwards
     state: str | None = None  # "open" or "closed"

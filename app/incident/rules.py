@@ -14,11 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.incident import commands as command_table
+from app.incident import times
+from app.incident.calendar import calendar_for
+from app.incident.clocks import close_due_at, report_blocks_close
 from app.incident.effects import (
     Actor,
     Decision,
@@ -32,6 +34,8 @@ from app.incident.effects import (
 from app.incident.labels import labels_for, severity_from_label, status_from_label
 from app.incident.state import OPEN_STATUSES, Handoff, IncidentState, Sme, format_time
 from app.incident.text import when as _when
+from app.incident.timeline import IncidentComment, retrospective_issue
+from app.incident.times import duration
 from app.incident.words import render
 
 if TYPE_CHECKING:
@@ -58,10 +62,8 @@ FIRST_RESPONSE_COMMANDS = (
     "resolved",
     "help",
 )
-NOT_SUPPORTED_YET = {
-    "action": "opens a follow-up issue — not supported by this version yet",
-    "retro": "opens the retrospective issue — not supported by this version yet",
-}
+# A follow-up issue's title is the first line of `/action`'s text, shortened to this.
+LONGEST_ACTION_TITLE = 120
 
 
 class Refused(Exception):
@@ -93,6 +95,10 @@ class Turn:
     config: Config
     now: datetime
     comment_id: int
+    # The incident's comments, read only when a command opens the retrospective (see
+    # `needs_comments`), and the App's bot login that wrote some of them.
+    comments: Sequence[IncidentComment] = ()
+    bot_login: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,11 +195,13 @@ def apply_comment(
     issue: IssueView,
     config: Config,
     now: datetime,
+    comments: Sequence[IncidentComment] = (),
+    bot_login: str = "",
 ) -> Decision:
     """Decide what the commands of one comment do to the incident."""
     if state.has_applied(comment_id):
         return Decision(state=state)
-    turn = Turn(actor, users, issue, config, now, comment_id)
+    turn = Turn(actor, users, issue, config, now, comment_id, comments, bot_login)
     key = f"comment:{comment_id}"
     if not commands:
         if not near_misses:
@@ -225,8 +233,6 @@ def _check_all(state: IncidentState, commands: Sequence[Command], turn: Turn) ->
 
 
 def _step(state: IncidentState, command: Command, turn: Turn) -> Step:
-    if command.name in NOT_SUPPORTED_YET:
-        raise Refused(NOT_SUPPORTED_YET[command.name])
     rule = _RULES.get(command.name)
     if rule is None:
         raise Refused("is not a Baton command")
@@ -248,7 +254,8 @@ def _taken(state: IncidentState, steps: Sequence[Step], turn: Turn, key: str) ->
     body = "\n".join(step.section for step in steps)
     reply = Reply(key=key, body=body)
     reaction = Reaction(turn.comment_id, "eyes")
-    if after == state:  # only words: /help, /declare again, "already done"
+    new_issues = tuple(issue for step in steps for issue in step.new_issues)
+    if after == state and not new_issues:  # only words: /help, /declare again, "already done"
         return Decision(state=state, replies=(reply,), reactions=(reaction,))
     after = replace(after.with_applied(turn.comment_id), last_activity_at=turn.now)
     return Decision(
@@ -256,7 +263,7 @@ def _taken(state: IncidentState, steps: Sequence[Step], turn: Turn, key: str) ->
         issue=_issue_change(state, after, steps, turn),
         replies=(reply,),
         reactions=(reaction,),
-        new_issues=tuple(issue for step in steps for issue in step.new_issues),
+        new_issues=new_issues,
     )
 
 
@@ -599,17 +606,83 @@ def _resolved(state: IncidentState, command: Command, turn: Turn) -> Step:
 
 
 def resolve(state: IncidentState, text: str, turn: Turn) -> Step:
-    """Mark the incident resolved. Everything resolution sets in motion starts here: this
-    version records the status and time; the resolution notice to the community, the close
-    clock and the retrospective issue hang off this one function."""
+    """Mark the incident resolved: post the resolution notice to the community, start the close
+    clock, and open the retrospective issue when the configuration says so."""
     if state.status == "resolved":
         return _already(
             state, turn, f"the incident has been resolved since {_when(state.resolved_at)}"
         )
     _need_open(state, "resolve it")
-    after = replace(state, status="resolved", resolved_at=turn.now)
-    took = _since(state.declared_at, turn.now)
-    return Step(after, _words("resolved", after, turn, took=took, text=text.strip()))
+    after = replace(
+        state, status="resolved", resolved_at=turn.now, close_wait_from=turn.now, confirmed_at=None
+    )
+    opens_retro = turn.config.retrospective.open_on == "resolved" and state.retro is None
+    new_issues = (_retrospective(after, turn),) if opens_retro else ()
+    calendar = calendar_for(turn.config.working_hours)
+    section = _words(
+        "resolved",
+        after,
+        turn,
+        took=_since(state.declared_at, turn.now),
+        text=text.strip(),
+        closes_at=close_due_at(after, turn.config, calendar),
+        close_after=_close_after_working_hours(turn.config),
+        report_needed=report_blocks_close(after, turn.config),
+        opens_retro=opens_retro,
+    )
+    return Step(after, section, new_issues=new_issues)
+
+
+def _retrospective(state: IncidentState, turn: Turn) -> NewIssue:
+    return retrospective_issue(
+        state, turn.issue, turn.comments, config=turn.config, bot_login=turn.bot_login
+    )
+
+
+def needs_comments(commands: Sequence[Command], config: Config) -> bool:
+    """Whether deciding may open the retrospective, whose timeline is built from the comments."""
+    on_resolution = config.retrospective.open_on == "resolved"
+    return any(
+        command.name == "retro"
+        or (on_resolution and command.name == "resolved")
+        or (on_resolution and command.name == "status" and command.word == "resolved")
+        for command in commands
+    )
+
+
+def _retro(state: IncidentState, command: Command, turn: Turn) -> Step:
+    _need_responder(turn)
+    if state.retro is not None:
+        return _already(state, turn, f"the retrospective is #{state.retro}")
+    return Step(
+        state, _words("retro_opened", state, turn), new_issues=(_retrospective(state, turn),)
+    )
+
+
+def _action(state: IncidentState, command: Command, turn: Turn) -> Step:
+    _need_responder(turn)
+    text = command.text.strip()
+    if not text:
+        raise Refused("needs the follow-up itself: what should be done")
+    title, _, details = text.partition("\n")
+    title = title.strip()
+    if len(title) > LONGEST_ACTION_TITLE:
+        title = title[: LONGEST_ACTION_TITLE - 1].rstrip() + "…"
+    body = render(
+        "action_issue.md.j2",
+        issue=turn.issue,
+        actor=turn.actor,
+        details=details.strip(),
+        title=title,
+    )
+    follow_up = NewIssue(
+        key=f"action:{turn.comment_id}:{command.line}",
+        kind="action",
+        title=title,
+        body=body,
+        labels=(turn.config.labels.action,),
+    )
+    return Step(state, _words("action_opened", state, turn, title=title), new_issues=(follow_up,))
 
 
 def _update(state: IncidentState, command: Command, turn: Turn) -> Step:
@@ -718,6 +791,8 @@ _RULES: dict[str, Rule] = {
     "sme": _sme,
     "severity": _severity,
     "status": _status,
+    "retro": _retro,
+    "action": _action,
     "mitigated": _mitigated,
     "resolved": _resolved,
     "update": _update,
@@ -837,43 +912,11 @@ _UNIT = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes
 
 
 def note_time(token: str, now: datetime) -> datetime:
-    """When a `/note` happened: `HH:MM` is today (or yesterday, if today's would be in the
-    future), `YYYY-MM-DD HH:MM` that day; UTC unless a zone name or offset follows."""
-    match = _NOTE_TIME.fullmatch(token.strip())
-    if match is None:
-        raise Refused(
-            "starts with a time that is not `HH:MM` or `YYYY-MM-DD HH:MM` (with an optional zone)"
-        )
-    zone = _zone(match["zone"])
+    """When a `/note` happened (see `times.note_time`); an unreadable time is refused."""
     try:
-        day = date.fromisoformat(match["date"]) if match["date"] else now.astimezone(zone).date()
-        clock = time(int(match["hour"]), int(match["minute"]), int(match["second"] or 0))
-    except ValueError:
-        raise Refused("starts with a date or time of day that does not exist") from None
-    moment = datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
-    if moment > now and not match["date"]:
-        yesterday = datetime.combine(day - timedelta(days=1), clock, tzinfo=zone)
-        moment = yesterday.astimezone(UTC)
-    if moment > now:
-        raise Refused("is dated in the future; a note records what already happened")
-    return moment
-
-
-def _zone(name: str | None) -> tzinfo:
-    if name is None or name.upper() in {"Z", "UTC", "GMT"}:
-        return UTC
-    if name[0] in "+-":
-        digits = name[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        if offset > timedelta(hours=14):
-            raise Refused("has a UTC offset beyond ±14:00")
-        return timezone(offset if name[0] == "+" else -offset)
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise Refused(
-            "names a time zone that does not exist (use e.g. `Europe/London` or `+01:00`)"
-        ) from None
+        return times.note_time(token, now)
+    except ValueError as error:
+        raise Refused(str(error).removeprefix(f"the /note time {token!r} ")) from None
 
 
 def snooze_length(text: str) -> timedelta:
@@ -895,16 +938,6 @@ def _since(start: datetime | None, end: datetime | None) -> str | None:
     if start is None or end is None:
         return None
     return duration(end - start)
-
-
-def duration(length: timedelta) -> str:
-    """`1 d 2 h 5 min`, `30 min`: whole minutes, never negative."""
-    total = max(0, int(length.total_seconds() // 60))
-    days, rest = divmod(total, 1440)
-    hours, minutes = divmod(rest, 60)
-    parts = [f"{days} d" if days else "", f"{hours} h" if hours else ""]
-    parts.append(f"{minutes} min" if minutes or not (days or hours) else "")
-    return " ".join(part for part in parts if part)
 
 
 # --- configuration -------------------------------------------------------------------------------

@@ -81,8 +81,9 @@ def block(value: str, limit: int = 20000) -> str:
     text = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
     lines = text.split("\n")
     rendered = "\n".join(_block_lines(lines))
-    if len(rendered) <= limit:
-        return rendered + _closing_fence(rendered)
+    closed = rendered + _closing_fence(rendered)
+    if len(closed) <= limit:
+        return closed
     return _truncated_block(rendered, limit)
 
 

@@ -94,6 +94,8 @@ class GitHubApi:
         comment = f"{repo}/issues/comments/{{comment_id}}"
         for method, template, handler in (
             ("GET", "/app", self.get_app),
+            ("GET", "/app/installations", self.list_installations),
+            ("GET", "/installation/repositories", self.list_installation_repositories),
             ("GET", "/app/hook/deliveries", self.list_deliveries),
             ("POST", "/app/hook/deliveries/{delivery_id}/attempts", self.redeliver),
             ("POST", "/app/installations/{installation_id}/access_tokens", self.mint_token),
@@ -213,6 +215,27 @@ class GitHubApi:
         if installation is None:
             raise not_found()
         return Reply(200, self.installation_shape(installation))
+
+    async def list_installations(self, call: Call) -> Reply:
+        self.require_app(call)
+        everyone = sorted(self.world.installations.values(), key=lambda i: i.id)
+        page, link = page_of(call, everyone)
+        return _listing([self.installation_shape(i) for i in page], link)
+
+    async def list_installation_repositories(self, call: Call) -> Reply:
+        token = self.token_for(call.headers)
+        if token is None:
+            raise error(401, "Bad credentials")
+        covered = sorted(
+            (r for r in self.world.repos.values() if _sees(token, r)), key=lambda r: r.id
+        )
+        page, link = page_of(call, covered)
+        body = {
+            "total_count": len(covered),
+            "repository_selection": "all" if token.installation.repos is None else "selected",
+            "repositories": [self.shapes.repository(r, _open_issues(r)) for r in page],
+        }
+        return Reply(200, body, {"link": link} if link else {})
 
     def installation_shape(self, installation: Installation) -> dict[str, Any]:
         return self.shapes.installation(installation, self.identity.app_id, self.identity.slug)
@@ -580,6 +603,10 @@ def _search_matches(repo: Repo, issue: Issue, query: str) -> bool:
         elif term.lower() not in text:
             return False
     return True
+
+
+def _open_issues(repo: Repo) -> int:
+    return sum(1 for issue in repo.issues.values() if issue.state == "open")
 
 
 def _listing(items: list[Any], link: str) -> Reply:

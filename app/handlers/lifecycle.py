@@ -1,0 +1,51 @@
+"""Issues closed and reopened with GitHub's buttons: the incident's own, and its retrospective's."""
+
+from __future__ import annotations
+
+import re
+
+from app.github.executor import Plan
+from app.handlers.events import Event
+from app.handlers.work import Work
+from app.incident import lifecycle
+
+# The marker a retrospective issue carries (see app/github/issues.py, ISSUE_MARKER).
+RETRO_MARKER = re.compile(r"<!-- baton:issue retro:(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+) -->")
+
+
+async def on_issue_closed(work: Work, event: Event) -> Plan | None:
+    return await _open_or_closed(work, event, closed=True)
+
+
+async def on_issue_reopened(work: Work, event: Event) -> Plan | None:
+    return await _open_or_closed(work, event, closed=False)
+
+
+async def _open_or_closed(work: Work, event: Event, *, closed: bool) -> Plan | None:
+    issue = event.issue_view()
+    if issue is None or event.sender is None:
+        return None
+    if work.config.labels.retrospective in issue.labels:
+        return await _retrospective(work, issue.body, issue.number, closed=closed)
+    if work.config.labels.incident not in issue.labels:
+        return None
+    current, reading = await work.load_incident(issue.number)
+    if reading.state is None:
+        return None
+    actor = await work.actor(event.sender, current)
+    change = lifecycle.closed_by_hand if closed else lifecycle.reopened_by_hand
+    decision = change(reading.state, actor, current, config=work.config, now=work.now)
+    return work.plan(decision, current, previous=reading.state)
+
+
+async def _retrospective(work: Work, body: str, retro: int, *, closed: bool) -> Plan | None:
+    marker = RETRO_MARKER.search(body)
+    if marker is None or marker["repo"].lower() != work.repo.lower():
+        return None
+    issue, reading = await work.load_incident(int(marker["number"]))
+    if reading.state is None:
+        return None
+    decision = lifecycle.retrospective_closed(
+        reading.state, retro, closed=closed, config=work.config, now=work.now
+    )
+    return work.plan(decision, issue, previous=reading.state)
