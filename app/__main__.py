@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--budget", type=int, default=100, help="write operations at most")
     sweep.set_defaults(run=_sweep)
 
+    action = commands.add_parser("action", help="handle the event of a GitHub Actions run")
+    action.set_defaults(run=_action)
+
     check = commands.add_parser("check-config", help="validate a .github/baton.yml file")
     check.add_argument("file")
     check.set_defaults(run=_check_config)
@@ -80,6 +83,13 @@ def _sweep(args: argparse.Namespace) -> int:
 def _moment(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _action(args: argparse.Namespace) -> int:
+    from app.action import run_action
+
+    print(asyncio.run(run_action(os.environ)))
+    return 0
 
 
 def _check_config(args: argparse.Namespace) -> int:

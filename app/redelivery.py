@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from githubkit.utils import UNSET
 
 from app.github.client import GitHubApp
 from app.server.store import DeliveryStore
@@ -80,7 +81,7 @@ class Redelivery:
         async with client:
             while True:
                 response = await client.rest.apps.async_list_webhook_deliveries(
-                    per_page=PER_PAGE, **({"cursor": cursor} if cursor else {})
+                    per_page=PER_PAGE, cursor=UNSET if cursor is None else cursor
                 )
                 page = [_attempt(item) for item in response.parsed_data]
                 found += [a for a in page if a.delivered_at >= since]

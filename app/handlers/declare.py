@@ -7,6 +7,7 @@ from app.handlers.events import Event
 from app.handlers.work import Work
 from app.incident import rules
 from app.incident.effects import Actor
+from app.incident.forms import read_incident_form
 
 
 async def on_issue_opened(work: Work, event: Event) -> Plan | None:
@@ -21,5 +22,14 @@ async def declare_incident(work: Work, number: int, *, declared_by: str) -> Plan
     issue, reading = await work.load_incident(number)
     if reading.found or work.config.labels.incident not in issue.labels:
         return None
-    decision = rules.declare(issue, Actor(login=declared_by), work.config, work.now)
+    form = read_incident_form(issue.body)  # an issue form sets the severity; impact and start show
+    decision = rules.declare(
+        issue,
+        Actor(login=declared_by),
+        work.config,
+        work.now,
+        severity=form.severity,
+        impact=form.impact,
+        started=form.started,
+    )
     return work.plan(decision, issue, previous=None)

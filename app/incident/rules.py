@@ -64,6 +64,9 @@ FIRST_RESPONSE_COMMANDS = (
 )
 # A follow-up issue's title is the first line of `/action`'s text, shortened to this.
 LONGEST_ACTION_TITLE = 120
+# Free text kept in the card's hidden state (handoff notes, impact, areas) is capped, so the
+# issue body stays within GitHub's 65,536 characters; the full text stays in its comment.
+LONGEST_KEPT_TEXT = 2000
 
 
 class Refused(Exception):
@@ -143,8 +146,8 @@ def declare(
         status="investigating",
         severity=_declared_severity(issue, config, severity),
         reporter=issue.author,
-        impact=impact,
-        started=started,
+        impact=kept(impact) if impact else None,
+        started=kept(started, 200) if started else None,
         declared_at=now,
         last_activity_at=now,
     )
@@ -460,7 +463,7 @@ def _propose_handoff(state: IncidentState, command: Command, turn: Turn, target:
         from_login=state.ic,
         to=target,
         requested_at=turn.now,
-        notes=command.text.strip(),
+        notes=kept(command.text),
         comment_id=turn.comment_id,
     )
     after = replace(state, pending_handoff=handoff)
@@ -521,7 +524,7 @@ def _sme(state: IncidentState, command: Command, turn: Turn) -> Step:
     if command.word == "remove":
         return _remove_sme(state, turn, target)
     area = _first_line(command.text) or None
-    sme = Sme(login=target, area=area)
+    sme = Sme(login=target, area=kept(area, 200) if area else area)
     if sme in state.smes:
         return _already(state, turn, f"{_quiet(target)} already is a Subject Matter Expert here")
     others = tuple(s for s in state.smes if not same_login(s.login, target))
@@ -941,6 +944,12 @@ def _since(start: datetime | None, end: datetime | None) -> str | None:
 
 
 # --- configuration -------------------------------------------------------------------------------
+
+
+def kept(text: str, limit: int = LONGEST_KEPT_TEXT) -> str:
+    """Free text as the state keeps it: stripped, and cut with an ellipsis past `limit`."""
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _configured_severity(word: str, config: Config) -> str | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.demo.harness import REPO, Stage
+from app.demo.harness import Stage
 from app.sandbox.standin import CONTENT_CREATING_ROUTES, WRITE_METHODS
 from tests.e2e.test_commands import say
 from tests.e2e.test_declare import baton_requests, open_incident, route_list
@@ -29,7 +29,7 @@ REACT = "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
 WRITE_ISSUE = "PATCH /repos/{owner}/{repo}/issues/{issue_number}"
 REPLY = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
 OPEN_ISSUE = "POST /repos/{owner}/{repo}/issues"
-LIST_ISSUES = "GET /repos/{owner}/{repo}/issues"
+READ_COMMENTS = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments"
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,43 @@ IC_ALICE = (("alice", "/ic me"),)
 HANDOFF_TO_BOB = (*IC_ALICE, ("alice", "/handoff @bob"))
 RESOLVED = (("bob", "/resolved"),)
 TAKEN = (READ_ISSUE, REACT, WRITE_ISSUE, REPLY)
+HANDING_OVER = (READ_ISSUE, CHECK_ASSIGNABLE, REACT, WRITE_ISSUE, REPLY)
 ONLY_WORDS = (READ_ISSUE, REACT, REPLY)
 
 COSTS: dict[str, Cost] = {
-    "/ack": Cost("bob", "/ack", ()),
+    "/ack": Cost("bob", "/ack", TAKEN),
+    "/ic me": Cost("bob", "/ic me", TAKEN),
+    "/ic @user": Cost("alice", "/ic @bob", HANDING_OVER, IC_ALICE),
+    "/handoff @user + notes": Cost(
+        "alice", "/handoff @bob Rolled back.\nNext: watch.", HANDING_OVER, IC_ALICE
+    ),
+    "/accept": Cost("bob", "/accept", TAKEN, HANDOFF_TO_BOB),
+    "/decline reason": Cost("bob", "/decline off shift", TAKEN, HANDOFF_TO_BOB),
+    "/cancel": Cost("alice", "/cancel", TAKEN, HANDOFF_TO_BOB),
+    "/liaison @user": Cost("alice", "/liaison @bob", TAKEN, IC_ALICE),
+    "/liaison me": Cost("bob", "/liaison me", TAKEN),
+    "/sme @user area": Cost("bob", "/sme @carol database", TAKEN),
+    "/sme remove @user": Cost("bob", "/sme remove @carol", TAKEN, (("bob", "/sme @carol db"),)),
+    "/severity sevN": Cost("bob", "/severity sev1", TAKEN),
+    "/sev N": Cost("bob", "/sev 2", TAKEN),
+    "/status identified": Cost("bob", "/status identified", TAKEN),
+    "/mitigated text": Cost("bob", "/mitigated Traffic drained.", TAKEN),
+    "/resolved text": Cost(
+        "bob",
+        "/resolved Config reverted.",
+        (READ_ISSUE, READ_COMMENTS, REACT, OPEN_ISSUE, WRITE_ISSUE, REPLY),
+    ),
+    "/update text": Cost("alice", "/update Cause found.", TAKEN, IC_ALICE),
+    "/note text": Cost("bob", "/note Paged the vendor.", TAKEN),
+    "/note HH:MM text": Cost("bob", "/note 00:00 Paged the vendor.", TAKEN),
+    "/snooze 2h": Cost("alice", "/snooze 2h", TAKEN, IC_ALICE),
+    "/confirm": Cost("rita", "/confirm", TAKEN, RESOLVED),
+    "/close reason": Cost("alice", "/close phoned them", TAKEN, IC_ALICE),
+    "/reopen": Cost("bob", "/reopen", TAKEN, RESOLVED),
+    "/help": Cost("mallory", "/help", ONLY_WORDS),
+    "refused (/ic me without a role)": Cost("mallory", "/ic me", ONLY_WORDS),
+    "near miss (/hanoff)": Cost("bob", "/hanoff @carol", (READ_ISSUE, REPLY)),
+    "quoted (> /ic me)": Cost("bob", "> /ic me", ()),
 }
 
 
@@ -89,9 +122,58 @@ async def measured(world: Stage, cost: Cost) -> list[str]:
 async def test_each_command_costs_exactly_its_requests(world: Stage, command: str) -> None:
     cost = COSTS[command]
     observed = await measured(world, cost)
-    print(f"{command!r}: {observed}")
     assert observed == list(cost.requests)
     assert world.standin.count(content_creating=True) == cost.content_creating
     assert cost.content_creating <= MOST_CONTENT_CREATING
     reads = Counter(r.path for r in baton_requests(world) if r.method == "GET")
     assert [path for path, times in reads.items() if times > 1] == []
+
+
+_DOC_INTRO = """\
+# What a command costs in GitHub requests
+
+<!-- Generated from tests/e2e/test_request_costs.py (COSTS); do not edit by hand. Regenerate:
+python -c "from tests.e2e.test_request_costs import costs_markdown as m; print(m(), end='')" \\
+> docs/costs.md -->
+
+GitHub limits an installation's requests, and more strictly its *content-creating* requests
+(issues and comments). This page lists what one command comment costs once Baton's caches are
+warm: the repository's configuration (kept 60 s per process), its label list (read once per
+process), and each person's repository role (kept briefly). The end-to-end tests measure every
+row against the GitHub stand-in and fail when a command costs anything else.
+
+How requests are counted:
+
+- *reads* are `GET`s; *writes* are `POST`, `PATCH`, `PUT` and `DELETE`.
+- *content-creating* requests are the `POST`s that create an issue or a comment, as the
+  stand-in counts them (`count(content_creating=True)`). A reaction is a `POST` and counts as
+  a write, but not as content-creating. No command makes more than 3 content-creating requests.
+- The installation token is fetched once an hour and is not counted.
+- Within one command no resource is read twice.
+
+The first command in a repository, or one a person sends for the first time in a while, costs
+a few reads more (configuration files, the label list, the person's role); a severity or status
+label used for the first time costs one `POST /repos/{owner}/{repo}/labels`.
+
+Not counted here because they cost nothing: a comment without a command line, a command
+quoted (`>`), fenced or inside an HTML comment (the parser decides without asking GitHub),
+an edited comment (`issue_comment.edited` is acknowledged and dropped: editing a comment never
+runs its commands again), and a comment on a pull request.
+
+| command | requests, in order | reads | writes | content-creating |
+| --- | --- | --- | --- | --- |
+"""
+
+
+def costs_markdown() -> str:
+    """The whole of docs/costs.md, rendered from `COSTS`."""
+    rows = [
+        f"| `{name}` | {'<br>'.join(f'`{r}`' for r in cost.requests) or 'none'} "
+        f"| {cost.reads} | {cost.writes} | {cost.content_creating} |"
+        for name, cost in COSTS.items()
+    ]
+    return _DOC_INTRO + "\n".join(rows) + "\n"
+
+
+def test_the_costs_page_matches_the_measured_costs() -> None:
+    assert DOC.read_text(encoding="utf-8") == costs_markdown()

@@ -1,0 +1,74 @@
+"""`baton action`: handle the one event of a GitHub Actions run, for repositories that run
+Baton without a server. The same handlers decide as in the server; there is no delivery store,
+so a run that fails is simply run again by re-running the workflow."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from app.github.client import token_session
+from app.github.config_source import ConfigCache
+from app.github.executor import execute
+from app.handlers.events import Event
+from app.handlers.router import handler_for
+from app.handlers.work import Work
+from app.incident.state import derive_state_key
+from app.settings import DEFAULT_API_URL, SettingsError
+
+ACTIONS_BOT = "github-actions[bot]"  # who GITHUB_TOKEN's writes appear as
+
+
+def read_event(environ: Mapping[str, str]) -> Event:
+    name = environ.get("GITHUB_EVENT_NAME")
+    path = environ.get("GITHUB_EVENT_PATH")
+    if not name or not path:
+        raise SettingsError(
+            "baton action runs in GitHub Actions: GITHUB_EVENT_NAME and "
+            "GITHUB_EVENT_PATH are not set"
+        )
+    try:
+        payload = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise SettingsError(f"GITHUB_EVENT_PATH: cannot read the event: {error}") from error
+    if not isinstance(payload, dict):
+        raise SettingsError("GITHUB_EVENT_PATH: the event is not a JSON object")
+    return Event(name, payload.get("action"), payload, environ.get("GITHUB_RUN_ID", ""))
+
+
+async def run_action(
+    environ: Mapping[str, str],
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> str:
+    """Handle the run's event; returns one line saying what happened."""
+    event = read_event(environ)
+    handler = handler_for(event.name, event.action)
+    if handler is None:
+        return f"nothing to do for {event.name}.{event.action}"
+    if event.sender == ACTIONS_BOT or event.repo is None:
+        return "nothing to do: the event was caused by this workflow's own token"
+    token = environ.get("GITHUB_TOKEN")
+    secret = environ.get("BATON_STATE_KEY")
+    if not token or not secret:
+        raise SettingsError("baton action needs GITHUB_TOKEN and BATON_STATE_KEY")
+    api_url = environ.get("GITHUB_API_URL") or DEFAULT_API_URL
+    async with token_session(token, api_url, transport=transport) as session:
+        work = Work(
+            session=session,
+            repo=event.repo,
+            loaded=await ConfigCache().get(session, event.repo),
+            now=clock(),
+            key=derive_state_key(secret),
+            bot_login=ACTIONS_BOT,
+        )
+        plan = await handler(work, event)
+        if plan is None:
+            return f"nothing to do for {event.name}.{event.action} on {event.repo}"
+        await execute(session, plan, render_card=work.render_card)
+    return f"handled {event.name}.{event.action} on {plan.repo}#{plan.number}"

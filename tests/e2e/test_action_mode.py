@@ -1,0 +1,81 @@
+"""Action mode: `baton action` handles one event with a GITHUB_TOKEN, with the server's results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.action import run_action
+from app.demo.harness import REPO, Stage
+from app.incident.card import read_card
+from app.incident.state import derive_state_key, issue_state_key
+from app.settings import SettingsError
+
+STATE_KEY = "action-mode-state-key"
+
+
+async def event_file(world: Stage, tmp_path: Path, *, action: str) -> tuple[str, Path]:
+    """The payload GitHub would hand the workflow: the stand-in's own latest delivery."""
+    sent = next(d for d in reversed(world.standin.deliveries) if d.action == action)
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(sent.payload))
+    return sent.event, path
+
+
+def environ(world: Stage, event: str, path: Path) -> dict[str, str]:
+    return {
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_EVENT_PATH": str(path),
+        "GITHUB_TOKEN": world.standin.actions_token(REPO),
+        "GITHUB_API_URL": world.standin.base_url,
+        "BATON_STATE_KEY": STATE_KEY,
+        "GITHUB_RUN_ID": "7001",
+    }
+
+
+async def test_action_mode_declares_and_runs_commands(world: Stage, tmp_path: Path) -> None:
+    await world.stop()  # no server: only the workflow's runs act
+    issue = await world.standin.open_issue(REPO, "Search is slow", "p99 at 9 s", "rita")
+    number = issue["number"]
+    await world.standin.add_labels(REPO, number, ["incident"], "alice")
+    await world.standin.settle()
+    transport = world.standin.transport()
+
+    name, path = await event_file(world, tmp_path, action="labeled")
+    said = await run_action(environ(world, name, path), transport=transport)
+    assert said == f"handled issues.labeled on {REPO}#{number}"
+
+    await world.standin.comment(REPO, number, "/ic me\n/sev 2", "alice")
+    await world.standin.settle()
+    name, path = await event_file(world, tmp_path, action="created")
+    await run_action(environ(world, name, path), transport=transport)
+
+    body = world.standin.issue(REPO, number)["body"]
+    key = issue_state_key(derive_state_key(STATE_KEY), REPO, number)
+    state = read_card(body, key).state
+    assert state is not None
+    assert (state.ic, state.severity) == ("alice", "sev2")
+    assert [a["login"] for a in world.standin.issue(REPO, number)["assignees"]] == ["alice"]
+    replies = [c for c in world.standin.comments(REPO, number) if c["user"]["type"] == "Bot"]
+    assert len(replies) == 2  # the first response, and the confirmation of the commands
+    assert "**Incident Commander:** @alice" in body
+
+
+async def test_action_mode_needs_its_state_key(world: Stage, tmp_path: Path) -> None:
+    issue = await world.standin.open_issue(REPO, "Search is slow", "", "rita")
+    await world.standin.add_labels(REPO, issue["number"], ["incident"], "alice")
+    await world.standin.settle()
+    name, path = await event_file(world, tmp_path, action="labeled")
+    env = environ(world, name, path)
+    del env["BATON_STATE_KEY"]
+    with pytest.raises(SettingsError, match="BATON_STATE_KEY"):
+        await run_action(env, transport=world.standin.transport())
+
+
+async def test_an_event_baton_does_not_handle_is_nothing_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps({"action": "starred"}))
+    env = {"GITHUB_EVENT_NAME": "watch", "GITHUB_EVENT_PATH": str(path)}
+    assert await run_action(env) == "nothing to do for watch.starred"

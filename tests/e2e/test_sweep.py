@@ -1,0 +1,348 @@
+"""The sweep runs the incident clocks (SPEC §5, §8 `baton sweep`), with time moved by the test."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from app.__main__ import main
+from app.demo.harness import APP_ID, REPO, Stage, stage
+from app.github.client import GitHubApp
+from app.github.config_source import ConfigCache
+from app.incident.card import CardView, place_card, read_card, render_card
+from app.incident.state import IncidentState
+from app.sandbox.world import Issue
+from app.sweep import ListingCache, OperationsBudget, ServerSweep, SweepReport, sweep_installations
+from tests.e2e.conftest import FakeClock, card_key
+
+LIST_ROUTE = "/repos/{owner}/{repo}/issues"
+REPORT = "Checkout fails with a 502.\n"
+
+
+def plant_incident(world: Stage, state: IncidentState, title: str = "Checkout is down") -> int:
+    """An incident written straight into the stand-in's world: no webhooks, so it is fast."""
+    standin = world.standin
+    repo = standin.world.repo(REPO)
+    assert repo is not None
+    number = max(repo.issues, default=0) + 1
+    card = render_card(state, CardView(title=title), card_key(world, number))
+    now = standin.clock()
+    author = standin.world.account("rita")
+    assert author is not None
+    repo.issues[number] = Issue(
+        standin.world.next_id(),
+        number,
+        title,
+        place_card(REPORT, card),
+        author,
+        now,
+        now,
+        labels=[standin.changes.ensure_label(repo, "incident")],
+    )
+    return number
+
+
+def declared(at: datetime, **fields: object) -> IncidentState:
+    base = IncidentState(severity="sev3", ic="alice", declared_at=at, last_activity_at=at)
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+def fresh_app(world: Stage) -> GitHubApp:
+    """A new App client per sweep, as each `baton sweep` run has: its token cache follows the
+    wall clock, which the fake clock leaves behind."""
+    settings = world.settings
+    assert settings.app_id is not None and settings.private_key is not None
+    return GitHubApp(
+        app_id=settings.app_id,
+        private_key=settings.private_key,
+        api_url=settings.api_url,
+        transport=world.standin.transport(),
+    )
+
+
+async def sweep(
+    world: Stage,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    budget: int = 100,
+    listings: ListingCache | None = None,
+) -> SweepReport:
+    return await sweep_installations(
+        fresh_app(world),
+        configs=ConfigCache(),
+        key=world.settings.state_key(),
+        now=now,
+        dry_run=dry_run,
+        budget=OperationsBudget(budget),
+        listings=listings,
+    )
+
+
+def state_of(world: Stage, number: int) -> IncidentState:
+    reading = read_card(world.standin.issue(REPO, number)["body"], card_key(world, number))
+    assert reading.state is not None
+    return reading.state
+
+
+def comments(world: Stage, number: int) -> list[str]:
+    return [c["body"] for c in world.standin.comments(REPO, number)]
+
+
+def last_thursday_noon() -> datetime:
+    """A Thursday 12:00 UTC at least a week ago, so the following Monday is past too."""
+    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=(today.weekday() - 3) % 7 + 7)
+
+
+async def test_an_overdue_update_is_reminded_once_per_period(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    world = timed_world
+    start = clock()
+    # sev2: an update every hour; the escalation at 30 minutes was already posted.
+    number = plant_incident(world, declared(start, severity="sev2", nudges=("escalate",)))
+
+    assert (await sweep(world, start + timedelta(minutes=59))).acted == []
+    first = await sweep(world, start + timedelta(hours=1))
+    again = await sweep(world, start + timedelta(hours=1, minutes=5))
+
+    assert [a.number for a in first.acted] == [number] and again.acted == []
+    [reminder] = comments(world, number)
+    assert "@alice" in reminder and "stakeholder update was due" in reminder
+    assert f"update@{(start + timedelta(hours=1)).strftime('%Y-%m-%dT%H:%M')}" in "".join(
+        state_of(world, number).nudges
+    )
+
+    await sweep(world, start + timedelta(hours=2))
+    assert len(comments(world, number)) == 2, "the next period reminds again"
+
+
+async def test_the_server_sweep_reminds_once_also_across_a_restart(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    world = timed_world
+    number = plant_incident(world, declared(clock(), severity="sev2", nudges=("escalate",)))
+
+    async def server_sweep() -> SweepReport:
+        service = world.service
+        report = await ServerSweep(
+            github=service.github,
+            store=service.store,
+            notify=service.worker.notify,
+            key=world.settings.state_key(),
+            clock=clock,
+        ).run_once()
+        await world.settle()
+        return report
+
+    clock.advance(hours=1)
+    await world.stop()  # a restart after the hour: fresh tokens for the new "now"
+    await world.start()
+    assert len((await server_sweep()).acted) == 1
+    assert (await server_sweep()).acted == []
+    await world.stop()
+    await world.start()
+    assert (await server_sweep()).acted == []
+    assert len(comments(world, number)) == 1
+
+    clock.advance(hours=1)
+    await world.stop()
+    await world.start()
+    await server_sweep()
+    assert len(comments(world, number)) == 2
+
+
+async def test_nobody_took_the_ic_role(timed_world: Stage, clock: FakeClock) -> None:
+    world = timed_world
+    number = plant_incident(world, declared(clock(), ic=None))
+
+    await sweep(world, clock() + timedelta(minutes=14))
+    assert comments(world, number) == []
+    await sweep(world, clock() + timedelta(minutes=15))
+    await sweep(world, clock() + timedelta(minutes=16))
+
+    [nudge] = comments(world, number)
+    assert "Nobody has taken the Incident Commander role" in nudge
+    assert "no_ic" in state_of(world, number).nudges
+
+
+async def test_a_resolved_incident_closes_after_48_working_hours(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    world = timed_world
+    thursday = last_thursday_noon()
+    clock.now = thursday
+    resolved = declared(
+        thursday - timedelta(hours=3), status="resolved", resolved_at=thursday, nudges=("escalate",)
+    )
+    number = plant_incident(world, resolved)
+
+    for before in (timedelta(days=1), timedelta(days=3), timedelta(days=3, hours=23, minutes=59)):
+        await sweep(world, thursday + before)  # Friday, Sunday, Monday 11:59
+        assert world.standin.issue(REPO, number)["state"] == "open"
+    monday_noon = thursday + timedelta(days=4)
+    assert monday_noon.weekday() == 0
+    await sweep(world, monday_noon)
+
+    assert world.standin.issue(REPO, number)["state"] == "closed"
+    assert state_of(world, number).status == "closed"
+    assert "now **closed**" in comments(world, number)[-1]
+
+
+async def test_a_dry_run_writes_nothing(timed_world: Stage, clock: FakeClock) -> None:
+    world = timed_world
+    number = plant_incident(world, declared(clock(), ic=None))
+    world.standin.reset_requests()
+
+    report = await sweep(world, clock() + timedelta(hours=1), dry_run=True)
+
+    assert world.standin.count(writes_only=True) == 0
+    [planned] = report.acted
+    assert planned.number == number and "no_ic" in planned.nudges
+    assert any("comment nudges:no_ic" in line for line in report.lines())
+    assert comments(world, number) == []
+
+
+async def test_a_broken_configuration_nags_and_closes_nothing(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    world = timed_world
+    world.standin.put_file(REPO, ".github/baton.yml", "clocks:\n  acknowledge_within: soon\n")
+    no_ic = plant_incident(world, declared(clock(), ic=None))
+    resolved = plant_incident(
+        world, declared(clock(), status="resolved", resolved_at=clock(), nudges=("escalate",))
+    )
+    world.standin.reset_requests()
+
+    report = await sweep(world, clock() + timedelta(days=10))
+
+    assert world.standin.count(writes_only=True) == 0
+    assert comments(world, no_ic) == [] and comments(world, resolved) == []
+    assert world.standin.issue(REPO, resolved)["state"] == "open"
+    assert report.skipped and "configuration is broken" in report.skipped[0][1]
+
+
+async def test_a_tampered_card_is_left_alone(timed_world: Stage, clock: FakeClock) -> None:
+    world = timed_world
+    number = plant_incident(world, declared(clock(), ic=None))
+    repo = world.standin.world.repo(REPO)
+    assert repo is not None
+    issue = repo.issues[number]
+    assert issue.body is not None
+    issue.body = issue.body.replace('"sev3"', '"sev1"')
+
+    report = await sweep(world, clock() + timedelta(hours=1))
+
+    assert comments(world, number) == []
+    assert report.skipped == [(f"{REPO}#{number}", "its card cannot be trusted (tampered)")]
+
+
+async def test_the_budget_stops_a_run_and_the_next_run_resumes(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    world = timed_world
+    numbers = [plant_incident(world, declared(clock(), ic=None)) for _ in range(3)]
+    later = clock() + timedelta(minutes=20)
+
+    first = await sweep(world, later, budget=3)  # one incident costs 2 writes: card, comment
+    second = await sweep(world, later)
+
+    assert len(first.acted) == 1 and len(first.deferred) == 2
+    assert len(second.acted) == 2 and second.deferred == []
+    assert [len(comments(world, n)) for n in numbers] == [1, 1, 1]
+
+
+async def test_a_thousand_quiet_incidents_cost_only_the_list_pages(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    world = timed_world
+    start = clock()
+    for _ in range(999):
+        plant_incident(world, declared(start, nudges=("escalate",)))
+    last = plant_incident(world, declared(start, ic=None, nudges=("escalate",)))
+    listings = ListingCache()
+    world.standin.reset_requests()
+
+    quiet = await sweep(world, start, listings=listings)
+
+    assert quiet.listed == 1000 and quiet.acted == []
+    assert world.standin.count(route=LIST_ROUTE) == 10
+    assert world.standin.count(writes_only=True) == 0
+    baton = [r for r in world.standin.requests if r.installation_id is not None]
+    assert len(baton) <= 14  # the list pages, the repositories, the configuration files
+
+    # Nothing changed on GitHub, but the clocks moved: unchanged pages (304) are evaluated
+    # again from the bodies kept with their ETags.
+    world.standin.reset_requests()
+    later = await sweep(world, start + timedelta(minutes=20), listings=listings)
+
+    listed = [r for r in world.standin.requests if r.route == LIST_ROUTE]
+    assert len(listed) == 10 and {r.status for r in listed} == {304}
+    assert [a.number for a in later.acted] == [last]
+    assert world.standin.count(content_creating=True) == 1
+
+
+async def test_baton_sweep_dry_run_over_http(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with stage(over_http=True, database_url=f"sqlite:///{tmp_path / 'b.db'}") as world:
+        now = world.clock()
+        number = plant_incident(world, declared(now, ic=None))
+        settings = world.settings
+        assert settings.private_key is not None and settings.webhook_secret is not None
+        for name, value in {
+            "GITHUB_APP_ID": str(APP_ID),
+            "GITHUB_APP_PRIVATE_KEY": settings.private_key,
+            "GITHUB_WEBHOOK_SECRET": settings.webhook_secret,
+            "GITHUB_API_URL": settings.api_url,
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)  # no stray .env
+        world.standin.reset_requests()
+
+        later = (now + timedelta(minutes=20)).isoformat()
+        code = await asyncio.to_thread(main, ["sweep", "--dry-run", "--now", later])
+
+        assert code == 0
+        out = capsys.readouterr().out
+        assert f"{REPO}#{number}: no_ic" in out
+        assert "would nudge 1" in out
+        assert world.standin.count(writes_only=True) == 0
+        assert comments(world, number) == []
+
+
+async def test_baton_sweep_with_a_workflow_token(
+    world: Stage, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.settings import Settings
+    from app.sweep import sweep_once
+
+    number = plant_incident(world, declared(world.clock(), ic=None))
+    settings = Settings(api_url=world.settings.api_url, state_key_secret="k")
+    # Action mode signs with BATON_STATE_KEY: re-plant the card with that key.
+    repo = world.standin.world.repo(REPO)
+    assert repo is not None
+    key = settings.state_key()
+    from app.incident.state import issue_state_key
+
+    state = declared(world.clock(), ic=None)
+    card = render_card(state, CardView(title="x"), issue_state_key(key, REPO, number))
+    repo.issues[number].body = place_card(REPORT, card)
+
+    report = await sweep_once(
+        settings,
+        token=world.standin.actions_token(REPO),
+        repo=REPO,
+        now=world.clock() + timedelta(minutes=20),
+        dry_run=False,
+        budget=10,
+        transport=world.standin.transport(),
+    )
+
+    assert [a.number for a in report.acted] == [number]
+    assert "Nobody has taken the Incident Commander role" in comments(world, number)[0]
