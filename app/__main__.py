@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.settings import SettingsError, load_settings
 
@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a .github/baton.yml file")
     check.add_argument("file")
     check.set_defaults(run=_check_config)
+
+    report = commands.add_parser("report", help="incident figures of one repository")
+    report.add_argument("--repo", metavar="OWNER/NAME", required=True)
+    report.add_argument("--since", type=_window, default="90d", help="a duration, or `all`")
+    report.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    report.set_defaults(run=_report)
     return parser
 
 
@@ -98,6 +104,33 @@ def _check_config(args: argparse.Namespace) -> int:
     code, text = check_config_file(args.file)
     print(text)
     return code
+
+
+def _report(args: argparse.Namespace) -> int:
+    import json
+
+    from app.report import repository_report
+
+    report = asyncio.run(
+        repository_report(
+            load_settings(),
+            repo=args.repo,
+            token=os.environ.get("GITHUB_TOKEN"),
+            now=datetime.now(UTC),
+            since=args.since,
+        )
+    )
+    print(json.dumps(report.to_json(), indent=2) if args.json else report.table())
+    return 0
+
+
+def _window(text: str) -> timedelta | None:
+    from app.report import window
+
+    try:
+        return window(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from githubkit.utils import UNSET
 
 from app.config import LoadResult
 from app.github import issues as gh
@@ -173,7 +174,7 @@ def _page_of(repo: str, response: Any) -> _Page:
     issues = [
         gh.issue_view(repo, issue)
         for issue in response.parsed_data
-        if getattr(issue, "pull_request", None) is None
+        if getattr(issue, "pull_request", None) in (None, UNSET)  # pull requests are listed too
     ]
     link = response.headers.get("link", "")
     return _Page(response.headers.get("etag", ""), issues, 'rel="next"' in link)
@@ -209,9 +210,6 @@ async def sweep_repository(
     report.listed = len(listed)
     for issue in listed:
         where = f"{repo}#{issue.number}"
-        if report.deferred:
-            report.deferred.append(where)
-            continue
         reading = work.read_card(issue.body, issue.number)
         if reading.state is None:
             if reading.found:
@@ -219,6 +217,9 @@ async def sweep_repository(
             continue
         due = due_nudges(reading.state, work.config, calendar, now)
         if not due:
+            continue
+        if report.deferred:  # out of budget: the rest waits for the next run, in order
+            report.deferred.append(where)
             continue
         if enqueue is not None and not dry_run:
             await _hand_over(enqueue, report, budget, where, issue, due, installation_id)

@@ -59,6 +59,14 @@ class AmbiguousWrite(Exception):
     """A content-creating request failed in a way that leaves unknown whether it took effect."""
 
 
+class TokenCache(MemCacheStrategy):
+    """githubkit's in-memory cache of JWTs and installation tokens, emptied when GitHub rejects
+    a cached token (revoked, or expired earlier than this machine's clock says)."""
+
+    def forget(self) -> None:
+        self._cache = None  # githubkit creates a fresh store on next use
+
+
 class WritePacer:
     """Spaces writes as GitHub asks (about 1 s apart in bulk, at most 80 content-creating
     requests a minute) while letting a short burst, one command's few writes, go at once."""
@@ -183,7 +191,7 @@ def client_options(
         "user_agent": USER_AGENT,
         "auto_retry": False,
         "http_cache": False,
-        "cache_strategy": MemCacheStrategy(),
+        "cache_strategy": TokenCache(),
         "async_transport": transport,
         "async_event_hooks": {"response": [on_response]},
     }
@@ -238,6 +246,8 @@ class GitHubSession:
                 await asyncio.sleep(error.retry_after.total_seconds())
             except RequestFailed as error:
                 status = error.response.status_code
+                if status == 401 and attempt == 0 and self._forget_tokens():
+                    continue
                 if status == 429:
                     raise GitHubBusy(timedelta(seconds=60), "GitHub: too many requests") from error
                 if status < 500:
@@ -247,6 +257,14 @@ class GitHubSession:
                 self._give_up_unless_retryable(error, idempotent, attempt, "no answer from GitHub")
             await asyncio.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")
+
+    def _forget_tokens(self) -> bool:
+        strategy = self.github.config.cache_strategy
+        if not isinstance(strategy, TokenCache):
+            return False
+        log.info("GitHub rejected a cached token; asking for a new one")
+        strategy.forget()
+        return True
 
     @staticmethod
     def _give_up_unless_retryable(

@@ -101,6 +101,13 @@ def place_card(body: str, card: str) -> str:
     return card + SEPARATOR + body if body else card
 
 
+def card_block(body: str) -> str | None:
+    """The card exactly as it stands in the body, markers included; None when there is none."""
+    body = body or ""
+    span = _card_span(body)
+    return None if span is None else body[span[0] : span[1]]
+
+
 def without_card(body: str) -> str:
     """The people's text: what place_card added, removed again."""
     body = body or ""

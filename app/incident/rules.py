@@ -86,6 +86,7 @@ class Step:
     issue_state: str | None = None  # "open" or "closed" when the command opens or closes
     state_reason: str | None = None
     new_issues: tuple[NewIssue, ...] = ()
+    words_only: bool = False  # an answer that changes nothing (`/help`, "already so")
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,12 @@ def apply_comment(
         if not near_misses:
             return Decision(state=state)
         body = render("reply/near_miss.md.j2", problems=_near_miss_problems(near_misses))
-        return Decision(state=state, replies=(Reply(key=key, body=body),))
+        return Decision(
+            state=state,
+            replies=(Reply(key=key, body=body),),
+            reactions=(Reaction(comment_id, "confused"),),
+            refused=True,
+        )
     outcome = _check_all(state, commands, turn)
     outcome.problems.extend(_near_miss_problems(near_misses))
     if outcome.problems:
@@ -258,7 +264,7 @@ def _taken(state: IncidentState, steps: Sequence[Step], turn: Turn, key: str) ->
     reply = Reply(key=key, body=body)
     reaction = Reaction(turn.comment_id, "eyes")
     new_issues = tuple(issue for step in steps for issue in step.new_issues)
-    if after == state and not new_issues:  # only words: /help, /declare again, "already done"
+    if all(step.words_only for step in steps):  # /help, /declare again, "already done"
         return Decision(state=state, replies=(reply,), reactions=(reaction,))
     after = replace(after.with_applied(turn.comment_id), last_activity_at=turn.now)
     return Decision(
@@ -400,7 +406,7 @@ def _words(template: str, state: IncidentState, turn: Turn, **context: Any) -> s
 
 def _already(state: IncidentState, turn: Turn, what: str) -> Step:
     """A command that asks for what is already so: a short answer, nothing changes."""
-    return Step(state, _words("already", state, turn, what=what))
+    return Step(state, _words("already", state, turn, what=what), words_only=True)
 
 
 def _acknowledge(state: IncidentState, command: Command, turn: Turn) -> Step:
@@ -775,11 +781,12 @@ def _snooze(state: IncidentState, command: Command, turn: Turn) -> Step:
 
 
 def _declare_again(state: IncidentState, command: Command, turn: Turn) -> Step:
-    return Step(state, _words("already_incident", state, turn))
+    return Step(state, _words("already_incident", state, turn), words_only=True)
 
 
 def _help(state: IncidentState, command: Command, turn: Turn) -> Step:
-    return Step(state, _words("help", state, turn, table=command_table.help_table_markdown()))
+    table = command_table.help_table_markdown()
+    return Step(state, _words("help", state, turn, table=table), words_only=True)
 
 
 _RULES: dict[str, Rule] = {

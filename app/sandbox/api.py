@@ -14,6 +14,7 @@ from typing import Any
 import jwt
 
 from app.sandbox.changes import Changes
+from app.sandbox.graphql import GraphQLEndpoint
 from app.sandbox.http import (
     Call,
     Reply,
@@ -25,6 +26,7 @@ from app.sandbox.http import (
     since_param,
     validation_failed,
 )
+from app.sandbox.manifests import ManifestConversions
 from app.sandbox.shapes import HTML_BASE, REACTION_CONTENTS, Shapes, iso
 from app.sandbox.webhooks import Hookshot
 from app.sandbox.world import (
@@ -85,6 +87,7 @@ class GitHubApi:
         self.hookshot = hookshot
         self.identity = identity
         self.clock = clock
+        self.manifests = ManifestConversions(world, shapes, clock)
         self.router = Router()
         self._register()
 
@@ -121,6 +124,8 @@ class GitHubApi:
             ("GET", f"{issue}/timeline", self.timeline),
             ("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", self.team_membership),
             ("GET", "/search/issues", self.search_issues),
+            ("POST", "/graphql", GraphQLEndpoint(self).answer),
+            ("POST", "/app-manifests/{code}/conversions", self.manifests.convert),
         ):
             self.router.add(method, template, handler)
 

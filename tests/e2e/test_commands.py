@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.demo.harness import REPO, Stage
+from app.demo.harness import ORG, REPO, Stage
 from app.incident.card import read_card
 from app.incident.state import IncidentState
 from app.sandbox.shapes import REACTION_CONTENTS
@@ -341,11 +341,6 @@ async def test_an_unconfigured_severity_is_refused(world: Stage) -> None:
     assert "sev3" in labels_of(world, number)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/incident/rules.py apply_comment: a comment with only a near miss gets the "
-    "near_miss reply but no reaction; SPEC §4 wants `confused` on every refused command comment",
-)
 async def test_a_near_miss_gets_a_suggestion_and_a_confused_reaction(world: Stage) -> None:
     number = await incident_with_ic(world, "alice")
     before = state_of(world, number)
@@ -441,11 +436,13 @@ async def test_an_edited_comment_is_not_run_again(world: Stage) -> None:
 
 async def test_a_member_of_a_responder_team_may_run_commands(world: Stage) -> None:
     world.standin.put_file(REPO, ".github/baton.yml", "responders: {teams: [acme/sre]}\n")
-    world.standin.set_role(REPO, "dave", "read")
+    world.standin.add_user("tess")  # no role on the repository at all
+    world.standin.add_team(ORG, "sre", ["carol", "dave", "tess"])
     number = await open_incident(world)
 
-    answer = await say(world, number, "/ack", "dave")
-    assert_taken(answer, "@dave acknowledged the incident")
+    answer = await say(world, number, "/ack\n/sme me storage", "tess")
+    assert_taken(answer, "@tess acknowledged the incident", "@tess joins this incident as")
+    assert [s.login for s in state_of(world, number).smes] == ["tess"]
 
     refused = await say(world, number, "/ack", "mallory")
     assert_refused(refused, "needs at least triage access to this repository or membership of")

@@ -97,7 +97,7 @@ COSTS: dict[str, Cost] = {
     "/reopen": Cost("bob", "/reopen", TAKEN, RESOLVED),
     "/help": Cost("mallory", "/help", ONLY_WORDS),
     "refused (/ic me without a role)": Cost("mallory", "/ic me", ONLY_WORDS),
-    "near miss (/hanoff)": Cost("bob", "/hanoff @carol", (READ_ISSUE, REPLY)),
+    "near miss (/hanoff)": Cost("bob", "/hanoff @carol", ONLY_WORDS),
     "quoted (> /ic me)": Cost("bob", "> /ic me", ()),
 }
 

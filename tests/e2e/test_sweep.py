@@ -14,9 +14,17 @@ from app.demo.harness import APP_ID, REPO, Stage, stage
 from app.github.client import GitHubApp
 from app.github.config_source import ConfigCache
 from app.incident.card import CardView, place_card, read_card, render_card
-from app.incident.state import IncidentState
+from app.incident.state import IncidentState, issue_state_key
 from app.sandbox.world import Issue
-from app.sweep import ListingCache, OperationsBudget, ServerSweep, SweepReport, sweep_installations
+from app.settings import Settings
+from app.sweep import (
+    ListingCache,
+    OperationsBudget,
+    ServerSweep,
+    SweepReport,
+    sweep_installations,
+    sweep_once,
+)
 from tests.e2e.conftest import FakeClock, card_key
 
 LIST_ROUTE = "/repos/{owner}/{repo}/issues"
@@ -316,22 +324,14 @@ async def test_baton_sweep_dry_run_over_http(
         assert comments(world, number) == []
 
 
-async def test_baton_sweep_with_a_workflow_token(
-    world: Stage, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from app.settings import Settings
-    from app.sweep import sweep_once
-
+async def test_a_sweep_with_a_workflow_token(world: Stage) -> None:
+    """Action mode: GITHUB_TOKEN for the one repository, the card signed with BATON_STATE_KEY."""
+    settings = Settings(api_url=world.settings.api_url, state_key_secret="workflow secret")
     number = plant_incident(world, declared(world.clock(), ic=None))
-    settings = Settings(api_url=world.settings.api_url, state_key_secret="k")
-    # Action mode signs with BATON_STATE_KEY: re-plant the card with that key.
     repo = world.standin.world.repo(REPO)
     assert repo is not None
-    key = settings.state_key()
-    from app.incident.state import issue_state_key
-
-    state = declared(world.clock(), ic=None)
-    card = render_card(state, CardView(title="x"), issue_state_key(key, REPO, number))
+    key = issue_state_key(settings.state_key(), REPO, number)
+    card = render_card(declared(world.clock(), ic=None), CardView(title="Checkout"), key)
     repo.issues[number].body = place_card(REPORT, card)
 
     report = await sweep_once(
@@ -345,4 +345,6 @@ async def test_baton_sweep_with_a_workflow_token(
     )
 
     assert [a.number for a in report.acted] == [number]
-    assert "Nobody has taken the Incident Commander role" in comments(world, number)[0]
+    [nudge] = world.standin.comments(REPO, number)
+    assert nudge["user"]["login"] == "github-actions[bot]"
+    assert "Nobody has taken the Incident Commander role" in nudge["body"]

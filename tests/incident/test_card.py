@@ -11,6 +11,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.incident import card as card_module
 from app.incident.card import (
     CARD_END,
     CARD_START,
@@ -373,3 +374,10 @@ def test_orphan_markers_are_reported() -> None:
     assert start_only.problem == "start marker without an end marker"
     reversed_markers = read_card(f"{CARD_END}\n{CARD_START}", KEY)
     assert reversed_markers.problem == "markers out of order"
+
+
+def test_card_block_is_the_card_as_it_stands_in_the_body() -> None:
+    card = "\n".join((CARD_START, "visible", CARD_END))
+    body = place_card("people's text", card)
+    assert card_module.card_block(body) == card
+    assert card_module.card_block("no card here") is None

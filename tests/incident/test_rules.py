@@ -163,11 +163,12 @@ def test_a_comment_without_commands_does_nothing() -> None:
     assert comment(state, "Looking into it, will report back.", ZED) == Decision(state=state)
 
 
-def test_a_near_miss_alone_gets_a_suggestion_and_nothing_else() -> None:
+def test_a_near_miss_alone_gets_a_suggestion_and_a_confused_reaction() -> None:
     state = incident()
     decision = comment(state, "/hanoff @bob")
     assert decision.state == state
-    assert decision.reactions == ()
+    assert decision.refused
+    assert decision.reactions == REFUSED
     assert "did you mean `/handoff`? Usage: `/handoff @user|me [notes]`" in reply(decision)
 
 

@@ -1,0 +1,129 @@
+"""What the reliability tests share: stages to build, faults to inject, outcomes to count."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from app.demo.harness import REPO, Stage, stage
+from app.incident.card import read_card
+from app.incident.state import IncidentState
+from app.sandbox import Fault, FaultPlan
+from app.server.store import DeliveryStatus
+from tests.e2e.conftest import FakeClock, card_key
+
+BOT = "baton[bot]"
+REPLY_KEY = re.compile(r"<!-- baton:reply (\S+) -->")
+ISSUE_KEY = re.compile(r"<!-- baton:issue (\S+) -->")
+
+
+@asynccontextmanager
+async def built_stage(
+    tmp_path: Path,
+    *,
+    over_http: bool = False,
+    clock: FakeClock | None = None,
+    http_timeout: float | None = None,
+    write_interval: float = 0.0,
+) -> AsyncIterator[Stage]:
+    """A stage on a SQLite file; with `http_timeout`, Baton is restarted with that timeout."""
+    async with stage(
+        database_url=f"sqlite:///{tmp_path / 'baton.db'}",
+        over_http=over_http,
+        clock=clock,
+        write_interval=write_interval,
+    ) as world:
+        if http_timeout is not None:
+            await world.stop()
+            world.settings = replace(world.settings, http_timeout=http_timeout)
+            await world.start()
+        yield world
+
+
+@dataclass
+class RandomFaults(FaultPlan):
+    """A seeded schedule: each request fails with probability `rate`, in one of `kinds`.
+
+    Slow faults go to reads only: a write the server applies after a client's timeout and
+    after a later write would be a lost update no client can detect (GitHub has no
+    conditional PATCH of issues), and is not what this schedule probes.
+    """
+
+    seed: int = 0
+    rate: float = 0.2
+    slow_delay: float = 1.0
+    injected: Counter[str] = field(default_factory=Counter)
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def take(self, method: str, route: str) -> Fault | None:
+        planned = super().take(method, route)
+        if planned is not None or not self.enabled or self._random.random() >= self.rate:
+            return planned
+        fault = self._pick(method)
+        self.injected[_fault_name(fault)] += 1
+        return fault
+
+    def _pick(self, method: str) -> Fault:
+        choices = [
+            Fault(status=502),
+            Fault(status=500),
+            Fault(kind="secondary_rate_limit", retry_after=1),
+            Fault(kind="rate_limit", status=429, retry_after=60),
+            Fault(kind="drop"),
+        ]
+        if method == "GET":
+            choices.append(Fault(kind="slow", delay=self.slow_delay))
+        return self._random.choice(choices)
+
+
+def _fault_name(fault: Fault) -> str:
+    return f"{fault.status}" if fault.kind == "status" else fault.kind
+
+
+def replies(world: Stage, number: int) -> list[str]:
+    return [
+        c["body"] for c in world.standin.comments(REPO, number) if c["user"]["login"] == BOT
+    ]
+
+
+def reply_keys(world: Stage, number: int) -> Counter[str]:
+    """How many times each reply key appears among Baton's comments on the issue."""
+    return Counter(key for body in replies(world, number) for key in REPLY_KEY.findall(body))
+
+
+def state_of(world: Stage, number: int) -> IncidentState:
+    reading = read_card(world.standin.issue(REPO, number)["body"], card_key(world, number))
+    assert reading.state is not None and not reading.tampered, reading
+    return reading.state
+
+
+async def unfinished(world: Stage) -> int:
+    counts = await world.service.store.counts()
+    return counts[DeliveryStatus.PENDING] + counts[DeliveryStatus.RUNNING]
+
+
+async def settle_through_reschedules(world: Stage, clock: FakeClock, rounds: int = 20) -> int:
+    """Settle; while deliveries wait for a later time, move the clock on and settle again.
+    Returns how many times the clock had to move."""
+    for moved in range(rounds):
+        await world.settle()
+        if await unfinished(world) == 0:
+            return moved
+        clock.advance(seconds=90)
+        world.service.worker.notify()
+    raise AssertionError(f"deliveries still unfinished after {rounds} clock moves")
+
+
+async def declare(world: Stage, title: str) -> int:
+    """Open an issue as rita and label it `incident` as alice, without settling."""
+    issue = await world.standin.open_issue(REPO, title, "Something is broken.\n", "rita")
+    await world.standin.add_labels(REPO, issue["number"], ["incident"], "alice")
+    return int(issue["number"])
