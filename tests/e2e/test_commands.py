@@ -11,8 +11,6 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from app.demo.harness import ORG, REPO, Stage
 from app.incident.card import read_card
 from app.incident.state import IncidentState

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from app.demo.harness import REPO, Stage, stage
 from app.incident.card import CARD_END, CARD_START, read_card
-from tests.e2e.conftest import card_key
 from app.sandbox import RecordedRequest
+from tests.e2e.conftest import card_key
 
 REPORT = "Checkout fails with a 502 for **every** customer.\r\n\r\n- started 09:40 UTC\n"
 

@@ -20,7 +20,9 @@ def assert_declared_once(world: Stage, number: int) -> None:
     reading = read_card(issue["body"], card_key(world, number))
     assert reading.state is not None and reading.state.status == "investigating"
     assert issue["body"].endswith(REPORT)
-    replies = [c for c in world.standin.comments(REPO, number) if c["user"]["login"] == "baton[bot]"]
+    replies = [
+        c for c in world.standin.comments(REPO, number) if c["user"]["login"] == "baton[bot]"
+    ]
     assert len(replies) == 1, [c["body"][:60] for c in replies]
 
 
