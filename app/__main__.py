@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from app.settings import SettingsError, load_settings
+from app.sweep import DEFAULT_BUDGET
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,8 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
     sweep.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     sweep.add_argument("--now", type=_moment, help="evaluate the clocks as of this ISO time")
-    sweep.add_argument("--budget", type=int, default=100, help="write operations at most")
+    sweep.add_argument(
+        "--budget", type=int, default=DEFAULT_BUDGET, help="write operations at most per run"
+    )
     sweep.set_defaults(run=_sweep)
+
+    demo = commands.add_parser("demo", help="play a whole incident against a local GitHub stand-in")
+    demo.add_argument("--plain", action="store_true", help="plain Markdown instead of rendering")
+    demo.set_defaults(run=_demo)
 
     action = commands.add_parser("action", help="handle the event of a GitHub Actions run")
     action.set_defaults(run=_action)
@@ -60,9 +67,16 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    settings = load_settings()
+    if not settings.has_app_credentials:
+        from app.setup import serve_setup
+
+        serve_setup(settings, host=args.host, port=args.port)
+        return 0
+
     from app.service import build_service
 
-    service = build_service(load_settings())
+    service = build_service(settings)
     uvicorn.run(service.web, host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -89,6 +103,16 @@ def _sweep(args: argparse.Namespace) -> int:
 def _moment(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from app.demo.play import play
+
+    logging.getLogger().setLevel(logging.WARNING)  # the story is the output
+    asyncio.run(play(Console(), plain=args.plain))
+    return 0
 
 
 def _action(args: argparse.Namespace) -> int:

@@ -75,13 +75,14 @@ class Redelivery:
         return failed
 
     async def _attempts_since(self, since: datetime) -> list[Attempt]:
-        client = self._github._github
         found: list[Attempt] = []
         cursor: str | None = None
-        async with client:
+        async with self._github.as_app() as app:
             while True:
-                response = await client.rest.apps.async_list_webhook_deliveries(
-                    per_page=PER_PAGE, cursor=UNSET if cursor is None else cursor
+                response = await app.read(
+                    lambda c=cursor: app.rest.apps.async_list_webhook_deliveries(  # type: ignore[misc]
+                        per_page=PER_PAGE, cursor=UNSET if c is None else c
+                    )
                 )
                 page = [_attempt(item) for item in response.parsed_data]
                 found += [a for a in page if a.delivered_at >= since]
@@ -90,9 +91,8 @@ class Redelivery:
                     return found
 
     async def _ask_again(self, attempt_id: int) -> None:
-        client = self._github._github
-        async with client:
-            await client.rest.apps.async_redeliver_webhook_delivery(attempt_id)
+        async with self._github.as_app() as app:
+            await app.write(lambda: app.rest.apps.async_redeliver_webhook_delivery(attempt_id))
 
 
 def _attempt(item: Any) -> Attempt:

@@ -130,7 +130,10 @@ class Report:
                 ("With at least one update", self._share(self.with_an_update)),
                 ("Reminded to post an update", self._share(self.reminded_to_update)),
                 ("Update cadence kept", self._share(self.cadence_kept)),
-                ("Open with an update overdue now", f"{self.updates_overdue}"),
+                (
+                    "Open with an update overdue now",
+                    f"{self.updates_overdue} of {self.open_incidents}",
+                ),
                 ("Retrospectives outstanding", str(self.retrospectives_outstanding)),
             ],
             [("Open incidents", str(self.open_incidents))]
@@ -140,16 +143,17 @@ class Report:
                 ("Labelled issues without a card (skipped)", str(self.without_card)),
             ],
         ]
+        label_width = max(len(row[0]) for section in sections for row in section)
         lines = [self._title(), ""]
         for section in sections:
-            lines += [*_aligned(section), ""]
+            lines += [*_aligned(section, label_width), ""]
         lines += [f"Configuration problem: {problem}" for problem in self.config_problems]
         return "\n".join(lines).rstrip()
 
     def _title(self) -> str:
         where = f" in {self.repo}" if self.repo else ""
-        window = f"declared in the last {_duration(self.since)}" if self.since else "all time"
-        return f"Incidents{where}, {window} (as of {self.now:%Y-%m-%d %H:%M} UTC)"
+        span = f"declared in the last {_duration(self.since)}" if self.since else "all time"
+        return f"Incidents{where}, {span} (as of {self.now:%Y-%m-%d %H:%M} UTC)"
 
     def _share(self, count: int) -> str:
         return f"{count} of {self.incidents}"
@@ -235,9 +239,9 @@ def _duration(duration: timedelta | None) -> str:
     return sign + (" ".join(parts[:2]) or "0s")
 
 
-def _aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
-    """The first column left-aligned, the others right-aligned, two spaces apart."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+def _aligned(rows: Sequence[tuple[str, ...]], label_width: int) -> list[str]:
+    """The labels left-aligned to `label_width`, the figures right-aligned, two spaces apart."""
+    widths = [label_width] + [max(len(row[i]) for row in rows) for i in range(1, len(rows[0]))]
     return [
         "  ".join(
             cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)
@@ -307,14 +311,18 @@ async def incident_issues(
                 owner, name, labels=label, state="all", since=since, per_page=PER_PAGE, page=p
             )
         )
-        found += [
-            gh.issue_view(repo, issue)
-            for issue in response.parsed_data
-            if getattr(issue, "pull_request", None) in (None, UNSET)  # pull requests are listed too
-        ]
+        found += _issues_of(repo, response.parsed_data)
         if 'rel="next"' not in response.headers.get("link", ""):
             return found
         page += 1
+
+
+def _issues_of(repo: str, listed: Any) -> list[IssueView]:
+    return [
+        gh.issue_view(repo, issue)
+        for issue in listed
+        if getattr(issue, "pull_request", None) in (None, UNSET)  # pull requests are listed too
+    ]
 
 
 @asynccontextmanager

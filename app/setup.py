@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from app.settings import DEFAULT_API_URL, load_settings
+from app.settings import DEFAULT_API_URL, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +263,26 @@ def create_setup_app(
             Route(CALLBACK_PATH, callback),
         ]
     )
+
+
+def serve_setup(settings: Settings, *, host: str, port: int, env_path: Path = Path(".env")) -> None:
+    """Serve the registration pages until stopped; BATON_PUBLIC_URL is the address GitHub sees."""
+    import uvicorn
+
+    public_url = os.environ.get("BATON_PUBLIC_URL")
+    setup = create_setup_app(
+        env_path=env_path.resolve(),
+        github_url=github_web_url(settings.api_url),
+        api_url=settings.api_url,
+        public_url=public_url,
+    )
+    print(
+        f"baton: no GitHub App credentials yet; to register Baton, open "
+        f"{setup_address(host, port, public_url)}"
+    )
+    # No access log and no httpx request lines: their addresses hold the registration code.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    uvicorn.run(setup, host=host, port=port, log_level="info", access_log=False)
 
 
 def _page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

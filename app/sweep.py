@@ -305,12 +305,15 @@ def _problems(loaded: LoadResult) -> str:
 
 async def installations(github_app: GitHubApp) -> list[int]:
     """The App's installations (`GET /app/installations`, with the App's JWT)."""
-    client = github_app._github
     found: list[int] = []
-    async with client:
+    async with github_app.as_app() as app:
         page = 1
         while True:
-            response = await client.rest.apps.async_list_installations(per_page=PER_PAGE, page=page)
+            response = await app.read(
+                lambda p=page: app.rest.apps.async_list_installations(  # type: ignore[misc]
+                    per_page=PER_PAGE, page=p
+                )
+            )
             found += [installation.id for installation in response.parsed_data]
             if len(response.parsed_data) < PER_PAGE:
                 return found

@@ -150,6 +150,7 @@ class GitHubApp:
         )
         self._pacers: dict[int, WritePacer] = {}
         self._pacer_factory = pacer_factory
+        self._app_pacer = pacer_factory()
         self._bot_login: str | None = None
         self.caches = Caches()
 
@@ -162,6 +163,12 @@ class GitHubApp:
                 raise GitHubUnavailable("GET /app returned no app slug")
             self._bot_login = f"{app.slug}[bot]"
         return self._bot_login
+
+    @asynccontextmanager
+    async def as_app(self) -> AsyncIterator[GitHubSession]:
+        """A session authenticated as the App itself (its JWT): installations, hook deliveries."""
+        async with self._github:
+            yield GitHubSession(self._github, self._app_pacer, self.caches)
 
     @asynccontextmanager
     async def installation(self, installation_id: int) -> AsyncIterator[GitHubSession]:

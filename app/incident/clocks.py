@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from app.incident import words
 from app.incident.calendar import WorkingCalendar
 from app.incident.effects import Decision, IssueChange, Reply
+from app.incident.labels import labels_for
 from app.incident.state import OPEN_STATUSES, IncidentState, format_time
 from app.incident.text import when
 
@@ -310,15 +311,14 @@ def apply_nudges(
         return Decision(state=state)
     kinds = {nudge.kind for nudge in nudges}
     new_state = replace(state, nudges=remember(state.nudges, [nudge.key for nudge in nudges]))
-    labels: tuple[str, ...] | None = None
     if "stale" in kinds:
         new_state = replace(new_state, stale=True)
-        labels = _with_label(current_labels, config.labels.stale)
     closing = "close" in kinds
     if closing:
         new_state = replace(new_state, status="closed", closed_at=now)
+    labels = labels_for(new_state, current_labels, config)
     issue = IssueChange(
-        labels=labels,
+        labels=None if labels == tuple(current_labels) else labels,
         state="closed" if closing else None,
         state_reason="completed" if closing else None,
     )
@@ -337,13 +337,6 @@ def remember(known: Sequence[str], keys: Sequence[str]) -> tuple[str, ...]:
 
 def _key_kind(key: str) -> str:
     return key.split("@", 1)[0]
-
-
-def _with_label(current: Sequence[str], label: str) -> tuple[str, ...]:
-    """GitHub compares label names without regard to case."""
-    if any(name.casefold() == label.casefold() for name in current):
-        return tuple(current)
-    return (*current, label)
 
 
 # --- the card's words ------------------------------------------------------------------------

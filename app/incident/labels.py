@@ -66,8 +66,9 @@ def is_baton_label(name: str, config: Config) -> bool:
 
 def labels_for(state: IncidentState, current: Sequence[str], config: Config) -> tuple[str, ...]:
     """The issue's labels afterwards: exactly one severity label and one status label, the
-    incident label kept. Other labels keep their place; the severity and status labels take the
-    place of the first label of their kind, or go at the end."""
+    incident label kept, the stale label only while the incident is stale. Other labels keep
+    their place; the severity and status labels take the place of the first label of their
+    kind, or go at the end."""
     wanted = {
         "severity": state.severity,
         "status": status_label(state.status),
@@ -86,6 +87,10 @@ def labels_for(state: IncidentState, current: Sequence[str], config: Config) -> 
             result.append(wanted[kind])
     if not _contains(result, config.labels.incident):
         result.insert(0, config.labels.incident)
+    if not state.stale:
+        result = [name for name in result if name.casefold() != config.labels.stale.casefold()]
+    elif not _contains(result, config.labels.stale):
+        result.append(config.labels.stale)
     return tuple(_unique(result))
 
 

@@ -266,7 +266,7 @@ def _taken(state: IncidentState, steps: Sequence[Step], turn: Turn, key: str) ->
     new_issues = tuple(issue for step in steps for issue in step.new_issues)
     if all(step.words_only for step in steps):  # /help, /declare again, "already done"
         return Decision(state=state, replies=(reply,), reactions=(reaction,))
-    after = replace(after.with_applied(turn.comment_id), last_activity_at=turn.now)
+    after = replace(after.with_applied(turn.comment_id), last_activity_at=turn.now, stale=False)
     return Decision(
         state=after,
         issue=_issue_change(state, after, steps, turn),
@@ -445,7 +445,9 @@ def _take_command(state: IncidentState, turn: Turn) -> Step:
     if same_login(state.ic, login):
         return _already(state, turn, "you already are the Incident Commander")
     _need_assignable(login, turn)
-    after = replace(state, ic=login, pending_handoff=None)
+    # Someone taking command is the acknowledgement that someone is looking.
+    acknowledged = state.acknowledged_at or turn.now
+    after = replace(state, ic=login, pending_handoff=None, acknowledged_at=acknowledged)
     return Step(
         after,
         _words(

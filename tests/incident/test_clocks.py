@@ -83,6 +83,7 @@ def test_closing_closes_the_issue_as_completed() -> None:
     assert decision.state.status == "closed"
     assert decision.state.closed_at == MONDAY_NOON
     assert (decision.issue.state, decision.issue.state_reason) == ("closed", "completed")
+    assert decision.issue.labels is not None and "status:closed" in decision.issue.labels
     assert due(decision.state, MONDAY_NOON + timedelta(days=30)) == ()
 
 
@@ -289,9 +290,10 @@ def test_stale_after_five_working_days_not_counting_the_weekend() -> None:
     [stale] = [n for n in due(state, turns_stale) if n.kind == "stale"]
     assert (stale.key, stale.due_at) == ("stale@2026-11-26T12:00:00Z", turns_stale)
     assert stale.reply.body.startswith("@alice: nothing has happened on this incident since")
-    decision = apply_nudges(state, (stale,), DEFAULTS, turns_stale, ["incident", "sev4"])
+    current = ["incident", "sev4", "status:investigating"]
+    decision = apply_nudges(state, (stale,), DEFAULTS, turns_stale, current)
     assert decision.state.stale
-    assert decision.issue.labels == ("incident", "sev4", "stale")
+    assert decision.issue.labels == ("incident", "sev4", "status:investigating", "stale")
     assert "stale" not in kinds(decision.state, turns_stale + timedelta(days=20))
 
 
@@ -307,8 +309,9 @@ def test_the_stale_label_is_not_added_twice() -> None:
     state = declared(ic="alice", last_activity_at=THURSDAY_NOON)
     now = datetime(2026, 12, 4, tzinfo=UTC)
     stale = [n for n in due(state, now) if n.kind == "stale"]
-    decision = apply_nudges(state, stale, DEFAULTS, now, ["Stale", "incident"])
-    assert decision.issue.labels == ("Stale", "incident")
+    current = ["Stale", "incident", state.severity, "status:investigating"]
+    decision = apply_nudges(state, stale, DEFAULTS, now, current)
+    assert decision.issue.labels is None  # already as it should be: nothing to write
 
 
 def test_closed_incidents_get_nothing() -> None:
@@ -333,7 +336,9 @@ def test_one_sweep_posts_one_comment_with_every_nudge() -> None:
     now = TUESDAY + timedelta(hours=1)
     nudges = due(state, now, WITH_TEAM)
     assert [n.kind for n in nudges] == ["no_ic", "escalate", "update_overdue"]
-    decision = apply_nudges(state, nudges, WITH_TEAM, now, ["incident"])
+    decision = apply_nudges(
+        state, nudges, WITH_TEAM, now, ["incident", "sev1", "status:investigating"]
+    )
     [reply] = decision.replies
     assert reply.key == "nudges:no_ic"
     assert all(nudge.reply.body.strip() in reply.body for nudge in nudges)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 from collections import Counter
@@ -9,6 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import httpx
 
 from app.demo.harness import REPO, Stage, stage
 from app.incident.card import read_card
@@ -31,7 +34,8 @@ async def built_stage(
     http_timeout: float | None = None,
     write_interval: float = 0.0,
 ) -> AsyncIterator[Stage]:
-    """A stage on a SQLite file; with `http_timeout`, Baton is restarted with that timeout."""
+    """A stage on a SQLite file. With `http_timeout`, Baton is restarted with that timeout, and
+    in process its requests to the stand-in are held to it as a socket would hold them."""
     async with stage(
         database_url=f"sqlite:///{tmp_path / 'baton.db'}",
         over_http=over_http,
@@ -41,8 +45,27 @@ async def built_stage(
         if http_timeout is not None:
             await world.stop()
             world.settings = replace(world.settings, http_timeout=http_timeout)
+            inner = world.standin.transport
+            setattr(world.standin, "transport", lambda: TimeoutTransport(inner()))
             await world.start()
         yield world
+
+
+class TimeoutTransport(httpx.AsyncBaseTransport):
+    """Enforces the request's read timeout, which httpx's ASGI transport ignores."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        seconds = request.extensions.get("timeout", {}).get("read")
+        try:
+            return await asyncio.wait_for(self.inner.handle_async_request(request), seconds)
+        except TimeoutError:
+            raise httpx.ReadTimeout("no answer within the timeout", request=request) from None
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 @dataclass

@@ -42,7 +42,7 @@ async def test_three_hundred_commands_under_github_faults_apply_exactly_once(
 ) -> None:
     clock = FakeClock()
     faults = RandomFaults(seed=9, rate=0.2, slow_delay=2 * TIMEOUT, enabled=False)
-    async with built_stage(tmp_path, over_http=True, clock=clock, http_timeout=TIMEOUT) as world:
+    async with built_stage(tmp_path, clock=clock, http_timeout=TIMEOUT) as world:
         world.standin.faults = faults
         numbers = [await declare(world, f"Incident {i}") for i in range(INCIDENTS)]
         await world.settle()

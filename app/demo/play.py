@@ -1,0 +1,168 @@
+"""`baton demo`: a whole incident, played against the GitHub stand-in over real HTTP with real
+signed webhooks, then printed as a reader of the issue would see it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.rule import Rule
+
+from app.demo.harness import REPO, Stage, stage
+from app.github.config_source import ConfigCache
+from app.sweep import OperationsBudget, sweep_installations
+
+HIDDEN = re.compile(r"<!--.*?-->\n?", re.DOTALL)  # GitHub does not show HTML comments
+TIME_MARK = re.compile(r"\{t([+-]\d+)\}")
+
+REPORT_FORM = """### Summary
+
+Checkout fails with a 502 for every card payment.
+
+### Impact
+
+All customers in the EU region (about 40% of traffic) cannot pay.
+
+### When did it start?
+
+{started}
+
+### Severity
+
+sev2 — Major: a core feature is broken or badly degraded for many users
+
+### Links
+
+_No response_
+
+### How to reach you
+
+@rita on the support channel
+"""
+
+# (minutes after the start, who, what they write)
+CONVERSATION: tuple[tuple[int, str, str], ...] = (
+    (3, "alice", "/ic me"),
+    (5, "alice", "/sme @carol database"),
+    (
+        10,
+        "alice",
+        "/update Card payments fail with a 502 in the EU region since about {t-2}. "
+        "We suspect the release of {t-5} and are checking the payment service's database pool.",
+    ),
+    (
+        25,
+        "alice",
+        "/handoff @bob\nDone: the release is the likely cause; @carol confirmed the database is "
+        "healthy.\nNext: roll back release 2026.11.24-3 and watch the error rate.",
+    ),
+    (27, "bob", "/accept"),
+    (40, "bob", "/mitigated Rolled back release 2026.11.24-3; the error rate is at baseline."),
+    (
+        45,
+        "carol",
+        "/note {t+20} We decided against failing over the primary database: replica lag was 40 s.",
+    ),
+    (
+        70,
+        "bob",
+        "/resolved The connection-pool setting of that release was reverted, and the release "
+        "pipeline now rejects it.",
+    ),
+    (90, "rita", "Checkout works for me again, thank you!\n\n/confirm"),
+)
+
+
+@dataclass
+class DemoClock:
+    """The demo's "now": it starts at the current minute and moves with the story."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def play(console: Console, *, plain: bool = False) -> None:
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    clock = DemoClock(start)
+    async with stage(over_http=True, clock=clock) as world:
+        number = await _run_incident(world, clock, start)
+        show = _plain if plain else _rich
+        issue = world.standin.issue(REPO, number)
+        show(console, issue, world.standin.comments(REPO, number))
+        retro = next(i for i in world.standin.issues(REPO) if "retrospective" in _labels(i))
+        show(console, retro, world.standin.comments(REPO, retro["number"]))
+
+
+async def _run_incident(world: Stage, clock: DemoClock, start: datetime) -> int:
+    standin = world.standin
+    report = REPORT_FORM.format(started=f"{start - timedelta(minutes=2):%Y-%m-%d %H:%M} UTC")
+    issue = await standin.open_issue(
+        REPO, "[Incident]: Checkout fails for card payments", report, "rita", labels=["incident"]
+    )
+    number = int(issue["number"])
+    await world.settle()
+    for minutes, author, text in CONVERSATION:
+        clock.now = start + timedelta(minutes=minutes)
+        await standin.comment(REPO, number, _at_times(text, start), author)
+        await world.settle()
+    clock.now = start + timedelta(minutes=120)
+    retro = next(i for i in standin.issues(REPO) if "retrospective" in _labels(i))
+    await standin.close_issue(REPO, retro["number"], "bob")
+    await world.settle()
+    # The clocks: the fix is confirmed and the report is done, so the sweep closes the incident.
+    await sweep_installations(
+        world.service.github,
+        configs=ConfigCache(),
+        key=world.settings.state_key(),
+        now=clock.now,
+        budget=OperationsBudget(100),
+    )
+    await world.settle()
+    return number
+
+
+def _at_times(text: str, start: datetime) -> str:
+    """The story's clock times, `{t+20}` or `{t-5}`: minutes from the start, as HH:MM UTC."""
+    return TIME_MARK.sub(lambda m: f"{start + timedelta(minutes=int(m[1])):%H:%M}", text)
+
+
+def _labels(issue: dict[str, Any]) -> list[str]:
+    return [label["name"] for label in issue["labels"]]
+
+
+def _visible(markdown: str) -> str:
+    return HIDDEN.sub("", markdown).strip()
+
+
+def _comment_heading(comment: dict[str, Any]) -> str:
+    return f"@{comment['user']['login']} commented at {comment['created_at']}"
+
+
+def _issue_heading(issue: dict[str, Any]) -> str:
+    labels = ", ".join(_labels(issue))
+    return f"#{issue['number']} {issue['title']} — {issue['state']} [{labels}]"
+
+
+def _story(issue: dict[str, Any], comments: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    yield _issue_heading(issue), _visible(issue["body"] or "")
+    for comment in comments:
+        yield _comment_heading(comment), _visible(comment["body"] or "")
+
+
+def _plain(console: Console, issue: dict[str, Any], comments: list[dict[str, Any]]) -> None:
+    for heading, text in _story(issue, comments):
+        console.print(f"\n=== {heading}\n", markup=False, highlight=False)
+        console.print(text, markup=False, highlight=False)
+
+
+def _rich(console: Console, issue: dict[str, Any], comments: list[dict[str, Any]]) -> None:
+    for heading, text in _story(issue, comments):
+        console.print(Rule(heading, align="left"))
+        console.print(Markdown(text))

@@ -1,0 +1,324 @@
+"""`python -m bench`: run every measurement, print the table, write bench/results.json.
+
+Servers run in their own processes on loopback ports: `baton serve` (a fresh SQLite file per
+run), the GitHub stand-in it talks to, a bare Starlette endpoint, and Probot when npm can
+install it. The load generator is another process (wrk for saturation when installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.demo.harness import APP_ID, app_key_pem
+from bench import report
+from bench.costs import measure_costs
+from bench.deliveries import mix_summary, signed_mix, write_files
+from bench.processes import free_port, machine, peak_rss_mib, running
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = REPO_ROOT / ".venv" / "bin"
+PROBOT_MAJOR = "13"
+E2E_INCIDENTS = 3
+
+
+@dataclass(frozen=True)
+class Sizes:
+    runs: int = 3
+    seconds: float = 4.0  # per saturation run and per paced run
+    connections: int = 32
+    paced_rate: float = 200.0
+    commands: int = 4  # end-to-end commands per run
+    # Seconds between commands: long enough for Baton's write pacing (a burst of 5 writes, then
+    # 1 a second) to refill, so the time measured is Baton's own, not the pacing's.
+    command_spacing: float = 6.0
+    quiet_incidents: int = 1000
+
+
+QUICK = Sizes(
+    runs=1,
+    seconds=0.5,
+    connections=4,
+    paced_rate=50.0,
+    commands=1,
+    command_spacing=0.0,
+    quiet_incidents=100,
+)
+
+
+@dataclass
+class Bench:
+    sizes: Sizes
+    folder: Path
+    secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    private_key: Path = field(init=False)
+    public_key: Path = field(init=False)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        private_pem, public_pem = app_key_pem()
+        self.private_key = self.folder / "app.pem"
+        self.private_key.write_text(private_pem)
+        self.public_key = self.folder / "app.pub.pem"
+        self.public_key.write_bytes(public_pem)
+
+    def log(self, name: str) -> Path:
+        return self.folder / f"{name}.log"
+
+    # -- the servers --------------------------------------------------------------------
+    def standin(self, port: int) -> AbstractContextManager[subprocess.Popen[bytes]]:
+        env = {
+            "BENCH_WEBHOOK_SECRET": self.secret,
+            "BENCH_APP_PUBLIC_KEY_FILE": str(self.public_key),
+        }
+        command = [str(VENV_BIN / "python"), "-m", "bench.standin_server", "--port", str(port)]
+        return running(command, port=port, env=env, cwd=REPO_ROOT, log=self.log("standin"))
+
+    def baton(self, port: int, api_port: int) -> AbstractContextManager[subprocess.Popen[bytes]]:
+        database = self.folder / f"baton-{port}.db"
+        env = {
+            "GITHUB_APP_ID": str(APP_ID),
+            "GITHUB_APP_PRIVATE_KEY_PATH": str(self.private_key),
+            "GITHUB_WEBHOOK_SECRET": self.secret,
+            "GITHUB_API_URL": f"http://127.0.0.1:{api_port}",
+            "BATON_DATABASE_URL": f"sqlite:///{database}",
+        }
+        command = [str(VENV_BIN / "baton"), "serve", "--port", str(port)]
+        # cwd: a folder without a .env file, so only these settings apply
+        return running(command, port=port, env=env, cwd=self.folder, log=self.log("baton"))
+
+    def bare(self, port: int) -> AbstractContextManager[subprocess.Popen[bytes]]:
+        command = [str(VENV_BIN / "python"), "-m", "bench.bare_server", "--port", str(port)]
+        env = {"GITHUB_WEBHOOK_SECRET": self.secret}
+        return running(command, port=port, env=env, cwd=REPO_ROOT, log=self.log("bare"))
+
+    def probot(self, port: int, home: Path) -> AbstractContextManager[subprocess.Popen[bytes]]:
+        env = {
+            "APP_ID": str(APP_ID),
+            "PRIVATE_KEY": self.private_key.read_text(),
+            "WEBHOOK_SECRET": self.secret,
+            "LOG_LEVEL": "warn",
+            "NODE_ENV": "production",
+        }
+        command = ["node", str(home / "probot_app.js"), str(port)]
+        return running(command, port=port, env=env, cwd=home, log=self.log("probot"))
+
+
+def install_probot(folder: Path) -> tuple[Path | None, str]:
+    """Probot from npm into a throwaway folder; (None, why) when that is not possible."""
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        return None, "node/npm not found"
+    home = folder / "probot"
+    home.mkdir()
+    done = subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", f"probot@{PROBOT_MAJOR}"],
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    if done.returncode != 0:
+        return None, f"npm install probot@{PROBOT_MAJOR} failed: {done.stderr.strip()[-300:]}"
+    shutil.copy(Path(__file__).with_name("probot_app.js"), home / "probot_app.js")
+    version = json.loads((home / "node_modules/probot/package.json").read_text())["version"]
+    return home, f"probot {version}"
+
+
+# -- load ---------------------------------------------------------------------------------
+def load(mode: str, url: str, files: tuple[Path, Path], label: str, sizes: Sizes) -> dict[str, Any]:
+    jsonl, tsv = files
+    seconds = str(sizes.seconds)
+    if mode == "saturate" and shutil.which("wrk"):
+        command = [
+            "wrk",
+            "-t1",
+            f"-c{sizes.connections}",
+            f"-d{max(1, round(sizes.seconds))}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(Path(__file__).with_name("wrk_deliveries.lua")),
+            url,
+            "--",
+            str(tsv),
+            label,
+        ]
+        out = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+        return wrk_summary(json.loads(out.stdout.strip().splitlines()[-1]))
+    command = [
+        str(VENV_BIN / "python"),
+        "-m",
+        "bench.loadgen",
+        mode,
+        "--url",
+        url,
+        "--deliveries",
+        str(jsonl),
+        "--label",
+        label,
+        "--seconds",
+        seconds,
+        "--connections",
+        str(sizes.connections),
+        "--rate",
+        str(sizes.paced_rate),
+    ]
+    out = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=True, cwd=REPO_ROOT
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def wrk_summary(raw: dict[str, Any]) -> dict[str, Any]:
+    seconds = raw["duration_us"] / 1e6
+    failed = raw["non_2xx"] + raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
+    accepted = raw["requests"] - raw["non_2xx"]
+    return {
+        "sent": raw["requests"],
+        "accepted": accepted,
+        "failed": failed,
+        "seconds": round(seconds, 3),
+        "rate": round(accepted / seconds, 1),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "generator": "wrk",
+    }
+
+
+def ingest_runs(
+    name: str,
+    start: Callable[[int], AbstractContextManager[subprocess.Popen[bytes]]],
+    files: tuple[Path, Path],
+    sizes: Sizes,
+) -> dict[str, Any]:
+    """Fresh server per run: warm-up, paced latency at a fixed rate, then saturation."""
+    runs = []
+    for run in range(sizes.runs):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/webhooks"
+        with start(port) as process:
+            warm = Sizes(**{**sizes.__dict__, "seconds": min(1.0, sizes.seconds)})
+            load("paced", url, files, f"{name}-warm-{run}", warm)
+            paced = load("paced", url, files, f"{name}-paced-{run}", sizes)
+            saturated = load("saturate", url, files, f"{name}-sat-{run}", sizes)
+            runs.append(
+                {"paced": paced, "saturated": saturated, "peak_rss_mib": peak_rss_mib(process.pid)}
+            )
+    return {"runs": runs, **medians(runs)}
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
+    def median(pick: Callable[[dict[str, Any]], float]) -> float:
+        return round(statistics.median(pick(r) for r in runs), 2)
+
+    return {
+        "throughput": median(lambda r: r["saturated"]["rate"]),
+        "saturated_p99_ms": median(lambda r: r["saturated"]["p99_ms"]),
+        "paced_p50_ms": median(lambda r: r["paced"]["p50_ms"]),
+        "paced_p99_ms": median(lambda r: r["paced"]["p99_ms"]),
+        "peak_rss_mib": median(lambda r: r["peak_rss_mib"]),
+    }
+
+
+# -- Baton with the stand-in: capture the mix, time commands end to end -------------------
+def prepare_and_time_commands(bench: Bench, api_port: int) -> tuple[list[Any], dict[str, Any]]:
+    sizes = bench.sizes
+    baton_port = free_port()
+    control = f"http://127.0.0.1:{api_port}/_bench"
+    with bench.baton(baton_port, api_port), httpx.Client(timeout=60) as client:
+        client.post(f"{control}/sink", json={"url": f"http://127.0.0.1:{baton_port}/webhooks"})
+        incidents = [
+            client.post(f"{control}/incident", json={"title": f"Bench incident {n}"}).json()[
+                "number"
+            ]
+            for n in range(E2E_INCIDENTS)
+        ]
+        captured = client.post(f"{control}/capture", json={"incidents": incidents}).json()
+        time.sleep(sizes.command_spacing)  # the declarations' writes drained the pacing burst
+        runs = [time_commands(client, control, incidents, sizes, run) for run in range(sizes.runs)]
+        client.post(f"{control}/sink", json={"url": ""})
+    e2e = {
+        "runs": runs,
+        "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 1),
+        "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 1),
+    }
+    return signed_mix(captured, bench.secret), e2e
+
+
+def time_commands(
+    client: httpx.Client, control: str, incidents: list[int], sizes: Sizes, run: int
+) -> dict[str, Any]:
+    seconds = []
+    for n in range(sizes.commands):
+        began = time.monotonic()
+        body = {
+            "number": incidents[n % len(incidents)],
+            "body": f"/note run {run} step {n}",
+            "author": "bob",
+        }
+        seconds.append(client.post(f"{control}/command", json=body).json()["seconds"])
+        time.sleep(max(0.0, sizes.command_spacing - (time.monotonic() - began)))
+    ordered = sorted(seconds)
+    return {
+        "samples_ms": [round(s * 1000, 1) for s in seconds],
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000, 1),
+    }
+
+
+def run(sizes: Sizes, *, with_peer: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp:
+        bench = Bench(sizes, Path(tmp))
+        api_port = free_port()
+        results: dict[str, Any] = {"machine": machine(), "sizes": sizes.__dict__}
+        with bench.standin(api_port):
+            signed, results["end_to_end"] = prepare_and_time_commands(bench, api_port)
+            files = write_files(signed, bench.folder)
+            results["mix"] = mix_summary(signed)
+            ingest = {
+                "baton": ingest_runs("baton", lambda p: bench.baton(p, api_port), files, sizes),
+                "bare": ingest_runs("bare", bench.bare, files, sizes),
+            }
+        home, peer = install_probot(bench.folder) if with_peer else (None, "skipped (--no-peer)")
+        results["peer"] = peer
+        if home is not None:
+            ingest["probot"] = ingest_runs("probot", lambda p: bench.probot(p, home), files, sizes)
+        results["ingest"] = ingest
+        results["costs"] = asyncio.run(measure_costs(sizes.quiet_incidents))
+        results["generator"] = (
+            "wrk (saturation), bench.loadgen (paced)" if shutil.which("wrk") else "bench.loadgen"
+        )
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny numbers: a smoke test")
+    parser.add_argument("--no-peer", action="store_true", help="do not install or run Probot")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("results.json"))
+    args = parser.parse_args(argv)
+    results = run(QUICK if args.quick else Sizes(), with_peer=not args.no_peer)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(report.table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""GitHub requests per operation, counted in the stand-in's request log (in-process stage).
+
+Each operation is played once on a warm-up incident, so caches are filled and labels exist,
+then measured on a fresh one. The minimum is one write per visible effect (the reaction that
+acknowledges a command, the card, a comment, a new issue); reads are never part of it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from app.demo.harness import Stage, stage
+from app.sandbox.standin import TOKEN_ROUTE, WRITE_METHODS
+from tests.e2e.conftest import FakeClock
+from tests.e2e.test_commands import incident_with_ic, say
+from tests.e2e.test_declare import open_incident
+from tests.e2e.test_sweep import declared, plant_incident, sweep
+
+Scene = Callable[[Stage], Awaitable[int]]  # sets the scene, returns the incident's number
+Act = Callable[[Stage, int], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Cost:
+    operation: str
+    requests: int
+    reads: int
+    writes: int
+    content_creating: int
+    minimum: int  # writes the visible effects need
+    visible_effects: str
+
+    @property
+    def over_minimum(self) -> int:
+        return self.requests - self.minimum
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    scene: Scene
+    act: Act
+    minimum: int
+    visible_effects: str
+
+
+def by(author: str, *comments: str) -> Act:
+    async def act(world: Stage, number: int) -> None:
+        for body in comments:
+            await say(world, number, body, author)
+
+    return act
+
+
+async def opened(world: Stage) -> int:
+    issue = await world.standin.open_issue("acme/web", "Checkout is down", "It fails.\n", "rita")
+    await world.settle()
+    return int(issue["number"])
+
+
+async def labelled_incident(world: Stage, number: int) -> None:
+    await world.standin.add_labels("acme/web", number, ["incident"], "alice")
+    await world.settle()
+
+
+async def handoff_round_trip(world: Stage, number: int) -> None:
+    await say(world, number, "/handoff @bob Rolled back 4812. Next: watch the queue.", "alice")
+    await say(world, number, "/accept", "bob")
+
+
+TAKEN = "reaction, card, reply"
+OPERATIONS = (
+    Operation("declare (label `incident`)", opened, labelled_incident, 2, "card, first response"),
+    Operation("/ic me", open_incident, by("bob", "/ic me"), 3, TAKEN),
+    Operation("/status identified", open_incident, by("bob", "/status identified"), 3, TAKEN),
+    Operation("/note text", open_incident, by("bob", "/note Paged the vendor."), 3, TAKEN),
+    Operation(
+        "/update text (by the IC)", incident_with_ic, by("alice", "/update Cause found."), 3, TAKEN
+    ),
+    Operation("/severity sev1", open_incident, by("bob", "/severity sev1"), 3, TAKEN),
+    Operation(
+        "handoff round trip (/handoff, /accept)",
+        incident_with_ic,
+        handoff_round_trip,
+        6,
+        "2 x " + TAKEN,
+    ),
+    Operation(
+        "/resolved text (with retrospective)",
+        open_incident,
+        by("bob", "/resolved Config reverted."),
+        4,
+        "reaction, retrospective issue, card, reply",
+    ),
+)
+
+
+def counted(world: Stage, operation: str, minimum: int, effects: str) -> Cost:
+    # An installation token is fetched about once an hour; it is not part of any one operation.
+    log = [r for r in world.standin.requests if r.route != TOKEN_ROUTE]
+    writes = sum(1 for r in log if r.method in WRITE_METHODS)
+    return Cost(
+        operation,
+        requests=len(log),
+        reads=len(log) - writes,
+        writes=writes,
+        content_creating=world.standin.count(content_creating=True),
+        minimum=minimum,
+        visible_effects=effects,
+    )
+
+
+async def measure(world: Stage, operation: Operation) -> Cost:
+    for _ in range(2):  # the first pass warms the caches; the second is measured
+        number = await operation.scene(world)
+        world.standin.reset_requests()
+        await operation.act(world, number)
+    return counted(world, operation.name, operation.minimum, operation.visible_effects)
+
+
+async def quiet_sweep(world: Stage, incidents: int) -> Cost:
+    start = world.clock()
+    for _ in range(incidents):
+        plant_incident(world, declared(start, nudges=("escalate",)))
+    world.standin.reset_requests()
+    await sweep(world, start)
+    pages = -(-incidents // 100)
+    return counted(
+        world, f"sweep of {incidents:,} quiet incidents", pages, f"none ({pages} list pages read)"
+    )
+
+
+async def measure_costs(quiet_incidents: int = 1000) -> list[dict[str, object]]:
+    costs = []
+    with tempfile.TemporaryDirectory() as folder:
+        async with stage(database_url=f"sqlite:///{Path(folder) / 'costs.db'}") as world:
+            for operation in OPERATIONS:
+                costs.append(await measure(world, operation))
+        async with stage(
+            database_url=f"sqlite:///{Path(folder) / 'sweep.db'}", clock=FakeClock()
+        ) as world:
+            costs.append(await quiet_sweep(world, quiet_incidents))
+    return [{**asdict(cost), "over_minimum": cost.over_minimum} for cost in costs]

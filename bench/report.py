@@ -1,0 +1,68 @@
+"""The results as Markdown tables (printed by `python -m bench`, pasted into the docs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SERVERS = {"baton": "Baton (`baton serve`)", "bare": "bare Starlette endpoint", "probot": "Probot"}
+
+
+def ratio(value: float, other: float) -> str:
+    return f"{value / other:.2f}x" if other else "n/a"
+
+
+def ingest_table(ingest: dict[str, Any]) -> list[str]:
+    lines = [
+        "| server | deliveries/s at saturation | p99 at saturation (ms) | p50 at fixed rate (ms)"
+        " | p99 at fixed rate (ms) | peak RSS (MiB) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, found in ingest.items():
+        lines.append(
+            f"| {SERVERS[name]} | {found['throughput']:.0f} | {found['saturated_p99_ms']:.1f}"
+            f" | {found['paced_p50_ms']:.2f} | {found['paced_p99_ms']:.2f}"
+            f" | {found['peak_rss_mib']:.0f} |"
+        )
+    baton = ingest["baton"]
+    for name in ("probot", "bare"):
+        if name in ingest:
+            peer = ingest[name]
+            lines.append("")
+            throughput = ratio(baton["throughput"], peer["throughput"])
+            p99 = ratio(baton["paced_p99_ms"], peer["paced_p99_ms"])
+            lines.append(
+                f"Baton / {SERVERS[name]}: throughput {throughput}, p99 at fixed rate {p99}."
+            )
+    return lines
+
+
+def costs_table(costs: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| operation | requests | reads | writes | content-creating | minimum | over minimum |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {c['operation']} | {c['requests']} | {c['reads']} | {c['writes']}"
+        f" | {c['content_creating']} | {c['minimum']} ({c['visible_effects']})"
+        f" | {c['over_minimum']} |"
+        for c in costs
+    ]
+    return lines
+
+
+def table(results: dict[str, Any]) -> str:
+    m, e2e, mix = results["machine"], results["end_to_end"], results["mix"]
+    lines = [
+        f"Machine: {m['cpus']} CPUs, {m['cpu_model']}, Python {m['python']}, Linux {m['kernel']}",
+        f"Peer: {results['peer']}. Load generator: {results['generator']}.",
+        f"Mix: {mix['kinds']} (% of deliveries); stored by Baton: {mix['stored_share']:.0%};"
+        f" mean body {mix['mean_body_bytes']} bytes. Medians of {results['sizes']['runs']} runs.",
+        "",
+        *ingest_table(results["ingest"]),
+        "",
+        f"End to end (command comment -> Baton's reply recorded by the stand-in):"
+        f" p50 {e2e['p50_ms']:.0f} ms, p99 {e2e['p99_ms']:.0f} ms.",
+        "",
+        *costs_table(results["costs"]),
+    ]
+    return "\n".join(lines)

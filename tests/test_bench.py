@@ -1,0 +1,64 @@
+"""The benchmark still runs: `python -m bench --quick` end to end, with tiny numbers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import report
+from bench.deliveries import MIX, sign, signed_mix
+from bench.loadgen import percentile
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_quick_bench_measures_every_server_and_operation(tmp_path: Path) -> None:
+    if shutil.which("node") is None:
+        pytest.skip("node is needed for the peer")
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--no-peer", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(out.read_text())
+    for server in ("baton", "bare"):
+        assert results["ingest"][server]["throughput"] > 0
+        assert results["ingest"][server]["peak_rss_mib"] > 0
+    assert results["end_to_end"]["p50_ms"] > 0
+    declare = results["costs"][0]
+    assert declare["writes"] >= declare["minimum"] == 2
+    assert "| Baton (`baton serve`) |" in done.stdout
+    assert report.table(results) == done.stdout.rstrip("\n")
+
+
+def test_the_mix_keeps_its_proportions_and_signs_every_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATON_GITHUB_REFERENCE", str(tmp_path))  # no reference payloads
+    captured = {
+        "issues.assigned": [{"action": "assigned", "n": 1}],
+        "comment": [{"action": "created", "n": 2}],
+        "issues.labeled": [{"action": "labeled", "n": 3}],
+        "command": [{"action": "created", "n": 4}, {"action": "created", "n": 5}],
+    }
+    signed = signed_mix(captured, "s3cret")
+    assert len(signed) == 100
+    for kind, (event, share, _) in MIX.items():
+        assert sum(1 for s in signed if s.kind == kind and s.event == event) == share
+    assert all(s.signature == sign("s3cret", s.body) for s in signed)
+
+
+def test_percentiles_pick_from_the_ordered_samples() -> None:
+    samples = [float(n) for n in range(100, 0, -1)]
+    assert percentile(samples, 0.5) == 51.0
+    assert percentile(samples, 0.99) == 100.0
