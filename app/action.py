@@ -70,5 +70,5 @@ async def run_action(
         plan = await handler(work, event)
         if plan is None:
             return f"nothing to do for {event.name}.{event.action} on {event.repo}"
-        await execute(session, plan, render_card=work.render_card)
+        await execute(session, plan, render_card=work.render_card, board=work.follow_on_board)
     return f"handled {event.name}.{event.action} on {plan.repo}#{plan.number}"

@@ -85,6 +85,7 @@ class DeliveryProcessor:
             session,
             plan,
             render_card=work.render_card,
+            board=work.follow_on_board,
             done_steps=delivery.plan_step if resumed else 0,
             journal=journal,
             resumed_since=delivery.received_at - RESUME_LOOKBACK if resumed else None,

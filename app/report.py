@@ -352,10 +352,11 @@ async def _session_for(
 async def _installation_on(github: GitHubApp, repo: str) -> int:
     """The App's installation on `repo` (`GET /repos/{o}/{r}/installation`, with the App's JWT)."""
     owner, name = gh.split_repo(repo)
-    client = github._github
-    async with client:
+    async with github.as_app() as app:
         try:
-            response = await client.rest.apps.async_get_repo_installation(owner, name)
+            response = await app.read(
+                lambda: app.rest.apps.async_get_repo_installation(owner, name)
+            )
         except RequestFailed as error:
             if is_not_found(error):
                 raise SettingsError(f"the App is not installed on {repo}") from error

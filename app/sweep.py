@@ -264,7 +264,7 @@ async def _nudge_inline(
     budget.spend(writes)
     report.acted.append(PlannedNudge(work.repo, number, keys, writes, plan))
     if not dry_run:
-        await execute(work.session, plan, render_card=work.render_card)
+        await execute(work.session, plan, render_card=work.render_card, board=work.follow_on_board)
 
 
 async def nudge_plan(work: Work, number: int) -> tuple[Plan, tuple[str, ...]] | str | None:

@@ -9,9 +9,10 @@ step that may have happened already is looked for before it is repeated.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,9 +21,12 @@ from app.github.client import GitHubSession
 from app.incident.card import place_card
 from app.incident.effects import Decision, IssueView, NewIssue, Reaction, Reply
 from app.incident.state import IncidentState, state_from_dict, state_to_dict
+from app.incident.words import render
 
 CardRenderer = Callable[[IncidentState, int, str], str]  # (state, issue number, title) -> card
 Journal = Callable[[int], Awaitable[None]]
+# Puts the incident on the project board as the state says; returns a problem sentence or None.
+BoardSync = Callable[[IncidentState, str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Plan:
     number: int
     title: str  # shown on the card
     body_read: str  # the issue body as read when deciding
+    node_id: str  # for the project board
     state: IncidentState | None  # the state to write into the card; None leaves the card alone
     new_title: str | None = None
     labels: tuple[str, ...] | None = None
@@ -58,6 +63,7 @@ class Plan:
             repo=data["repo"],
             number=data["number"],
             title=data["title"],
+            node_id=data["node_id"],
             body_read=data["body_read"],
             state=None if data["state"] is None else state_from_dict(data["state"]),
             new_title=data["new_title"],
@@ -91,6 +97,7 @@ def plan_for(
         repo=issue.repo,
         number=issue.number,
         title=changes.title or issue.title,
+        node_id=issue.node_id,
         body_read=issue.body,
         # New issues are linked into the card once GitHub has numbered them.
         state=decision.state if decision.state != previous or decision.new_issues else None,
@@ -111,6 +118,7 @@ async def execute(
     plan: Plan,
     *,
     render_card: CardRenderer,
+    board: BoardSync | None = None,
     done_steps: int = 0,
     journal: Journal | None = None,
     resumed_since: datetime | None = None,
@@ -120,6 +128,7 @@ async def execute(
     is looked for before it is created again."""
     step = 0
     state = plan.state
+    replies = plan.replies
 
     async def advance() -> None:
         nonlocal step
@@ -143,9 +152,12 @@ async def execute(
                 state = state.with_linked_issue(new_issue.kind, number)
         await advance()
     if step >= done_steps:
+        if state is not None and board is not None and plan.node_id:
+            state, problem = await _follow_on_board(board, state, plan)
+            replies = (*replies, *problem)
         await _update_incident_issue(session, plan, state, render_card, resumed_since)
     await advance()
-    for reply in plan.replies:
+    for reply in replies:
         if step >= done_steps:
             await gh.post_reply(
                 session,
@@ -156,6 +168,22 @@ async def execute(
                 since=resumed_since,
             )
         await advance()
+
+
+async def _follow_on_board(
+    board: BoardSync, state: IncidentState, plan: Plan
+) -> tuple[IncidentState, tuple[Reply, ...]]:
+    """Board updates are idempotent and cost nothing when nothing changed. A problem with the
+    board is said once per incident (recorded with the reminders), and the incident goes on."""
+    problem = await board(state, plan.node_id)
+    if problem is None:
+        return state, ()
+    digest = hashlib.sha256(problem.encode()).hexdigest()[:12]
+    if f"board@{digest}" in state.nudges:
+        return state, ()
+    state = replace(state, nudges=(*state.nudges, f"board@{digest}"))
+    body = render("reply/board_problem.md.j2", problem=problem)
+    return state, (Reply(key=f"board:{plan.number}:{digest}", body=body),)
 
 
 async def _update_incident_issue(

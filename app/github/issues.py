@@ -40,6 +40,7 @@ def issue_view(repo: str, issue: Any) -> IssueView:
         assignees=tuple(a.login for a in (issue.assignees or [])),
         state=str(issue.state),
         html_url=issue.html_url,
+        node_id=issue.node_id,
     )
 
 

@@ -118,6 +118,7 @@ class Event:
             else (),
             state=_text(issue, "state") or "open",
             html_url=_text(issue, "html_url") or "",
+            node_id=_text(issue, "node_id") or "",
         )
 
 

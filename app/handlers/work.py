@@ -10,6 +10,7 @@ from app.config import Config, LoadResult
 from app.github import issues as gh
 from app.github.client import GitHubSession
 from app.github.executor import Plan, plan_for
+from app.github.projects import sync_board
 from app.incident import card
 from app.incident.calendar import calendar_for
 from app.incident.clocks import card_view_fields
@@ -44,6 +45,9 @@ class Work:
 
     def read_card(self, body: str, number: int) -> card.CardReading:
         return card.read_card(body, self.card_key(number))
+
+    async def follow_on_board(self, state: IncidentState, node_id: str) -> str | None:
+        return await sync_board(self.session, self.config, issue_node_id=node_id, state=state)
 
     async def load_incident(self, number: int) -> tuple[IssueView, card.CardReading]:
         """The issue as GitHub has it now, and its card read back."""

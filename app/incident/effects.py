@@ -44,6 +44,7 @@ class IssueView:
     assignees: tuple[str, ...] = ()
     state: str = "open"  # "open" or "closed"
     html_url: str = ""
+    node_id: str = ""  # GitHub's global id, which the project board needs
 
 
 @dataclass(frozen=True)

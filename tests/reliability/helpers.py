@@ -46,7 +46,7 @@ async def built_stage(
             await world.stop()
             world.settings = replace(world.settings, http_timeout=http_timeout)
             inner = world.standin.transport
-            setattr(world.standin, "transport", lambda: TimeoutTransport(inner()))
+            world.standin.transport = lambda: TimeoutTransport(inner())
             await world.start()
         yield world
 
