@@ -77,7 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
     from app.service import build_service
 
     service = build_service(settings)
-    uvicorn.run(service.web, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(service.web, host=args.host, port=args.port, log_level="info", access_log=False)
     return 0
 
 

@@ -330,13 +330,7 @@ async def _session_for(
     settings: Settings, repo: str, token: str | None, transport: httpx.AsyncBaseTransport | None
 ) -> AsyncIterator[GitHubSession]:
     if settings.app_id and settings.private_key:
-        github = GitHubApp(
-            app_id=settings.app_id,
-            private_key=settings.private_key,
-            api_url=settings.api_url,
-            timeout=settings.http_timeout,
-            transport=transport,
-        )
+        github = GitHubApp.from_settings(settings, transport=transport)
         installation_id = await _installation_on(github, repo)
         async with github.installation(installation_id) as session:
             yield session

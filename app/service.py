@@ -45,14 +45,11 @@ def build_service(
     pacer_factory: Callable[[], WritePacer] = WritePacer,
     store: DeliveryStore | None = None,
 ) -> Service:
-    app_id, private_key, webhook_secret = settings.require_app()
+    webhook_secret = settings.require_app()
     store = store or open_store(settings.database_url)
     metrics = Metrics()
-    github = GitHubApp(
-        app_id=app_id,
-        private_key=private_key,
-        api_url=settings.api_url,
-        timeout=settings.http_timeout,
+    github = GitHubApp.from_settings(
+        settings,
         transport=transport,
         observe=metrics.observe_github_response,
         pacer_factory=pacer_factory,

@@ -40,7 +40,8 @@ class Settings:
             raise SettingsError("set BATON_STATE_KEY (or GITHUB_WEBHOOK_SECRET) to sign the card")
         return derive_state_key(secret)
 
-    def require_app(self) -> tuple[int, str, str]:
+    def require_app(self) -> str:
+        """Check that the App's credentials are all set; returns the webhook secret."""
         missing = [
             name
             for name, value in (
@@ -50,10 +51,9 @@ class Settings:
             )
             if not value
         ]
-        if missing:
+        if missing or not self.webhook_secret:
             raise SettingsError("missing " + ", ".join(missing))
-        assert self.app_id and self.private_key and self.webhook_secret
-        return self.app_id, self.private_key, self.webhook_secret
+        return self.webhook_secret
 
 
 def load_settings(

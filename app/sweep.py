@@ -509,13 +509,7 @@ async def sweep_once(
         "budget": OperationsBudget(budget),
     }
     if settings.app_id and settings.private_key:
-        github = GitHubApp(
-            app_id=settings.app_id,
-            private_key=settings.private_key,
-            api_url=settings.api_url,
-            timeout=settings.http_timeout,
-            transport=transport,
-        )
+        github = GitHubApp.from_settings(settings, transport=transport)
         return await sweep_installations(github, only_repo=repo, **options)
     if not token or not repo:
         raise SettingsError(

@@ -125,14 +125,17 @@ def install_probot(folder: Path) -> tuple[Path | None, str]:
         return None, "node/npm not found"
     home = folder / "probot"
     home.mkdir()
-    done = subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", f"probot@{PROBOT_MAJOR}"],
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", f"probot@{PROBOT_MAJOR}"],
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"npm install probot@{PROBOT_MAJOR} took more than 240 s"
     if done.returncode != 0:
         return None, f"npm install probot@{PROBOT_MAJOR} failed: {done.stderr.strip()[-300:]}"
     shutil.copy(Path(__file__).with_name("probot_app.js"), home / "probot_app.js")
@@ -299,7 +302,12 @@ def run(sizes: Sizes, *, with_peer: bool) -> dict[str, Any]:
         home, peer = install_probot(bench.folder) if with_peer else (None, "skipped (--no-peer)")
         results["peer"] = peer
         if home is not None:
-            ingest["probot"] = ingest_runs("probot", lambda p: bench.probot(p, home), files, sizes)
+            try:
+                ingest["probot"] = ingest_runs(
+                    "probot", lambda p: bench.probot(p, home), files, sizes
+                )
+            except (RuntimeError, TimeoutError) as error:  # the peer is optional
+                results["peer"] = f"{peer} did not run: {error}"
         results["ingest"] = ingest
         results["costs"] = asyncio.run(measure_costs(sizes.quiet_incidents))
         results["generator"] = (

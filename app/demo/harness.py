@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from cryptography.hazmat.primitives import serialization
@@ -164,7 +164,7 @@ async def stage(
 
 
 @contextlib.asynccontextmanager
-async def serving(asgi_app: Any, *, lifespan: str) -> AsyncIterator[str]:
+async def serving(asgi_app: Any, *, lifespan: Literal["on", "off"]) -> AsyncIterator[str]:
     """Serve an ASGI app on a free loopback port in this event loop; yields its base URL."""
     config = uvicorn.Config(
         asgi_app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan

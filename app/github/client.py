@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from typing import Any, TypeVar
 
 import httpx
@@ -31,6 +33,8 @@ from githubkit.exception import (
     RequestFailed,
     RequestTimeout,
 )
+
+from app.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +73,13 @@ class TokenCache(MemCacheStrategy):
 
 class WritePacer:
     """Spaces writes as GitHub asks (about 1 s apart in bulk, at most 80 content-creating
-    requests a minute) while letting a short burst, one command's few writes, go at once."""
+    requests a minute) while letting a burst, a few commands' writes, go at once: an interactive
+    reply never waits unless writes have been flowing faster than one a second for a while."""
 
     def __init__(
         self,
         *,
-        burst: int = 5,
+        burst: int = 20,
         interval: float = 1.0,
         content_per_minute: int = 80,
         clock: Callable[[], float] = time.monotonic,
@@ -154,6 +159,28 @@ class GitHubApp:
         self._bot_login: str | None = None
         self.caches = Caches()
 
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observe: ResponseObserver | None = None,
+        pacer_factory: Callable[[], WritePacer] = WritePacer,
+    ) -> GitHubApp:
+        """The App described by the environment (App id and private key required)."""
+        if not settings.app_id or not settings.private_key:
+            raise SettingsError("missing GITHUB_APP_ID or GITHUB_APP_PRIVATE_KEY")
+        return cls(
+            app_id=settings.app_id,
+            private_key=settings.private_key,
+            api_url=settings.api_url,
+            timeout=settings.http_timeout,
+            transport=transport,
+            observe=observe,
+            pacer_factory=pacer_factory,
+        )
+
     async def bot_login(self) -> str:
         """The App's bot account (`<slug>[bot]`), learned once from `GET /app`."""
         if self._bot_login is None:
@@ -179,6 +206,13 @@ class GitHubApp:
             yield GitHubSession(github, pacer, self.caches)
 
 
+@cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every client: building one (loading the CA bundle) per unit of work
+    was the largest cost of handling a delivery."""
+    return httpx.create_ssl_context()
+
+
 def client_options(
     api_url: str,
     timeout: float,
@@ -195,6 +229,7 @@ def client_options(
     return {
         "base_url": api_url,
         "timeout": httpx.Timeout(timeout),
+        "ssl_verify": tls_context(),
         "user_agent": USER_AGENT,
         "auto_retry": False,
         "http_cache": False,

@@ -56,9 +56,7 @@ async def update_issue(
     session: GitHubSession, repo: str, number: int, changes: dict[str, Any]
 ) -> None:
     owner, name = split_repo(repo)
-    await session.write(
-        lambda: session.rest.issues.async_update(owner, name, number, data=changes)  # type: ignore[arg-type]
-    )
+    await session.write(lambda: session.rest.issues.async_update(owner, name, number, data=changes))
 
 
 async def react(session: GitHubSession, repo: str, comment_id: int, content: str) -> None:
@@ -66,10 +64,7 @@ async def react(session: GitHubSession, repo: str, comment_id: int, content: str
     owner, name = split_repo(repo)
     await session.write(
         lambda: session.rest.reactions.async_create_for_issue_comment(
-            owner,
-            name,
-            comment_id,
-            content=content,  # type: ignore[arg-type]
+            owner, name, comment_id, content=content
         )
     )
 

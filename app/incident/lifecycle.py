@@ -14,7 +14,7 @@ from app.incident.calendar import calendar_for
 from app.incident.clocks import close_due_at, report_blocks_close
 from app.incident.effects import Actor, Decision, IssueChange, IssueView, Reaction, Reply
 from app.incident.labels import labels_for
-from app.incident.rules import declare, responder_requirement
+from app.incident.rules import declare, reopened, responder_requirement
 from app.incident.state import IncidentState
 from app.incident.words import render
 
@@ -138,16 +138,7 @@ def reopened_by_hand(
     """Someone reopened the incident issue: back to investigating, as `/reopen` would."""
     if state.status not in ("resolved", "closed"):
         return Decision(state=state)
-    after = replace(
-        state,
-        status="investigating",
-        resolved_at=None,
-        closed_at=None,
-        close_reason=None,
-        confirmed_at=None,
-        close_wait_from=None,
-        last_activity_at=now,
-    )
+    after = replace(reopened(state), last_activity_at=now)
     return Decision(
         state=after,
         issue=_labels_change(after, issue, config),

@@ -723,7 +723,18 @@ def _reopen(state: IncidentState, command: Command, turn: Turn) -> Step:
     _need_responder(turn)
     if state.status in OPEN_STATUSES:
         raise Refused(f"cannot reopen an incident that is still open ({state.status})")
-    after = replace(
+    after = reopened(state)
+    return Step(
+        after,
+        _words("reopened", after, turn, previous=state.status),
+        issue_state="open",
+        state_reason="reopened",
+    )
+
+
+def reopened(state: IncidentState) -> IncidentState:
+    """Back to investigating: what resolution and closing recorded is undone."""
+    return replace(
         state,
         status="investigating",
         resolved_at=None,
@@ -731,12 +742,6 @@ def _reopen(state: IncidentState, command: Command, turn: Turn) -> Step:
         close_reason=None,
         confirmed_at=None,
         close_wait_from=None,
-    )
-    return Step(
-        after,
-        _words("reopened", after, turn, previous=state.status),
-        issue_state="open",
-        state_reason="reopened",
     )
 
 

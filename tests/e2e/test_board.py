@@ -42,9 +42,7 @@ async def test_a_board_without_the_status_field_is_reported_once(world: Stage) -
     await world.standin.comment(REPO, number, "/ic me", "alice")
     await world.settle()
 
-    problems = [
-        c for c in world.standin.comments(REPO, number) if "project board" in c["body"]
-    ]
+    problems = [c for c in world.standin.comments(REPO, number) if "project board" in c["body"]]
     assert len(problems) == 1
     assert "no field called Status" in problems[0]["body"]
     assert "**Incident Commander:** @alice" in world.standin.issue(REPO, number)["body"]

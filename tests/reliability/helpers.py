@@ -112,9 +112,7 @@ def _fault_name(fault: Fault) -> str:
 
 
 def replies(world: Stage, number: int) -> list[str]:
-    return [
-        c["body"] for c in world.standin.comments(REPO, number) if c["user"]["login"] == BOT
-    ]
+    return [c["body"] for c in world.standin.comments(REPO, number) if c["user"]["login"] == BOT]
 
 
 def reply_keys(world: Stage, number: int) -> Counter[str]:
@@ -142,7 +140,14 @@ async def settle_through_reschedules(world: Stage, clock: FakeClock, rounds: int
             return moved
         clock.advance(seconds=90)
         world.service.worker.notify()
-    raise AssertionError(f"deliveries still unfinished after {rounds} clock moves")
+    stuck = [
+        (d.delivery_id, d.event, d.action)
+        for d in world.standin.deliveries
+        if (found := await world.service.store.get(d.delivery_id)) is not None
+        and found.status in (DeliveryStatus.PENDING, DeliveryStatus.RUNNING)
+    ]
+    details = [await world.service.store.get(guid) for guid, *_ in stuck[:3]]
+    raise AssertionError(f"unfinished after {rounds} clock moves: {stuck[:5]} {details}")
 
 
 async def declare(world: Stage, title: str) -> int:

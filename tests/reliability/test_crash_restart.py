@@ -27,12 +27,13 @@ from app.settings import Settings
 from tests.reliability.helpers import BOT, REPLY_KEY
 
 VENV = Path(__file__).resolve().parents[2] / ".venv" / "bin"
-# In CI the process runs without write pacing (GitHub's "about 1 s between writes" makes 200
-# commands last 10 minutes); the soak runs the unmodified `baton serve`.
+# In CI the process runs without write pacing (GitHub's "about 1 s between writes" and 80
+# comments a minute make 200 commands last 10 minutes); the soak runs the unmodified
+# `baton serve`.
 SOAK = os.environ.get("BATON_SOAK") == "1"
 UNPACED = (
     "import functools, sys, app.service as s, app.github.client as c;"
-    "s.build_service.__kwdefaults__['pacer_factory'] = functools.partial(c.WritePacer, interval=0);"
+    "s.build_service.__kwdefaults__['pacer_factory'] = functools.partial(c.WritePacer, interval=0, content_per_minute=10**6);"
     "from app.__main__ import main; sys.exit(main())"
 )
 COMMAND = [str(VENV / "baton")] if SOAK else [str(VENV / "python"), "-c", UNPACED]
@@ -188,6 +189,5 @@ async def idle(port: int) -> bool:
 
 async def all_answered(standin: StandIn, comments: dict[int, list[int]]) -> bool:
     return all(
-        all(reply_keys(standin, n)[f"comment:{i}"] >= 1 for i in ids)
-        for n, ids in comments.items()
+        all(reply_keys(standin, n)[f"comment:{i}"] >= 1 for i in ids) for n, ids in comments.items()
     )

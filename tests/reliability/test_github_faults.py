@@ -1,8 +1,9 @@
-"""300 commands on 30 incidents while about a fifth of GitHub's answers fail (SPEC §9):
+"""Ten commands on each of many incidents (300 on 30 in the soak) while about a fifth of GitHub's answers fail (SPEC §9):
 every command is applied once, nothing is lost, nothing is posted twice."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,7 +21,9 @@ from tests.reliability.helpers import (
     state_of,
 )
 
-INCIDENTS = 30
+# The soak runs the full 300 commands; at GitHub's 80 content-creating requests a minute (Baton's
+# pacer keeps to it) their 330 comments alone take over four minutes. CI runs 60.
+INCIDENTS = 30 if os.environ.get("BATON_SOAK") == "1" else 6
 # Ten commands per incident, each changing the incident, so each must leave a trace.
 SCRIPT = (
     "/note step 1",
@@ -37,7 +40,7 @@ SCRIPT = (
 TIMEOUT = 0.5  # Baton's HTTP timeout here; slow faults answer after twice that
 
 
-async def test_three_hundred_commands_under_github_faults_apply_exactly_once(
+async def test_ten_commands_per_incident_under_github_faults_apply_exactly_once(
     tmp_path: Path,
 ) -> None:
     clock = FakeClock()
@@ -73,7 +76,7 @@ async def test_three_hundred_commands_under_github_faults_apply_exactly_once(
 
         total = sum(faults.injected.values())
         print(
-            f"\n300 commands, {len(world.standin.requests)} requests, {total} faults injected "
+            f"\n{INCIDENTS * len(SCRIPT)} commands, {len(world.standin.requests)} requests, {total} faults injected "
             f"{dict(sorted(faults.injected.items()))}, clock moved {moves} times, "
             f"{elapsed:.1f} s"
         )
