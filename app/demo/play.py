@@ -14,8 +14,6 @@ from rich.markdown import Markdown
 from rich.rule import Rule
 
 from app.demo.harness import REPO, Stage, stage
-from app.github.config_source import ConfigCache
-from app.sweep import OperationsBudget, sweep_installations
 
 HIDDEN = re.compile(r"<!--.*?-->\n?", re.DOTALL)  # GitHub does not show HTML comments
 TIME_MARK = re.compile(r"\{t([+-]\d+)\}")
@@ -114,16 +112,8 @@ async def _run_incident(world: Stage, clock: DemoClock, start: datetime) -> int:
         await world.settle()
     clock.now = start + timedelta(minutes=120)
     retro = next(i for i in standin.issues(REPO) if "retrospective" in _labels(i))
+    # The fix is confirmed, so closing the retrospective (the report done) closes the incident.
     await standin.close_issue(REPO, retro["number"], "bob")
-    await world.settle()
-    # The clocks: the fix is confirmed and the report is done, so the sweep closes the incident.
-    await sweep_installations(
-        world.service.github,
-        configs=ConfigCache(),
-        key=world.settings.state_key(),
-        now=clock.now,
-        budget=OperationsBudget(100),
-    )
     await world.settle()
     return number
 

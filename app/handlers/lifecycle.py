@@ -46,6 +46,6 @@ async def _retrospective(work: Work, body: str, retro: int, *, closed: bool) -> 
     if reading.state is None:
         return None
     decision = lifecycle.retrospective_closed(
-        reading.state, retro, closed=closed, config=work.config, now=work.now
+        reading.state, issue, retro, closed=closed, config=work.config, now=work.now
     )
     return work.plan(decision, issue, previous=reading.state)

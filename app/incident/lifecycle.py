@@ -96,12 +96,22 @@ def community_reply(
 
 
 def retrospective_closed(
-    state: IncidentState, retro: int, *, closed: bool, config: Config, now: datetime
+    state: IncidentState,
+    issue: IssueView,
+    retro: int,
+    *,
+    closed: bool,
+    config: Config,
+    now: datetime,
 ) -> Decision:
-    """Closing the retrospective issue marks the incident report done; reopening it undoes that."""
+    """Closing the retrospective issue marks the incident report done (and closes an incident
+    whose fix is already confirmed); reopening it undoes the report."""
     if state.retro != retro or state.report_done == closed:
         return Decision(state=state)
     after = replace(state, report_done=closed)
+    closes_now = closed and after.status == "resolved" and after.confirmed_at is not None
+    if closes_now:
+        after = replace(after, status="closed", closed_at=now)
     calendar = calendar_for(config.working_hours)
     body = render(
         "reply/report_done.md.j2",
@@ -111,7 +121,10 @@ def retrospective_closed(
         closes_at=close_due_at(after, config, calendar) if after.status == "resolved" else None,
     )
     key = f"report:{retro}:{'closed' if closed else 'reopened'}:{now.isoformat()}"
-    return Decision(state=after, replies=(Reply(key, body),))
+    change = _labels_change(after, issue, config)
+    if closes_now:
+        change = replace(change, state="closed", state_reason="completed")
+    return Decision(state=after, issue=change, replies=(Reply(key, body),))
 
 
 def closed_by_hand(

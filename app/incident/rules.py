@@ -754,7 +754,16 @@ def _confirm(state: IncidentState, command: Command, turn: Turn) -> Step:
     if state.confirmed_at is not None:
         return _already(state, turn, f"the fix was confirmed at {_when(state.confirmed_at)}")
     after = replace(state, confirmed_at=turn.now)
-    return Step(after, _words("confirmed", after, turn))
+    if report_blocks_close(after, turn.config):
+        return Step(after, _words("confirmed", after, turn, closes=False))
+    # Confirmed and nothing else to wait for: the incident closes now, not at the next sweep.
+    after = replace(after, status="closed", closed_at=turn.now)
+    return Step(
+        after,
+        _words("confirmed", after, turn, closes=True),
+        issue_state="closed",
+        state_reason="completed",
+    )
 
 
 def _close(state: IncidentState, command: Command, turn: Turn) -> Step:

@@ -226,8 +226,29 @@ async def test_confirm_by_the_reporter_after_resolution(world: Stage) -> None:
 
     answer = await say(world, number, "/confirm works for us again", "rita")
 
-    assert_taken(answer, "@rita confirmed the fix at", "the incident can close now")
-    assert state_of(world, number).confirmed_at is not None
+    assert_taken(answer, "@rita confirmed the fix at", "The incident is now **closed**")
+    after = state_of(world, number)
+    assert after.confirmed_at is not None and after.status == "closed"
+    issue = world.standin.issue(REPO, number)
+    assert (issue["state"], issue["state_reason"]) == ("closed", "completed")
+    assert "status:closed" in labels_of(world, number)
+
+
+async def test_confirm_of_a_sev2_waits_for_its_retrospective_then_closes(world: Stage) -> None:
+    number = await open_incident(world)
+    await say(world, number, "/sev 2", "alice")
+    await say(world, number, "/resolved", "bob")
+    retro = state_of(world, number).retro
+    assert retro is not None
+
+    answer = await say(world, number, "/confirm", "rita")
+    assert_taken(answer, "closes as soon as its retrospective #")
+    assert state_of(world, number).status == "resolved"
+
+    await world.standin.close_issue(REPO, retro, "bob")
+    await world.settle()
+    assert state_of(world, number).status == "closed"
+    assert world.standin.issue(REPO, number)["state"] == "closed"
 
 
 async def test_close_by_the_ic_closes_the_issue_and_reopen_brings_it_back(world: Stage) -> None:

@@ -66,9 +66,7 @@ async def test_a_slow_issue_does_not_hold_up_the_others(world: Stage) -> None:
     }
     assert sorted(replied_at) == numbers, "every issue was declared"
     slow = max(replied_at, key=lambda n: replied_at[n])
-    started = min(
-        r.at for r in world.standin.requests if r.method == "GET" and r.route == ISSUE
-    )
+    started = min(r.at for r in world.standin.requests if r.method == "GET" and r.route == ISSUE)
     others = [at for n, at in replied_at.items() if n != slow]
     assert (replied_at[slow] - started).total_seconds() >= SLOW
     assert max(others) < replied_at[slow], "the 49 others finished before the slow one"

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from app.demo.harness import REPO
+from app.sandbox import Fault
 from app.server.store import DeliveryStatus
 from tests.e2e.conftest import FakeClock
 from tests.reliability.helpers import (
@@ -19,7 +20,10 @@ from tests.reliability.helpers import (
     reply_keys,
     settle_through_reschedules,
     state_of,
+    unfinished,
 )
+
+COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
 
 # The soak runs the full 300 commands; at GitHub's 80 content-creating requests a minute (Baton's
 # pacer keeps to it) their 330 comments alone take over four minutes. CI runs 60.
@@ -81,4 +85,23 @@ async def test_ten_commands_per_incident_under_github_faults_apply_exactly_once(
             f"{elapsed:.1f} s"
         )
         assert total >= 0.15 * len(world.standin.requests) * 0.8
-        assert Counter(faults.injected).keys() >= {"502", "500", "drop", "slow"}
+        assert Counter(faults.injected).keys() >= {"502", "500", "429", "drop", "slow"}
+
+
+async def test_a_primary_rate_limit_waits_for_its_reset(tmp_path: Path) -> None:
+    clock = FakeClock()
+    async with built_stage(tmp_path, clock=clock) as world:
+        world.standin.faults.add(
+            Fault(method="POST", route=COMMENTS, kind="rate_limit", retry_after=120)
+        )
+        number = await declare(world, "Checkout is down")
+        await world.settle()
+        assert world.standin.comments(REPO, number) == [], "waiting for the reset, not dropped"
+        assert await unfinished(world) == 1
+
+        clock.advance(seconds=125)
+        world.service.worker.notify()
+        await world.settle()
+
+        assert reply_keys(world, number).total() == 1
+        assert await unfinished(world) == 0
