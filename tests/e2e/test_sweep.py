@@ -62,14 +62,7 @@ def declared(at: datetime, **fields: object) -> IncidentState:
 def fresh_app(world: Stage) -> GitHubApp:
     """A new App client per sweep, as each `baton sweep` run has: its token cache follows the
     wall clock, which the fake clock leaves behind."""
-    settings = world.settings
-    assert settings.app_id is not None and settings.private_key is not None
-    return GitHubApp(
-        app_id=settings.app_id,
-        private_key=settings.private_key,
-        api_url=settings.api_url,
-        transport=world.standin.transport(),
-    )
+    return GitHubApp.from_settings(world.settings, transport=world.standin.transport())
 
 
 async def sweep(
@@ -200,6 +193,38 @@ async def test_a_resolved_incident_closes_after_48_working_hours(
     assert world.standin.issue(REPO, number)["state"] == "closed"
     assert state_of(world, number).status == "closed"
     assert "now **closed**" in comments(world, number)[-1]
+
+
+async def test_a_community_reply_restarts_the_wait_from_its_own_time(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    world = timed_world
+    thursday = last_thursday_noon()
+    resolved = declared(
+        thursday - timedelta(hours=3),
+        status="resolved",
+        resolved_at=thursday,
+        close_wait_from=thursday,
+        nudges=("escalate",),
+    )
+    number = plant_incident(world, resolved)
+    friday_ten = thursday + timedelta(hours=22)
+    clock.now = friday_ten + timedelta(hours=5)  # the delivery arrives hours after the comment
+    await world.standin.comment(
+        REPO, number, "It still fails for me.", "mallory", created_at=friday_ten
+    )
+    await world.settle()
+    assert state_of(world, number).close_wait_from == friday_ten
+    assert "The incident stays open" in comments(world, number)[-1]
+
+    monday_noon = thursday + timedelta(days=4)
+    await sweep(world, monday_noon)
+    assert world.standin.issue(REPO, number)["state"] == "open"
+    # 48 working hours from Friday 10:00: 14 on Friday, 24 on Monday, 10 on Tuesday.
+    await sweep(world, friday_ten + timedelta(days=4) - timedelta(seconds=1))
+    assert world.standin.issue(REPO, number)["state"] == "open"
+    await sweep(world, friday_ten + timedelta(days=4))
+    assert world.standin.issue(REPO, number)["state"] == "closed"
 
 
 async def test_a_dry_run_writes_nothing(timed_world: Stage, clock: FakeClock) -> None:
