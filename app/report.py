@@ -17,12 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from githubkit.exception import RequestFailed
 from githubkit.utils import UNSET
 
 from app.config import Config, parse_duration
 from app.github import issues as gh
-from app.github.client import GitHubApp, GitHubSession, is_not_found, token_session
+from app.github.client import GitHubApp, GitHubSession, token_session
 from app.github.config_source import ConfigCache
 from app.incident.card import read_card
 from app.incident.clocks import first_update_due
@@ -347,12 +346,9 @@ async def _installation_on(github: GitHubApp, repo: str) -> int:
     """The App's installation on `repo` (`GET /repos/{o}/{r}/installation`, with the App's JWT)."""
     owner, name = gh.split_repo(repo)
     async with github.as_app() as app:
-        try:
-            response = await app.read(
-                lambda: app.rest.apps.async_get_repo_installation(owner, name)
-            )
-        except RequestFailed as error:
-            if is_not_found(error):
-                raise SettingsError(f"the App is not installed on {repo}") from error
-            raise
+        response = await app.read_if_found(
+            lambda: app.rest.apps.async_get_repo_installation(owner, name)
+        )
+    if response is None:
+        raise SettingsError(f"the App is not installed on {repo}")
     return response.parsed_data.id

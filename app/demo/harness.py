@@ -11,7 +11,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
@@ -36,6 +36,20 @@ PEOPLE: dict[str, str | None] = {
     "rita": None,  # a user who reports an incident
     "mallory": None,
 }
+
+
+class MovableClock:
+    """A "now" that a story or a test moves. It starts at the current minute, so githubkit's
+    token cache, which follows the real clock, stays coherent with it."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(second=0, microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
 @cache

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.rule import Rule
 
-from app.demo.harness import REPO, Stage, stage
+from app.demo.harness import REPO, MovableClock, Stage, stage
 
 HIDDEN = re.compile(r"<!--.*?-->\n?", re.DOTALL)  # GitHub does not show HTML comments
 TIME_MARK = re.compile(r"\{t([+-]\d+)\}")
@@ -76,19 +75,9 @@ CONVERSATION: tuple[tuple[int, str, str], ...] = (
 )
 
 
-@dataclass
-class DemoClock:
-    """The demo's "now": it starts at the current minute and moves with the story."""
-
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 async def play(console: Console, *, plain: bool = False) -> None:
-    start = datetime.now(UTC).replace(second=0, microsecond=0)
-    clock = DemoClock(start)
+    clock = MovableClock()
+    start = clock.now
     async with stage(over_http=True, clock=clock) as world:
         number = await _run_incident(world, clock, start)
         show = _plain if plain else _rich
@@ -98,7 +87,7 @@ async def play(console: Console, *, plain: bool = False) -> None:
         show(console, retro, world.standin.comments(REPO, retro["number"]))
 
 
-async def _run_incident(world: Stage, clock: DemoClock, start: datetime) -> int:
+async def _run_incident(world: Stage, clock: MovableClock, start: datetime) -> int:
     standin = world.standin
     report = REPORT_FORM.format(started=f"{start - timedelta(minutes=2):%Y-%m-%d %H:%M} UTC")
     issue = await standin.open_issue(

@@ -268,6 +268,15 @@ class GitHubSession:
     async def read(self, request: Callable[[], Awaitable[T]]) -> T:
         return await self._call(request, idempotent=True)
 
+    async def read_if_found(self, request: Callable[[], Awaitable[T]]) -> T | None:
+        """A read where GitHub's 404 means "there is none": None instead of an error."""
+        try:
+            return await self.read(request)
+        except RequestFailed as error:
+            if is_not_found(error):
+                return None
+            raise
+
     async def write(
         self,
         request: Callable[[], Awaitable[T]],

@@ -10,7 +10,7 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import AmbiguousWrite, GitHubSession, GitHubUnavailable, is_not_found
+from app.github.client import AmbiguousWrite, GitHubSession, GitHubUnavailable
 from app.incident.effects import IssueView, NewIssue, Reply, UserFacts
 from app.incident.labels import colour_for
 from app.incident.timeline import IncidentComment
@@ -219,44 +219,30 @@ async def role_of(session: GitHubSession, repo: str, login: str) -> str | None:
     if cached and time.monotonic() - cached[1] < ROLE_CACHE_SECONDS:
         return cached[0]
     owner, name = split_repo(repo)
-    try:
-        response = await session.read(
-            lambda: session.rest.repos.async_get_collaborator_permission_level(owner, name, login)
-        )
-        data = response.parsed_data
-        role: str | None = data.role_name or data.permission or "none"
-    except RequestFailed as error:
-        if not is_not_found(error):
-            raise
-        role = None
+    response = await session.read_if_found(
+        lambda: session.rest.repos.async_get_collaborator_permission_level(owner, name, login)
+    )
+    role: str | None = None
+    if response is not None:
+        role = response.parsed_data.role_name or response.parsed_data.permission or "none"
     session.caches.roles[(repo, login)] = (role, time.monotonic())
     return role
 
 
 async def in_team(session: GitHubSession, team: str, login: str) -> bool:
     org, _, slug = team.partition("/")
-    try:
-        response = await session.read(
-            lambda: session.rest.teams.async_get_membership_for_user_in_org(org, slug, login)
-        )
-    except RequestFailed as error:
-        if is_not_found(error):
-            return False
-        raise
-    return str(response.parsed_data.state) == "active"
+    response = await session.read_if_found(
+        lambda: session.rest.teams.async_get_membership_for_user_in_org(org, slug, login)
+    )
+    return response is not None and str(response.parsed_data.state) == "active"
 
 
 async def can_be_assigned(session: GitHubSession, repo: str, login: str) -> bool:
     owner, name = split_repo(repo)
-    try:
-        await session.read(
-            lambda: session.rest.issues.async_check_user_can_be_assigned(owner, name, login)
-        )
-    except RequestFailed as error:
-        if is_not_found(error):
-            return False
-        raise
-    return True
+    found = await session.read_if_found(
+        lambda: session.rest.issues.async_check_user_can_be_assigned(owner, name, login)
+    )
+    return found is not None
 
 
 async def is_responder(
@@ -301,14 +287,11 @@ async def user_facts(
 
 async def fetch_file(session: GitHubSession, owner: str, repo: str, path: str) -> str | None:
     """A file's text on the default branch, or None when it (or the repository) is absent."""
-    try:
-        response = await session.read(
-            lambda: session.rest.repos.async_get_content(owner, repo, path)
-        )
-    except RequestFailed as error:
-        if is_not_found(error):
-            return None
-        raise
+    response = await session.read_if_found(
+        lambda: session.rest.repos.async_get_content(owner, repo, path)
+    )
+    if response is None:
+        return None
     content = response.parsed_data
     encoded = getattr(content, "content", None)
     if not isinstance(encoded, str):

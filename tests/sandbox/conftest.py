@@ -6,7 +6,6 @@ import json
 import os
 import pathlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,25 +14,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 
+from app.demo.harness import MovableClock as FakeClock
 from app.sandbox import StandIn
 
 APP_ID = 4242
 SECRET = "it's a secret to everybody"
 REPO = "acme/web"
 OWNER, NAME = REPO.split("/")
-
-
-class FakeClock:
-    """Starts at the real minute so githubkit's token cache (wall clock) stays coherent."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(second=0, microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture(scope="session")
