@@ -53,6 +53,7 @@ def build_service(
         transport=transport,
         observe=metrics.observe_github_response,
         pacer_factory=pacer_factory,
+        clock=clock,
     )
     processor = DeliveryProcessor(
         github=github, store=store, state_key=settings.state_key(), clock=clock

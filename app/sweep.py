@@ -218,7 +218,9 @@ async def sweep_repository(
         due = due_nudges(reading.state, work.config, calendar, now)
         if not due:
             continue
-        if report.deferred:  # out of budget: the rest waits for the next run, in order
+        if report.deferred or session.nudges_must_wait() is not None:
+            # Out of budget, or the rate limit is low and kept for commands: the rest waits
+            # for the next run, in order.
             report.deferred.append(where)
             continue
         if enqueue is not None and not dry_run:

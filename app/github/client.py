@@ -17,10 +17,10 @@ import logging
 import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
 
@@ -44,6 +44,9 @@ ResponseObserver = Callable[[int, int | None], None]
 RETRIES = 2  # after the first try, for reads and idempotent writes
 SHORT_WAIT = timedelta(seconds=2)  # a rate limit this short is waited out in place
 USER_AGENT = "Baton (incident response on GitHub issues)"
+# When this little is left of an installation's allowance, reminders wait and commands go first.
+REQUESTS_KEPT_FOR_COMMANDS = 100
+CONTENT_KEPT_FOR_COMMANDS = 50
 
 
 class GitHubBusy(Exception):
@@ -82,11 +85,13 @@ class WritePacer:
         burst: int = 20,
         interval: float = 1.0,
         content_per_minute: int = 80,
+        content_per_hour: int = 500,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._burst = burst
         self._interval = interval
         self._content_per_minute = content_per_minute
+        self._content_per_hour = content_per_hour
         self._clock = clock
         self._tokens = float(burst)
         self._refilled_at = clock()
@@ -112,11 +117,49 @@ class WritePacer:
         self._refilled_at = now
         wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) * self._interval
         if content_creating:
-            while self._content_times and now - self._content_times[0] >= 60:
-                self._content_times.popleft()
-            if len(self._content_times) >= self._content_per_minute:
-                wait = max(wait, 60 - (now - self._content_times[0]))
+            self._forget_content_before(now - 3600)
+            for window, allowed in ((60, self._content_per_minute), (3600, self._content_per_hour)):
+                recent = [t for t in self._content_times if now - t < window]
+                if len(recent) >= allowed:
+                    wait = max(wait, window - (now - recent[len(recent) - allowed]))
         return wait
+
+    def _forget_content_before(self, moment: float) -> None:
+        while self._content_times and self._content_times[0] <= moment:
+            self._content_times.popleft()
+
+    def content_room(self) -> int:
+        """Content-creating requests left in the last hour's allowance."""
+        self._forget_content_before(self._clock() - 3600)
+        return self._content_per_hour - len(self._content_times)
+
+
+@dataclass
+class RequestBudget:
+    """An installation's hourly request allowance, as GitHub's latest answer reported it."""
+
+    remaining: int | None = None
+    limit: int | None = None
+    reset_at: float | None = None  # seconds since the epoch
+
+    def note(self, headers: Mapping[str, str]) -> None:
+        remaining, limit, reset = (
+            headers.get(f"x-ratelimit-{name}") for name in ("remaining", "limit", "reset")
+        )
+        if remaining and limit and remaining.isdigit() and limit.isdigit():
+            self.remaining, self.limit = int(remaining), int(limit)
+            self.reset_at = float(reset) if reset and reset.isdigit() else None
+
+    def running_low(self, now: float) -> bool:
+        if self.remaining is None or self.limit is None:
+            return False
+        if self.reset_at is not None and now >= self.reset_at:
+            return False  # a new hour has begun since GitHub said so
+        return self.remaining <= max(REQUESTS_KEPT_FOR_COMMANDS, self.limit // 10)
+
+    def until_reset(self, now: float) -> timedelta:
+        seconds = (self.reset_at or now + 60) - now
+        return timedelta(seconds=max(seconds, 1))
 
 
 @dataclass
@@ -146,14 +189,17 @@ class GitHubApp:
         transport: httpx.AsyncBaseTransport | None = None,
         observe: ResponseObserver | None = None,
         pacer_factory: Callable[[], WritePacer] = WritePacer,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._observe = observe
+        self._clock = clock
         self._transport = transport
         self._github = GitHub(
             AppAuthStrategy(str(app_id), private_key),
             **client_options(api_url, timeout, transport, observe),
         )
         self._pacers: dict[int, WritePacer] = {}
+        self._budgets: dict[int, RequestBudget] = {}
         self._pacer_factory = pacer_factory
         self._app_pacer = pacer_factory()
         self._bot_login: str | None = None
@@ -167,6 +213,7 @@ class GitHubApp:
         transport: httpx.AsyncBaseTransport | None = None,
         observe: ResponseObserver | None = None,
         pacer_factory: Callable[[], WritePacer] = WritePacer,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> GitHubApp:
         """The App described by the environment (App id and private key required)."""
         if not settings.app_id or not settings.private_key:
@@ -179,6 +226,7 @@ class GitHubApp:
             transport=transport,
             observe=observe,
             pacer_factory=pacer_factory,
+            clock=clock,
         )
 
     async def bot_login(self) -> str:
@@ -195,15 +243,18 @@ class GitHubApp:
     async def as_app(self) -> AsyncIterator[GitHubSession]:
         """A session authenticated as the App itself (its JWT): installations, hook deliveries."""
         async with self._github:
-            yield GitHubSession(self._github, self._app_pacer, self.caches)
+            yield GitHubSession(
+                self._github, self._app_pacer, self.caches, RequestBudget(), self._clock
+            )
 
     @asynccontextmanager
     async def installation(self, installation_id: int) -> AsyncIterator[GitHubSession]:
         """A client for one installation, entered for one unit of work (its own task)."""
         github = self._github.with_auth(self._github.auth.as_installation(installation_id))
         pacer = self._pacers.setdefault(installation_id, self._pacer_factory())
+        budget = self._budgets.setdefault(installation_id, RequestBudget())
         async with github:
-            yield GitHubSession(github, pacer, self.caches)
+            yield GitHubSession(github, pacer, self.caches, budget, self._clock)
 
 
 @cache
@@ -253,17 +304,28 @@ async def token_session(
         TokenAuthStrategy(token), **client_options(api_url, timeout, transport, observe)
     )
     async with github:
-        yield GitHubSession(github, WritePacer(), Caches())
+        yield GitHubSession(
+            github, WritePacer(), Caches(), RequestBudget(), lambda: datetime.now(UTC)
+        )
 
 
 class GitHubSession:
     """GitHub operations Baton uses, for one installation and one unit of work."""
 
-    def __init__(self, github: GitHub[Any], pacer: WritePacer, caches: Caches) -> None:
+    def __init__(
+        self,
+        github: GitHub[Any],
+        pacer: WritePacer,
+        caches: Caches,
+        budget: RequestBudget,
+        clock: Callable[[], datetime],
+    ) -> None:
         self.github = github
+        self._clock = clock
         self.rest = github.rest
         self.caches = caches
         self._pacer = pacer
+        self._budget = budget
 
     async def read(self, request: Callable[[], Awaitable[T]]) -> T:
         return await self._call(request, idempotent=True)
@@ -290,12 +352,13 @@ class GitHubSession:
     async def _call(self, request: Callable[[], Awaitable[T]], *, idempotent: bool) -> T:
         for attempt in range(RETRIES + 1):
             try:
-                return await request()
+                result = await request()
             except RateLimitExceeded as error:
                 if error.retry_after > SHORT_WAIT or attempt == RETRIES:
                     raise GitHubBusy(error.retry_after, "GitHub rate limit") from error
                 await asyncio.sleep(error.retry_after.total_seconds())
             except RequestFailed as error:
+                self._budget.note(error.response.headers)
                 status = error.response.status_code
                 if status == 401 and attempt == 0 and self._forget_tokens():
                     continue
@@ -306,8 +369,22 @@ class GitHubSession:
                 self._give_up_unless_retryable(error, idempotent, attempt, f"GitHub {status}")
             except (RequestTimeout, RequestError) as error:
                 self._give_up_unless_retryable(error, idempotent, attempt, "no answer from GitHub")
+            else:
+                if isinstance(headers := getattr(result, "headers", None), Mapping):
+                    self._budget.note(headers)
+                return result
             await asyncio.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")
+
+    def nudges_must_wait(self) -> timedelta | None:
+        """How long reminders should wait so that commands keep what is left of the rate limit:
+        the last part of the hourly request allowance and of the content-creating allowance."""
+        now = self._clock().timestamp()
+        if self._budget.running_low(now):
+            return self._budget.until_reset(now)
+        if self._pacer.content_room() <= CONTENT_KEPT_FOR_COMMANDS:
+            return timedelta(minutes=5)
+        return None
 
     def _forget_tokens(self) -> bool:
         strategy = self.github.config.cache_strategy

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from app.github.client import GitHubBusy
 from app.github.executor import Plan
 from app.handlers.events import Event
 from app.handlers.work import Work
@@ -19,6 +20,8 @@ async def on_nudges_due(work: Work, event: Event) -> Plan | None:
     number = event.issue_number
     if number is None:
         return None
+    if (wait := work.session.nudges_must_wait()) is not None:
+        raise GitHubBusy(wait, "reminders wait: the rest of the rate limit is kept for commands")
     outcome = await nudge_plan(work, number)
     if isinstance(outcome, str):
         log.warning("sweep: %s#%d left alone: %s", work.repo, number, outcome)

@@ -1,0 +1,91 @@
+"""When an installation's rate limit runs low, reminders wait and commands go first."""
+
+from __future__ import annotations
+
+from app.demo.harness import REPO, Stage
+from app.server.store import DeliveryStatus
+from app.sweep import ServerSweep
+from tests.e2e.conftest import FakeClock
+from tests.e2e.test_declare import open_incident
+
+
+def leave_requests(world: Stage, left: int) -> None:
+    """Set GitHub's count of the installation's requests this hour so that `left` remain."""
+    (installation,) = world.standin.world.installations
+    window = world.standin._rate_limits.window(f"installation:{installation}", "core")
+    window.used = window.limit - left
+
+
+def bot_comments(world: Stage, number: int) -> list[str]:
+    return [
+        c["body"]
+        for c in world.standin.comments(REPO, number)
+        if c["user"]["login"] == "baton[bot]"
+    ]
+
+
+async def test_a_low_rate_limit_holds_reminders_back_but_not_commands(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    world = timed_world
+    number = await open_incident(world)
+    clock.advance(minutes=20)  # nobody took the IC role: a reminder is due
+    leave_requests(world, 60)
+
+    await world.standin.comment(REPO, number, "/note the payment provider is paged", "alice")
+    await world.settle()
+    assert "Noted for the timeline" in bot_comments(world, number)[-1], "the command went first"
+    before = len(bot_comments(world, number))
+
+    service = world.service
+    sweep = ServerSweep(
+        github=service.github,
+        store=service.store,
+        notify=service.worker.notify,
+        key=world.settings.state_key(),
+        clock=clock,
+    )
+    report = await sweep.run_once()
+    await world.settle()
+    assert len(bot_comments(world, number)) == before, "the reminder waits"
+    assert report.deferred == [f"{REPO}#{number}"]
+
+    leave_requests(world, 4000)  # a new hour
+    clock.advance(hours=1, minutes=1)
+    await sweep.run_once()
+    await world.settle()
+    assert (await service.store.counts())[DeliveryStatus.PENDING] == 0
+    assert "/ic me" in bot_comments(world, number)[-1]
+
+
+async def test_a_reminder_already_queued_is_rescheduled_while_the_limit_is_low(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    world = timed_world
+    number = await open_incident(world)
+    clock.advance(minutes=20)
+    service = world.service
+    await service.worker.stop()  # the sweep queues the reminder; the limit drops before it runs
+    sweep = ServerSweep(
+        github=service.github,
+        store=service.store,
+        notify=service.worker.notify,
+        key=world.settings.state_key(),
+        clock=clock,
+    )
+    await sweep.run_once()
+    leave_requests(world, 60)
+    await world.stop()
+    await world.start()
+    await world.settle()
+
+    counts = await world.service.store.counts()
+    assert counts[DeliveryStatus.PENDING] == 1, "rescheduled, not dropped"
+    before = len(bot_comments(world, number))
+
+    leave_requests(world, 4000)
+    clock.advance(hours=1, minutes=1)
+    world.service.worker.notify()
+    await world.settle()
+    assert len(bot_comments(world, number)) == before + 1
+    assert (await world.service.store.counts())[DeliveryStatus.PENDING] == 0
