@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 _T = TypeVar("_T")
@@ -188,6 +189,10 @@ LIMIT :limit
 """
 
 
+def _run_all(works: list[Callable[[], Any]]) -> list[Any]:
+    return [work() for work in works]
+
+
 def _to_text(moment: datetime) -> str:
     # One fixed format, so that text comparison in SQL is time comparison.
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -220,8 +225,9 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
 class SqliteDeliveryStore:
     """SQLite in WAL mode with `synchronous=FULL`; one connection used from one thread.
 
-    Inserts that arrive while a transaction is being committed are grouped into the next
-    transaction (group commit): each `add` returns only after its own batch committed.
+    Writes (inserts, finishes, plan steps, reschedules) that arrive while a transaction is
+    being committed are grouped into the next transaction (group commit): each returns only
+    after its own batch committed, so one fsync serves many deliveries.
     """
 
     def __init__(self, path: str) -> None:
@@ -231,7 +237,7 @@ class SqliteDeliveryStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
-        self._inbox: list[tuple[NewDelivery, asyncio.Future[bool]]] = []
+        self._inbox: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
 
     async def _call(self, work: Any, *args: Any) -> Any:
@@ -248,42 +254,45 @@ class SqliteDeliveryStore:
         return result
 
     async def add(self, delivery: NewDelivery) -> bool:
-        stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._inbox.append((delivery, stored))
+        added: bool = await self._grouped(partial(self._insert, delivery))
+        return added
+
+    async def _grouped(self, work: Callable[[], Any]) -> Any:
+        """Run `work` in the next group-committed transaction; return once that committed."""
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inbox.append((work, done))
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_inbox())
-        return await stored
+        return await done
 
     async def _commit_inbox(self) -> None:
         while self._inbox:
             batch, self._inbox = self._inbox, []
             try:
-                added = await self._call(self._transaction, self._insert_all, [d for d, _ in batch])
-            except Exception as error:
-                for _, stored in batch:
-                    if not stored.done():
-                        stored.set_exception(error)
+                results = await self._call(self._transaction, _run_all, [w for w, _ in batch])
+            except Exception:
+                await self._commit_one_by_one(batch)  # so one failure does not fail the rest
                 continue
-            for (_, stored), was_added in zip(batch, added, strict=True):
-                if not stored.done():
-                    stored.set_result(was_added)
+            for (_, done), result in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(result)
 
-    def _insert_all(self, deliveries: list[NewDelivery]) -> list[bool]:
-        return [
-            self._db.execute(
-                _INSERT,
-                (
-                    d.delivery_id,
-                    d.event,
-                    d.action,
-                    d.issue_key,
-                    d.body,
-                    _to_text(d.received_at),
-                ),
-            ).rowcount
-            == 1
-            for d in deliveries
-        ]
+    async def _commit_one_by_one(
+        self, batch: list[tuple[Callable[[], Any], asyncio.Future[Any]]]
+    ) -> None:
+        for work, done in batch:
+            try:
+                result = await self._call(self._transaction, work)
+            except Exception as error:
+                if not done.done():
+                    done.set_exception(error)
+            else:
+                if not done.done():
+                    done.set_result(result)
+
+    def _insert(self, d: NewDelivery) -> bool:
+        values = (d.delivery_id, d.event, d.action, d.issue_key, d.body, _to_text(d.received_at))
+        return bool(self._db.execute(_INSERT, values).rowcount == 1)
 
     async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Delivery]:
         result: list[Delivery] = await self._call(
@@ -398,7 +407,7 @@ class SqliteDeliveryStore:
         self._thread.shutdown(wait=True)
 
     async def _write(self, sql: str, *params: Any) -> int:
-        changed: int = await self._call(self._transaction, self._rowcount, sql, params)
+        changed: int = await self._grouped(partial(self._rowcount, sql, params))
         return changed
 
     def _rowcount(self, sql: str, params: tuple[Any, ...]) -> int:
