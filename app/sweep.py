@@ -205,6 +205,7 @@ async def sweep_repository(
         report.skipped.append((repo, f"its configuration is broken: {_problems(loaded)}"))
         return report
     work = Work(session=session, repo=repo, loaded=loaded, now=now, key=key, bot_login=bot_login)
+    session.nudging = True
     calendar = calendar_for(work.config.working_hours)
     listed = await open_incidents(session, repo, work.config.labels.incident, listings)
     report.listed = len(listed)

@@ -47,6 +47,10 @@ USER_AGENT = "Baton (incident response on GitHub issues)"
 # When this little is left of an installation's allowance, reminders wait and commands go first.
 REQUESTS_KEPT_FOR_COMMANDS = 100
 CONTENT_KEPT_FOR_COMMANDS = 50
+CONTENT_PER_MINUTE_KEPT = 10  # of the 80 a minute, reminders leave these to commands
+MINUTE, HOUR = 60.0, 3600.0
+ARRIVAL_MARGIN = 1.0  # seconds
+NUDGE_GIVES_WAY = 0.1  # seconds a reminder's write waits before looking again
 
 
 class GitHubBusy(Exception):
@@ -76,8 +80,10 @@ class TokenCache(MemCacheStrategy):
 
 class WritePacer:
     """Spaces writes as GitHub asks (about 1 s apart in bulk, at most 80 content-creating
-    requests a minute) while letting a burst, a few commands' writes, go at once: an interactive
-    reply never waits unless writes have been flowing faster than one a second for a while."""
+    requests a minute and 500 an hour) while letting a burst, a few commands' writes, go at
+    once: an interactive reply never waits unless writes have been flowing faster than one a
+    second for a while. Reminders (`nudge=True`) give way: they wait while a command's write is
+    waiting, and leave the last part of each minute's allowance to commands."""
 
     def __init__(
         self,
@@ -96,17 +102,24 @@ class WritePacer:
         self._tokens = float(burst)
         self._refilled_at = clock()
         self._content_times: deque[float] = deque()
-        self._lock = asyncio.Lock()
+        self._commands_waiting = 0
 
-    async def before_write(self, *, content_creating: bool) -> None:
-        async with self._lock:
-            while (wait := self._wait_needed(content_creating)) > 0:
+    async def before_write(self, *, content_creating: bool, nudge: bool = False) -> None:
+        if not nudge:
+            self._commands_waiting += 1
+        try:
+            # No await between the last check and taking the slot: the event loop makes that
+            # atomic, so writers need no lock and a later command can overtake a waiting nudge.
+            while (wait := self._wait_needed(content_creating, nudge)) > 0:
                 await asyncio.sleep(wait)
-            self._tokens -= 1
-            if content_creating:
-                self._content_times.append(self._clock())
+        finally:
+            if not nudge:
+                self._commands_waiting -= 1
+        self._tokens -= 1
+        if content_creating:
+            self._content_times.append(self._clock())
 
-    def _wait_needed(self, content_creating: bool) -> float:
+    def _wait_needed(self, content_creating: bool, nudge: bool) -> float:
         now = self._clock()
         if self._interval > 0:
             self._tokens = min(
@@ -117,11 +130,16 @@ class WritePacer:
         self._refilled_at = now
         wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) * self._interval
         if content_creating:
-            self._forget_content_before(now - 3600)
-            for window, allowed in ((60, self._content_per_minute), (3600, self._content_per_hour)):
+            self._forget_content_before(now - HOUR - ARRIVAL_MARGIN)
+            minute = self._content_per_minute - (CONTENT_PER_MINUTE_KEPT if nudge else 0)
+            for window, allowed in ((MINUTE, minute), (HOUR, self._content_per_hour)):
+                # GitHub counts arrivals: a second's margin keeps jitter out of its window.
+                window += ARRIVAL_MARGIN
                 recent = [t for t in self._content_times if now - t < window]
                 if len(recent) >= allowed:
                     wait = max(wait, window - (now - recent[len(recent) - allowed]))
+        if nudge and self._commands_waiting:
+            wait = max(wait, NUDGE_GIVES_WAY)
         return wait
 
     def _forget_content_before(self, moment: float) -> None:
@@ -130,7 +148,7 @@ class WritePacer:
 
     def content_room(self) -> int:
         """Content-creating requests left in the last hour's allowance."""
-        self._forget_content_before(self._clock() - 3600)
+        self._forget_content_before(self._clock() - HOUR - ARRIVAL_MARGIN)
         return self._content_per_hour - len(self._content_times)
 
 
@@ -326,6 +344,8 @@ class GitHubSession:
         self.caches = caches
         self._pacer = pacer
         self._budget = budget
+        # Set for a unit of work that posts reminders: its writes give way to commands.
+        self.nudging = False
 
     async def read(self, request: Callable[[], Awaitable[T]]) -> T:
         return await self._call(request, idempotent=True)
@@ -346,7 +366,7 @@ class GitHubSession:
         idempotent: bool = True,
         content_creating: bool = False,
     ) -> T:
-        await self._pacer.before_write(content_creating=content_creating)
+        await self._pacer.before_write(content_creating=content_creating, nudge=self.nudging)
         return await self._call(request, idempotent=idempotent)
 
     async def _call(self, request: Callable[[], Awaitable[T]], *, idempotent: bool) -> T:

@@ -22,6 +22,7 @@ async def on_nudges_due(work: Work, event: Event) -> Plan | None:
         return None
     if (wait := work.session.nudges_must_wait()) is not None:
         raise GitHubBusy(wait, "reminders wait: the rest of the rate limit is kept for commands")
+    work.session.nudging = True
     outcome = await nudge_plan(work, number)
     if isinstance(outcome, str):
         log.warning("sweep: %s#%d left alone: %s", work.repo, number, outcome)

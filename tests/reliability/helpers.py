@@ -46,7 +46,7 @@ async def built_stage(
             await world.stop()
             world.settings = replace(world.settings, http_timeout=http_timeout)
             inner = world.standin.transport
-            world.standin.transport = lambda: TimeoutTransport(inner())
+            world.standin.transport = lambda: TimeoutTransport(inner())  # type: ignore[method-assign]
             await world.start()
         yield world
 

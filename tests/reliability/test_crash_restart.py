@@ -33,7 +33,8 @@ VENV = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 SOAK = os.environ.get("BATON_SOAK") == "1"
 UNPACED = (
     "import functools, sys, app.service as s, app.github.client as c;"
-    "s.build_service.__kwdefaults__['pacer_factory'] = functools.partial(c.WritePacer, interval=0, content_per_minute=10**6);"
+    "s.build_service.__kwdefaults__['pacer_factory'] = "
+    "functools.partial(c.WritePacer, interval=0, content_per_minute=10**6);"
     "from app.__main__ import main; sys.exit(main())"
 )
 COMMAND = [str(VENV / "baton")] if SOAK else [str(VENV / "python"), "-c", UNPACED]
@@ -165,6 +166,8 @@ async def test_a_killed_server_processes_every_delivery_exactly_once(tmp_path: P
     assert set(statuses) == {"done"}, statuses
     acknowledged = {d.delivery_id for d in standin.deliveries if d.status_code == 202}
     assert acknowledged <= stored, "a delivery was acknowledged but not stored"
+    leaked = [t for t in standin.api.world.tokens if t in logs.read_text()]
+    assert not leaked and secret not in logs.read_text(), "the process logged a secret"
     redelivered = [d for d in standin.deliveries if d.redelivery]
     assert missed and {d.delivery_id for d in missed} <= {d.delivery_id for d in redelivered}
     print(
