@@ -189,7 +189,7 @@ def closes_fence(line: str, opener: str) -> bool:
     )
 
 
-def _open_fence(text: str) -> str | None:
+def open_fence(text: str) -> str | None:
     """The run of the fence still open at the end of `text`, or None."""
     opener: str | None = None
     for line in text.split("\n"):
@@ -201,7 +201,7 @@ def _open_fence(text: str) -> str | None:
 
 
 def _closing_fence(text: str) -> str:
-    opener = _open_fence(text)
+    opener = open_fence(text)
     return "" if opener is None else "\n" + opener
 
 
@@ -224,6 +224,7 @@ __all__ = [
     "cell",
     "closes_fence",
     "inline",
+    "open_fence",
     "opening_fence",
     "user",
     "when",

@@ -13,9 +13,8 @@ from app.incident.text import (
     ZERO_WIDTH_JOINER,
     block,
     cell,
-    closes_fence,
     inline,
-    opening_fence,
+    open_fence,
 )
 
 HOSTILE = [
@@ -60,16 +59,6 @@ def unescaped_pipes(text: str) -> list[int]:
         for match in re.finditer(r"\\*\|", text)
         if (len(match.group()) - 1) % 2 == 0
     ]
-
-
-def open_fence_at_end(text: str) -> str | None:
-    opener: str | None = None
-    for line in text.split("\n"):
-        if opener is None:
-            opener = opening_fence(line)
-        elif closes_fence(line, opener):
-            opener = None
-    return opener
 
 
 # --- inline ------------------------------------------------------------------------------------
@@ -207,7 +196,7 @@ def test_block_truncation_closes_the_fence_it_cut() -> None:
     result = block("```\n" + "y\n" * 200, limit=150)
     assert len(result) <= 150
     assert result.endswith("\n```\n\n" + TRUNCATION_NOTE)
-    assert open_fence_at_end(result) is None
+    assert open_fence(result) is None
 
 
 # --- properties --------------------------------------------------------------------------------
@@ -242,7 +231,7 @@ def test_block_is_always_safe(value: str, limit: int) -> None:
     assert len(result) <= limit
     assert "<!--" not in result
     assert "-->" not in result
-    assert open_fence_at_end(result) is None
+    assert open_fence(result) is None
 
 
 @given(hostile_text.filter(lambda text: "`" not in text and "~" not in text))
