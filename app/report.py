@@ -329,10 +329,10 @@ async def _session_for(
     settings: Settings, repo: str, token: str | None, transport: httpx.AsyncBaseTransport | None
 ) -> AsyncIterator[GitHubSession]:
     if settings.app_id and settings.private_key:
-        github = GitHubApp.from_settings(settings, transport=transport)
-        installation_id = await _installation_on(github, repo)
-        async with github.installation(installation_id) as session:
-            yield session
+        async with GitHubApp.from_settings(settings, transport=transport) as github:
+            installation_id = await _installation_on(github, repo)
+            async with github.installation(installation_id) as session:
+                yield session
         return
     if not token:
         raise SettingsError("set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY, or GITHUB_TOKEN")

@@ -80,6 +80,7 @@ def build_service(
                 await task.stop()
             await worker.stop()
             await store.close()
+            await github.aclose()
 
     web = create_web_app(
         webhook_secret=webhook_secret,

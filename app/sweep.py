@@ -512,8 +512,8 @@ async def sweep_once(
         "budget": OperationsBudget(budget),
     }
     if settings.app_id and settings.private_key:
-        github = GitHubApp.from_settings(settings, transport=transport)
-        return await sweep_installations(github, only_repo=repo, **options)
+        async with GitHubApp.from_settings(settings, transport=transport) as github:
+            return await sweep_installations(github, only_repo=repo, **options)
     if not token or not repo:
         raise SettingsError(
             "set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY, or GITHUB_TOKEN and --repo "

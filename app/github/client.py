@@ -211,10 +211,13 @@ class GitHubApp:
     ) -> None:
         self._observe = observe
         self._clock = clock
-        self._transport = transport
+        # One pool of kept-alive connections for every unit of work of this process, so a
+        # delivery does not pay for a new TCP and TLS handshake with GitHub.
+        self._pool = pooled_transport() if transport is None else None
+        shared = transport if self._pool is None else KeptOpen(self._pool)
         self._github = GitHub(
             AppAuthStrategy(str(app_id), private_key),
-            **client_options(api_url, timeout, transport, observe),
+            **client_options(api_url, timeout, shared, observe),
         )
         self._pacers: dict[int, WritePacer] = {}
         self._budgets: dict[int, RequestBudget] = {}
@@ -246,6 +249,17 @@ class GitHubApp:
             pacer_factory=pacer_factory,
             clock=clock,
         )
+
+    async def aclose(self) -> None:
+        """Close the connection pool (at shutdown)."""
+        if self._pool is not None:
+            await self._pool.aclose()
+
+    async def __aenter__(self) -> GitHubApp:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def bot_login(self) -> str:
         """The App's bot account (`<slug>[bot]`), learned once from `GET /app`."""
@@ -280,6 +294,23 @@ def tls_context() -> ssl.SSLContext:
     """One TLS context for every client: building one (loading the CA bundle) per unit of work
     was the largest cost of handling a delivery."""
     return httpx.create_ssl_context()
+
+
+def pooled_transport() -> httpx.AsyncHTTPTransport:
+    return httpx.AsyncHTTPTransport(verify=tls_context(), limits=httpx.Limits(keepalive_expiry=60))
+
+
+class KeptOpen(httpx.AsyncBaseTransport):
+    """A transport that many short-lived clients share: closing a client leaves it open."""
+
+    def __init__(self, pool: httpx.AsyncBaseTransport) -> None:
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._pool.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """The pool's owner closes it; a client's own close does not."""
 
 
 def client_options(

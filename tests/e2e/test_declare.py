@@ -108,3 +108,15 @@ async def test_declaring_twice_changes_nothing_more(world: Stage) -> None:
 
     assert world.standin.issue(REPO, number)["body"] == first_body
     assert len(world.standin.comments(REPO, number)) == 1
+
+
+async def test_units_of_work_share_kept_alive_connections_to_github(tmp_path: Path) -> None:
+    async with stage(over_http=True, database_url=f"sqlite:///{tmp_path / 'b.db'}") as world:
+        for title in ("First", "Second", "Third"):
+            await open_incident(world, title)
+        requests = len(baton_requests(world))
+        pool = world.service.github._pool  # the process's one pool (httpx.AsyncHTTPTransport)
+        assert pool is not None
+        connections = pool._pool.connections  # httpcore's open connections
+        assert requests >= 12
+        assert 1 <= len(connections) <= 2, "each delivery does not open its own connection"
