@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from app.github.client import token_session
+from app.github.client import ACTIONS_BOT, token_session
 from app.github.config_source import ConfigCache
 from app.github.executor import execute
 from app.handlers.events import Event
@@ -19,8 +19,6 @@ from app.handlers.router import handler_for
 from app.handlers.work import Work
 from app.incident.state import derive_state_key
 from app.settings import DEFAULT_API_URL, SettingsError
-
-ACTIONS_BOT = "github-actions[bot]"  # who GITHUB_TOKEN's writes appear as
 
 
 def read_event(environ: Mapping[str, str]) -> Event:

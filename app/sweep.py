@@ -36,7 +36,7 @@ from githubkit.utils import UNSET
 
 from app.config import LoadResult
 from app.github import issues as gh
-from app.github.client import GitHubApp, GitHubSession, token_session
+from app.github.client import ACTIONS_BOT, GitHubApp, GitHubSession, token_session
 from app.github.config_source import ConfigCache
 from app.github.executor import Plan, execute
 from app.handlers.work import Work
@@ -52,7 +52,6 @@ PER_PAGE = 100
 DEFAULT_BUDGET = 100  # write operations per run, like actions/stale's operations-per-run
 # What one due incident is assumed to cost when it is handed to the worker: the card, a comment.
 ENQUEUED_WRITES = 2
-ACTIONS_BOT = "github-actions[bot]"  # who writes in Action mode
 
 # (repository, issue number, nudges due, installation id) -> False when already enqueued
 Enqueue = Callable[[str, int, tuple[Nudge, ...], int | None], Awaitable[bool]]

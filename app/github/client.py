@@ -44,6 +44,7 @@ ResponseObserver = Callable[[int, int | None], None]
 RETRIES = 2  # after the first try, for reads and idempotent writes
 SHORT_WAIT = timedelta(seconds=2)  # a rate limit this short is waited out in place
 USER_AGENT = "Baton (incident response on GitHub issues)"
+ACTIONS_BOT = "github-actions[bot]"  # who a workflow's GITHUB_TOKEN writes as (Action mode)
 # When this little is left of an installation's allowance, reminders wait and commands go first.
 REQUESTS_KEPT_FOR_COMMANDS = 100
 CONTENT_KEPT_FOR_COMMANDS = 50
