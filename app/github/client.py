@@ -210,7 +210,6 @@ class GitHubApp:
         pacer_factory: Callable[[], WritePacer] = WritePacer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._observe = observe
         self._clock = clock
         # One pool of kept-alive connections for every unit of work of this process, so a
         # delivery does not pay for a new TCP and TLS handshake with GitHub.

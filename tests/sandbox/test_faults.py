@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from githubkit import AppInstallationAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
 from githubkit.exception import (
     PrimaryRateLimitExceeded,
     RequestError,
@@ -15,8 +16,8 @@ from githubkit.exception import (
     SecondaryRateLimitExceeded,
 )
 
+from app.demo.harness import serving
 from app.sandbox import Fault, StandIn
-from app.sandbox.serve import serve, stop
 from tests.sandbox.conftest import APP_ID, NAME, OWNER, REPO
 
 ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"
@@ -83,22 +84,19 @@ async def test_drop_applies_the_write_then_cuts_the_connection(
 async def test_drop_over_a_real_socket(
     standin: StandIn, private_pem: str, installation_id: int, incident: int
 ) -> None:
-    server, base_url = await serve(standin)
-    try:
-        strategy = AppInstallationAuthStrategy(APP_ID, private_pem, installation_id)
-        from githubkit.cache import MemCacheStrategy
-
-        async with GitHub(
+    strategy = AppInstallationAuthStrategy(APP_ID, private_pem, installation_id)
+    async with (
+        serving(standin.app, lifespan="off") as base_url,
+        GitHub(
             strategy, base_url=base_url, auto_retry=False, cache_strategy=MemCacheStrategy()
-        ) as gh:
-            fetched = await gh.rest.issues.async_get(OWNER, NAME, incident)
-            assert fetched.parsed_data.title == "Checkout down"
-            standin.faults.add(Fault(method="PATCH", route=ISSUE, kind="drop"))
-            with pytest.raises(RequestError) as dropped:
-                await gh.rest.issues.async_update(OWNER, NAME, incident, state="closed")
-            assert isinstance(dropped.value.__cause__, httpx.TransportError)
-    finally:
-        await stop(server)
+        ) as gh,
+    ):
+        fetched = await gh.rest.issues.async_get(OWNER, NAME, incident)
+        assert fetched.parsed_data.title == "Checkout down"
+        standin.faults.add(Fault(method="PATCH", route=ISSUE, kind="drop"))
+        with pytest.raises(RequestError) as dropped:
+            await gh.rest.issues.async_update(OWNER, NAME, incident, state="closed")
+        assert isinstance(dropped.value.__cause__, httpx.TransportError)
     assert standin.issue(REPO, incident)["state"] == "closed"
 
 
