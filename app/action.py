@@ -15,7 +15,7 @@ from app.github.client import ACTIONS_BOT, token_session
 from app.github.config_source import ConfigCache
 from app.github.executor import execute
 from app.handlers.events import Event
-from app.handlers.router import handler_for
+from app.handlers.router import route_for
 from app.handlers.work import Work
 from app.incident.state import derive_state_key
 from app.settings import DEFAULT_API_URL, SettingsError
@@ -46,8 +46,8 @@ async def run_action(
 ) -> str:
     """Handle the run's event; returns one line saying what happened."""
     event = read_event(environ)
-    handler = handler_for(event.name, event.action)
-    if handler is None:
+    route = route_for(event.name, event.action)
+    if route is None or not route.from_github:
         return f"nothing to do for {event.name}.{event.action}"
     if event.sender == ACTIONS_BOT or event.repo is None:
         return "nothing to do: the event was caused by this workflow's own token"
@@ -65,7 +65,7 @@ async def run_action(
             key=derive_state_key(secret),
             bot_login=ACTIONS_BOT,
         )
-        plan = await handler(work, event)
+        plan = await route.handler(work, event)
         if plan is None:
             return f"nothing to do for {event.name}.{event.action} on {event.repo}"
         await execute(session, plan, render_card=work.render_card, board=work.follow_on_board)

@@ -15,7 +15,7 @@ from app.github.client import GitHubApp, GitHubBusy, GitHubSession
 from app.github.config_source import ConfigCache
 from app.github.executor import Plan, execute
 from app.handlers.events import Event
-from app.handlers.router import handler_for
+from app.handlers.router import route_for
 from app.handlers.work import Work
 from app.server.store import Delivery, DeliveryStore
 from app.server.worker import Reschedule
@@ -44,8 +44,8 @@ class DeliveryProcessor:
 
     async def __call__(self, delivery: Delivery) -> None:
         event = Event(delivery.event, delivery.action, delivery.payload(), delivery.delivery_id)
-        handler = handler_for(event.name, event.action)
-        if handler is None or event.installation_id is None or event.repo is None:
+        route = route_for(event.name, event.action)
+        if route is None or event.installation_id is None or event.repo is None:
             return
         bot_login = await self._github.bot_login()
         if event.sender == bot_login:
@@ -56,7 +56,7 @@ class DeliveryProcessor:
                 if delivery.plan is not None:
                     await self._run(session, work, delivery, Plan.from_json(delivery.plan))
                     return
-                plan = await handler(work, event)
+                plan = await route.handler(work, event)
                 if plan is not None:
                     await self._store.save_plan(delivery.delivery_id, plan.to_json())
                     await self._run(session, work, delivery, plan)

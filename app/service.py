@@ -12,8 +12,8 @@ import httpx
 from starlette.applications import Starlette
 
 from app.github.client import GitHubApp, WritePacer
-from app.handlers.events import issue_key
-from app.handlers.router import wants
+from app.github.config_source import ConfigCache
+from app.handlers.triage import Triage
 from app.processing import DeliveryProcessor
 from app.redelivery import INTERVAL, Redelivery
 from app.server.metrics import Metrics
@@ -55,8 +55,9 @@ def build_service(
         pacer_factory=pacer_factory,
         clock=clock,
     )
+    configs = ConfigCache()
     processor = DeliveryProcessor(
-        github=github, store=store, state_key=settings.state_key(), clock=clock
+        github=github, store=store, state_key=settings.state_key(), clock=clock, configs=configs
     )
     worker = Worker(store, processor, clock=clock, metrics=metrics)
     sweep = ServerSweep(
@@ -87,8 +88,11 @@ def build_service(
         store=store,
         worker=worker,
         metrics=metrics,
-        wants=wants,
-        issue_key=issue_key,
+        triage=Triage(
+            state_key=settings.state_key(),
+            cached_config=configs.peek,
+            known_bot_login=github.known_bot_login,
+        ),
         lifespan=lifespan,
     )
     return Service(web=web, store=store, worker=worker, github=github, metrics=metrics)

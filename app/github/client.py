@@ -261,6 +261,10 @@ class GitHubApp:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    def known_bot_login(self) -> str | None:
+        """The bot's login if `bot_login()` has learned it; never a request."""
+        return self._bot_login
+
     async def bot_login(self) -> str:
         """The App's bot account (`<slug>[bot]`), learned once from `GET /app`."""
         if self._bot_login is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.github import issues as gh
 from app.github.executor import Plan
-from app.handlers.events import Event
+from app.handlers.events import Event, Known
 from app.handlers.work import Work
 from app.incident import lifecycle, rules
 from app.incident.commands import Command, parse_comment
@@ -16,20 +16,48 @@ NEEDS_ASSIGNABLE = frozenset({"ic", "handoff"})  # commands whose user may becom
 AFTER_RESOLUTION = ("resolved", "closed")
 
 
-async def on_comment_created(work: Work, event: Event) -> Plan | None:
-    number, comment_id = event.issue_number, event.comment_id
-    if event.is_pull_request or number is None or comment_id is None or event.sender is None:
+def comment_matters(event: Event, known: Known) -> bool:
+    """A command (or a near miss) anywhere, or any comment on a resolved or closed incident."""
+    if _answerable(event) is None:
+        return False
+    parsed = parse_comment(event.comment_body)
+    return bool(parsed.commands or parsed.near_misses) or _after_resolution(event, known)
+
+
+def _answerable(event: Event) -> tuple[int, int, str] | None:
+    """(issue number, comment id, sender) of a comment on an issue, not on a pull request."""
+    number, comment_id, sender = event.issue_number, event.comment_id, event.sender
+    if event.is_pull_request or number is None or comment_id is None or sender is None:
         return None
+    return number, comment_id, sender
+
+
+def _after_resolution(event: Event, known: Known) -> bool:
+    """Whether the card in the payload (no request needed) is of a resolved or closed incident."""
+    repo, number = event.repo, event.issue_number
+    if repo is None or number is None:
+        return False
+    seen = known.card_state(repo, number, event.issue_body)
+    return seen is not None and seen.status in AFTER_RESOLUTION
+
+
+async def on_comment_created(work: Work, event: Event) -> Plan | None:
+    answerable = _answerable(event)
+    if answerable is None:
+        return None
+    number, comment_id, sender = answerable
     parsed = parse_comment(event.comment_body)
     if not parsed.commands and not parsed.near_misses:
+        if not _after_resolution(event, work.known):
+            return None
         return await _community_comment(work, event, number, comment_id)
     issue, reading = await work.load_incident(number)
     if reading.state is None:
         declaring = next((c for c in parsed.commands if c.name == "declare"), None)
         if declaring is None or reading.found:
             return None  # not an incident (or a card that cannot be trusted)
-        return await _declare(work, issue, declaring, event.sender, comment_id)
-    actor = await work.actor(event.sender, issue)
+        return await _declare(work, issue, declaring, sender, comment_id)
+    actor = await work.actor(sender, issue)
     needs_comments = rules.needs_comments(parsed.commands, work.config)
     decision = rules.apply_comment(
         reading.state,
@@ -86,14 +114,7 @@ async def _declare(
 
 
 async def _community_comment(work: Work, event: Event, number: int, comment_id: int) -> Plan | None:
-    """Only comments on a resolved or closed incident matter; the card in the payload tells,
-    without a request, whether this one is."""
-    payload_issue = event.issue_view()
-    if payload_issue is None:
-        return None
-    seen = work.read_card(payload_issue.body, number).state
-    if seen is None or seen.status not in AFTER_RESOLUTION:
-        return None
+    """A comment on a resolved or closed incident: a reply restarts the wait for closing."""
     issue, reading = await work.load_incident(number)
     if reading.state is None:
         return None

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from app.github.executor import Plan
-from app.handlers.events import Event
+from app.handlers.events import Event, Known
 from app.handlers.work import Work
 from app.incident import rules
 from app.incident.effects import Actor
 from app.incident.forms import read_incident_form
 
 
+def opened_matters(event: Event, known: Known) -> bool:
+    """An issue opened with the incident label (by an issue form, or by hand)."""
+    issue = event.issue_view()
+    if issue is None:
+        return False
+    return known.config is None or known.config.labels.incident in issue.labels
+
+
 async def on_issue_opened(work: Work, event: Event) -> Plan | None:
     issue = event.issue_view()
-    if issue is None or work.config.labels.incident not in issue.labels:
+    if issue is None or not opened_matters(event, work.known):
         return None
     return await declare_incident(work, issue.number, declared_by=event.sender or issue.author)
 

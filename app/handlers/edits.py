@@ -9,28 +9,40 @@ the card is never touched.
 from __future__ import annotations
 
 from app.github.executor import Plan
-from app.handlers.events import Event
+from app.handlers.events import Event, Known
 from app.handlers.work import Work
 from app.incident import card
 from app.incident.effects import Decision, Reply
+from app.incident.state import IncidentState
 from app.incident.words import render
 
 
-async def on_issue_edited(work: Work, event: Event) -> Plan | None:
-    previous = event.previous_body
-    if previous is None or event.issue_number is None:
+def edit_matters(event: Event, known: Known) -> bool:
+    """An edit of the body of an issue that had a trustworthy card before it (not a title edit,
+    not an issue that is no incident)."""
+    return _card_before(event, known) is not None
+
+
+def _card_before(event: Event, known: Known) -> IncidentState | None:
+    previous, number, repo = event.previous_body, event.issue_number, event.repo
+    if previous is None or number is None or repo is None:
         return None  # a title edit, or a payload without the old body
-    before = work.read_card(previous, event.issue_number)
-    if before.state is None:
+    return known.card_state(repo, number, previous)
+
+
+async def on_issue_edited(work: Work, event: Event) -> Plan | None:
+    before = _card_before(event, work.known)
+    previous, number = event.previous_body, event.issue_number
+    if before is None or previous is None or number is None:
         return None  # there was no trustworthy card to protect
-    issue, now = await work.load_incident(event.issue_number)
-    if now.state is not None and now.state != before.state:
+    issue, now = await work.load_incident(number)
+    if now.state is not None and now.state != before:
         return None  # Baton itself moved the card on since this edit: nothing to restore
-    if now.state == before.state and card.card_block(issue.body) == card.card_block(previous):
+    if now.state == before and card.card_block(issue.body) == card.card_block(previous):
         return None  # only people's text changed
     restored_by = event.sender or "someone"
     reply = Reply(
-        key=f"restore:{event.issue_number}:{event.delivery_id}",
+        key=f"restore:{number}:{event.delivery_id}",
         body=render(
             "reply/card_restored.md.j2",
             editor=restored_by,
@@ -40,5 +52,5 @@ async def on_issue_edited(work: Work, event: Event) -> Plan | None:
     )
     # The card is written whenever the plan carries a state different from `previous`, so
     # passing no previous state makes the executor put the last good card back in place.
-    decision = Decision(state=before.state, replies=(reply,))
+    decision = Decision(state=before, replies=(reply,))
     return work.plan(decision, issue, previous=None)

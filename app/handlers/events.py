@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.config import Config
+from app.incident import card
 from app.incident.effects import IssueView
-from app.incident.state import parse_time
+from app.incident.state import IncidentState, issue_state_key, parse_time
 
 
 def _get(data: Any, *path: str) -> Any:
@@ -45,6 +47,19 @@ def _time(data: Any, *path: str) -> datetime | None:
 
 
 @dataclass(frozen=True)
+class Known:
+    """What a handler's first check may use besides the payload: the repository's configuration
+    (None where it is not at hand without a request) and the key of the cards' state."""
+
+    config: Config | None
+    key: bytes
+
+    def card_state(self, repo: str, number: int, body: str) -> IncidentState | None:
+        """The state of a card in `body`, if it is there and its MAC verifies."""
+        return card.read_card(body, issue_state_key(self.key, repo, number)).state
+
+
+@dataclass(frozen=True)
 class Event:
     name: str  # X-GitHub-Event
     action: str | None
@@ -66,6 +81,10 @@ class Event:
     @property
     def issue_number(self) -> int | None:
         return _number(self.payload, "issue", "number")
+
+    @property
+    def issue_body(self) -> str:
+        return _text(self.payload, "issue", "body") or ""
 
     @property
     def is_pull_request(self) -> bool:
@@ -104,7 +123,7 @@ class Event:
             repo=self.repo,
             number=number,
             title=_text(issue, "title") or "",
-            body=_text(issue, "body") or "",
+            body=self.issue_body,
             author=_text(issue, "user", "login") or "",
             labels=tuple(
                 name for label in labels or () if (name := _text(label, "name")) is not None

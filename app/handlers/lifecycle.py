@@ -5,12 +5,23 @@ from __future__ import annotations
 import re
 
 from app.github.executor import Plan
-from app.handlers.events import Event
+from app.handlers.events import Event, Known
 from app.handlers.work import Work
 from app.incident import lifecycle
 
 # The marker a retrospective issue carries (see app/github/issues.py, ISSUE_MARKER).
 RETRO_MARKER = re.compile(r"<!-- baton:issue retro:(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+) -->")
+
+
+def open_or_closed_matters(event: Event, known: Known) -> bool:
+    """An incident or a retrospective closed or reopened by hand."""
+    issue = event.issue_view()
+    if issue is None or event.sender is None:
+        return False
+    if known.config is None:
+        return True
+    labels = known.config.labels
+    return labels.retrospective in issue.labels or labels.incident in issue.labels
 
 
 async def on_issue_closed(work: Work, event: Event) -> Plan | None:
@@ -23,12 +34,10 @@ async def on_issue_reopened(work: Work, event: Event) -> Plan | None:
 
 async def _open_or_closed(work: Work, event: Event, *, closed: bool) -> Plan | None:
     issue = event.issue_view()
-    if issue is None or event.sender is None:
+    if issue is None or event.sender is None or not open_or_closed_matters(event, work.known):
         return None
     if work.config.labels.retrospective in issue.labels:
         return await _retrospective(work, issue.body, issue.number, closed=closed)
-    if work.config.labels.incident not in issue.labels:
-        return None
     current, reading = await work.load_incident(issue.number)
     if reading.state is None:
         return None

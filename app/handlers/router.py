@@ -1,36 +1,49 @@
-"""Which handler answers which delivery: one line per (event, action)."""
+"""Which handler answers which delivery: one line per (event, action).
+
+Each route also names the handler's first check (`matters`), which triage runs before a
+delivery is stored; None means every delivery of that kind is stored.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from app.github.executor import Plan
 from app.handlers import commands, declare, edits, labels, lifecycle, sweep
-from app.handlers.events import Event
+from app.handlers.events import Event, Known
 from app.handlers.work import Work
 
 Handler = Callable[[Work, Event], Awaitable[Plan | None]]
+Matters = Callable[[Event, Known], bool]
 
-ROUTES: dict[tuple[str, str], Handler] = {
-    ("issues", "opened"): declare.on_issue_opened,
-    ("issues", "labeled"): labels.on_labeled,
-    ("issues", "unlabeled"): labels.on_unlabeled,
-    ("issues", "edited"): edits.on_issue_edited,
-    ("issues", "closed"): lifecycle.on_issue_closed,
-    ("issues", "reopened"): lifecycle.on_issue_reopened,
-    ("issue_comment", "created"): commands.on_comment_created,
-    ("baton.sweep", "due"): sweep.on_nudges_due,
+
+def _always(event: Event, known: Known) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Route:
+    handler: Handler
+    matters: Matters = _always
+    from_github: bool = True  # False: Baton's own kind of delivery, never accepted over HTTP
+
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("issues", "opened"): Route(declare.on_issue_opened, declare.opened_matters),
+    ("issues", "labeled"): Route(labels.on_labeled, labels.labeled_matters),
+    ("issues", "unlabeled"): Route(labels.on_unlabeled, labels.unlabeled_matters),
+    ("issues", "edited"): Route(edits.on_issue_edited, edits.edit_matters),
+    ("issues", "closed"): Route(lifecycle.on_issue_closed, lifecycle.open_or_closed_matters),
+    ("issues", "reopened"): Route(lifecycle.on_issue_reopened, lifecycle.open_or_closed_matters),
+    ("issue_comment", "created"): Route(commands.on_comment_created, commands.comment_matters),
+    ("baton.sweep", "due"): Route(sweep.on_nudges_due, from_github=False),
 }
 
 
-def handler_for(event: str, action: str | None) -> Handler | None:
+def route_for(event: str, action: str | None) -> Route | None:
     return ROUTES.get((event, action or ""))
 
 
-def wants(event: str, action: str | None) -> bool:
-    """Deliveries worth storing; the rest are acknowledged and dropped at once."""
-    return handler_for(event, action) is not None
-
-
 def handled_events() -> set[str]:
-    return {event for event, _ in ROUTES if not event.startswith("baton.")}  # ours: not GitHub's
+    return {event for (event, _), route in ROUTES.items() if route.from_github}

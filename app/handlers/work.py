@@ -11,6 +11,7 @@ from app.github import issues as gh
 from app.github.client import GitHubSession
 from app.github.executor import Plan, plan_for
 from app.github.projects import sync_board
+from app.handlers.events import Known
 from app.incident import card
 from app.incident.calendar import calendar_for
 from app.incident.clocks import card_view_fields
@@ -32,6 +33,10 @@ class Work:
     @property
     def config(self) -> Config:
         return self.loaded.config
+
+    @property
+    def known(self) -> Known:
+        return Known(config=self.config, key=self.key)
 
     def card_key(self, number: int) -> bytes:
         return issue_state_key(self.key, self.repo, number)

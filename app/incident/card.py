@@ -76,6 +76,8 @@ def render_card(state: IncidentState, view: CardView, key: bytes) -> str:
 
 def read_card(body: str, key: bytes) -> CardReading:
     body = body or ""
+    if CARD_START not in body and CARD_END not in body:
+        return CardReading(False, None, None, False, body)  # most issues: no need to walk lines
     span = _card_span(body)
     if span is None:
         return CardReading(False, None, _orphan_problem(body), False, body)

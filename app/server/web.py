@@ -1,8 +1,14 @@
 """HTTP ingress: `POST /webhooks`, `GET /healthz`, `GET /metrics`.
 
 A delivery is verified, stored durably and only then acknowledged with 202; processing happens
-later in the worker. Deliveries the caller does not want (`wants` is False) are acknowledged
-with 202 and not stored at all: they have no effect, so there is nothing to keep or replay.
+later in the worker. Deliveries that triage finds cannot matter (an event Baton does not handle,
+a comment without a command on an issue that is no incident…) are acknowledged with 202 and not
+stored at all: they have no effect, so there is nothing to keep or replay.
+
+`POST /webhooks` is a plain ASGI app that `BatonWeb` calls before Starlette's middleware and
+router: it reads the scope and sends its answer directly, because Starlette's layers and its
+Request and Response objects cost more per delivery than verifying, reading and storing it
+(docs/performance.md). Every other request, and the lifespan, go through Starlette.
 """
 
 from __future__ import annotations
@@ -11,15 +17,15 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Lifespan
+from starlette.types import Lifespan, Message, Receive, Scope, Send
 
 from app.server.metrics import Metrics
 from app.server.store import DeliveryStatus, DeliveryStore, NewDelivery
@@ -29,13 +35,23 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 25 * 1024 * 1024
 
-Wants = Callable[[str, str | None], bool]
-IssueKey = Callable[[Mapping[str, Any]], str | None]
 
-_JSON = "application/json"
-_ACCEPTED = Response(b'{"ok":true}', status_code=202, media_type=_JSON)
-_DUPLICATE = Response(b'{"ok":true,"duplicate":true}', status_code=202, media_type=_JSON)
-_IGNORED = Response(b'{"ok":true,"ignored":true}', status_code=202, media_type=_JSON)
+class Verdict(Protocol):
+    @property
+    def store(self) -> bool: ...
+    @property
+    def action(self) -> str | None: ...
+    @property
+    def issue_key(self) -> str | None: ...
+
+
+# (X-GitHub-Event, body) -> whether to store it, its action and issue key. Raises ValueError,
+# whose words go back to the sender, when the body is not a JSON object.
+Triage = Callable[[str, bytes], Verdict]
+
+_ACCEPTED = b'{"ok":true}'
+_DUPLICATE = b'{"ok":true,"duplicate":true}'
+_IGNORED = b'{"ok":true,"ignored":true}'
 
 
 class Rejection(Exception):
@@ -45,13 +61,25 @@ class Rejection(Exception):
         self.message = message
 
 
-def _error(status_code: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status_code)
+class Headers:
+    """A request's headers by lower-case name (the first of repeated ones, as Starlette does)."""
+
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
+        self._values: dict[bytes, bytes] = {}
+        for name, value in raw:
+            self._values.setdefault(name.lower(), value)
+
+    def get(self, name: str) -> str | None:
+        value = self._values.get(name.encode())
+        return None if value is None else value.decode("latin-1")
+
+    def __contains__(self, name: str) -> bool:
+        return name.encode() in self._values
 
 
-def _check_content_type(request: Request) -> None:
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type == _JSON:
+def _check_content_type(headers: Headers) -> None:
+    media_type = (headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media_type == "application/json":
         return
     if media_type == "application/x-www-form-urlencoded":
         raise Rejection(
@@ -62,8 +90,8 @@ def _check_content_type(request: Request) -> None:
     raise Rejection(415, "the delivery must be sent with Content-Type: application/json")
 
 
-def _check_declared_size(request: Request) -> None:
-    declared = request.headers.get("content-length")
+def _check_declared_size(headers: Headers) -> None:
+    declared = headers.get("content-length")
     if declared is None:
         return
     if not (declared.isascii() and declared.isdigit()):
@@ -72,15 +100,24 @@ def _check_declared_size(request: Request) -> None:
         raise Rejection(413, f"the delivery is larger than {MAX_BODY_BYTES} bytes")
 
 
-async def _read_body(request: Request) -> bytes:
+class Disconnected(Exception):
+    """The sender went away before the whole body arrived: there is no one to answer."""
+
+
+async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Disconnected
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise Rejection(413, f"the delivery is larger than {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 class SignatureCheck:
@@ -89,10 +126,10 @@ class SignatureCheck:
     def __init__(self, webhook_secret: str) -> None:
         self._key = webhook_secret.encode()
 
-    def verify(self, request: Request, body: bytes) -> None:
-        signature = request.headers.get("x-hub-signature-256")
+    def verify(self, headers: Headers, body: bytes) -> None:
+        signature = headers.get("x-hub-signature-256")
         if signature is None:
-            if "x-hub-signature" in request.headers:
+            if "x-hub-signature" in headers:
                 raise Rejection(
                     401, "only a SHA-1 X-Hub-Signature was sent: X-Hub-Signature-256 is required"
                 )
@@ -102,21 +139,106 @@ class SignatureCheck:
             raise Rejection(401, "the X-Hub-Signature-256 signature does not match")
 
 
-def _required_header(request: Request, name: str) -> str:
-    value = request.headers.get(name)
+def _required_header(headers: Headers, name: str) -> str:
+    value = headers.get(name)
     if not value:
         raise Rejection(400, f"the {name} header is missing")
     return value
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise Rejection(400, "the body is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise Rejection(400, "the body must be a JSON object")
-    return payload
+async def _answer(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error_body(message: str) -> bytes:
+    return json.dumps({"error": message}).encode()
+
+
+class WebhookEndpoint:
+    """`POST /webhooks`: verify, triage, store, acknowledge."""
+
+    def __init__(
+        self,
+        *,
+        webhook_secret: str,
+        store: DeliveryStore,
+        worker: Worker | None,
+        metrics: Metrics,
+        triage: Triage,
+    ) -> None:
+        self._signatures = SignatureCheck(webhook_secret)
+        self._store = store
+        self._worker = worker
+        self._metrics = metrics
+        self._triage = triage
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope["headers"])
+        try:
+            status, answer = await self._receive(headers, receive)
+        except Disconnected:
+            return
+        except Rejection as rejection:
+            log.info("webhook delivery rejected (%d): %s", rejection.status_code, rejection)
+            status, answer = rejection.status_code, _error_body(rejection.message)
+        await _answer(send, status, answer)
+
+    async def _receive(self, headers: Headers, receive: Receive) -> tuple[int, bytes]:
+        _check_content_type(headers)
+        _check_declared_size(headers)
+        body = await _read_body(receive)
+        self._signatures.verify(headers, body)
+        event = _required_header(headers, "x-github-event")
+        delivery_id = _required_header(headers, "x-github-delivery")
+        try:
+            verdict = self._triage(event, body)
+        except ValueError as malformed:
+            raise Rejection(400, str(malformed)) from None
+        if event == "ping":
+            return 200, json.dumps({"ok": True, "zen": json.loads(body).get("zen")}).encode()
+        self._metrics.delivery_received(event)
+        if not verdict.store:
+            return 202, _IGNORED
+        delivery = NewDelivery(
+            delivery_id=delivery_id,
+            event=event,
+            action=verdict.action,
+            issue_key=verdict.issue_key,
+            body=body,
+            received_at=datetime.now(UTC),
+        )
+        try:
+            added = await self._store.add(delivery)
+        except Exception:
+            log.exception("could not store delivery %s", delivery_id)
+            return 503, _error_body("the delivery could not be stored; redeliver it later")
+        if not added:
+            return 202, _DUPLICATE
+        if self._worker is not None:
+            self._worker.notify(verdict.issue_key)
+        return 202, _ACCEPTED
+
+
+class BatonWeb(Starlette):
+    def __init__(self, *, webhooks: WebhookEndpoint, **options: Any) -> None:
+        super().__init__(**options)
+        self._webhooks = webhooks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/webhooks":
+            await self._webhooks(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_web_app(
@@ -125,49 +247,12 @@ def create_web_app(
     store: DeliveryStore,
     worker: Worker | None,
     metrics: Metrics,
-    wants: Wants,
-    issue_key: IssueKey,
+    triage: Triage,
     lifespan: Lifespan[Starlette] | None = None,
-) -> Starlette:
-    signatures = SignatureCheck(webhook_secret)
-
-    async def receive_delivery(request: Request) -> Response:
-        try:
-            _check_content_type(request)
-            _check_declared_size(request)
-            body = await _read_body(request)
-            signatures.verify(request, body)
-            event = _required_header(request, "x-github-event")
-            delivery_id = _required_header(request, "x-github-delivery")
-            payload = _json_object(body)
-        except Rejection as rejection:
-            log.info("webhook delivery rejected (%d): %s", rejection.status_code, rejection)
-            return _error(rejection.status_code, rejection.message)
-        if event == "ping":
-            return JSONResponse({"ok": True, "zen": payload.get("zen")})
-        metrics.delivery_received(event)
-        action = payload.get("action")
-        action = action if isinstance(action, str) else None
-        if not wants(event, action):
-            return _IGNORED
-        delivery = NewDelivery(
-            delivery_id=delivery_id,
-            event=event,
-            action=action,
-            issue_key=issue_key(payload),
-            body=body,
-            received_at=datetime.now(UTC),
-        )
-        try:
-            added = await store.add(delivery)
-        except Exception:
-            log.exception("could not store delivery %s", delivery_id)
-            return _error(503, "the delivery could not be stored; redeliver it later")
-        if not added:
-            return _DUPLICATE
-        if worker is not None:
-            worker.notify()
-        return _ACCEPTED
+) -> BatonWeb:
+    webhooks = WebhookEndpoint(
+        webhook_secret=webhook_secret, store=store, worker=worker, metrics=metrics, triage=triage
+    )
 
     async def health(request: Request) -> Response:
         try:
@@ -190,9 +275,10 @@ def create_web_app(
     async def prometheus(request: Request) -> Response:
         return Response(metrics.render(), media_type=metrics.content_type)
 
-    return Starlette(
+    return BatonWeb(
+        webhooks=webhooks,
         routes=[
-            Route("/webhooks", receive_delivery, methods=["POST"]),
+            Route("/webhooks", webhooks, methods=["POST"]),
             Route("/healthz", health, methods=["GET"]),
             Route("/metrics", prometheus, methods=["GET"]),
         ],

@@ -71,6 +71,7 @@ class Worker:
         self._lease = lease
         self._metrics = metrics
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._issues_in_flight: set[str] = set()  # at most one delivery per issue runs
         self._wake = asyncio.Event()
         self._quiet = asyncio.Event()
         self._stopping = False
@@ -90,10 +91,15 @@ class Worker:
         if self._in_flight:
             await asyncio.gather(*self._in_flight.values())
 
-    def notify(self) -> None:
-        """A delivery was stored: look for work now."""
+    def notify(self, issue_key: str | None = None) -> None:
+        """A delivery was stored (for `issue_key`): look for work now.
+
+        Not while a delivery of the same issue is running here: the new one waits for it in
+        any case, and its end looks for work again. Under a burst on busy issues this spares
+        the store a claim per delivery."""
         self._quiet.clear()
-        self._wake.set()
+        if issue_key is None or issue_key not in self._issues_in_flight:
+            self._wake.set()
 
     async def idle(self) -> None:
         """Resolves once nothing is runnable and nothing is running."""
@@ -124,6 +130,8 @@ class Worker:
         for delivery in fresh:
             task = asyncio.create_task(self._handle(delivery), name=delivery.delivery_id)
             self._in_flight[delivery.delivery_id] = task
+            if delivery.issue_key is not None:
+                self._issues_in_flight.add(delivery.issue_key)
         return fresh
 
     def _seconds_until(self, moment: datetime | None) -> float | None:
@@ -146,6 +154,8 @@ class Worker:
             if self._metrics is not None:
                 self._metrics.observe_processing(time.perf_counter() - started)
             del self._in_flight[delivery.delivery_id]
+            if delivery.issue_key is not None:
+                self._issues_in_flight.discard(delivery.issue_key)
             self.notify()
 
     async def _settle(self, delivery: Delivery) -> None:

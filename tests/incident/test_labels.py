@@ -71,7 +71,9 @@ def test_label_names_are_read_back() -> None:
 
 
 label_names = st.one_of(
-    st.sampled_from(["sev1", "SEV2", "sev3", "sev4", "incident", "bug", "p1", "status:nope"]),
+    st.sampled_from(
+        ["sev1", "SEV2", "sev3", "sev4", "incident", "bug", "p1", "status:nope", "STALE"]
+    ),
     st.sampled_from([f"status:{s}" for s in STATUSES]),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
 )
@@ -90,7 +92,9 @@ def test_exactly_one_severity_and_one_status_label_and_others_untouched(
     assert [n for n in result if severity_from_label(n, DEFAULTS)] == [severity]
     assert [n for n in result if status_from_label(n)] == [f"status:{status}"]
     assert any(n.casefold() == "incident" for n in result)
-    others = [n for n in current if not is_baton_label(n, DEFAULTS)]
+    stale = DEFAULTS.labels.stale.casefold()
+    assert all(n.casefold() != stale for n in result), "the stale label stays only while stale"
+    others = [n for n in current if not is_baton_label(n, DEFAULTS) and n.casefold() != stale]
     first_seen = list(dict.fromkeys(n.casefold() for n in others))
     assert [n.casefold() for n in result if not is_baton_label(n, DEFAULTS)] == (
         first_seen if "incident" in first_seen else ["incident", *first_seen]

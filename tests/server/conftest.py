@@ -8,7 +8,7 @@ import pytest
 from app.server.metrics import Metrics
 from app.server.store import SqliteDeliveryStore
 from app.server.web import create_web_app
-from tests.server.helpers import SECRET, issue_key, wants
+from tests.server.helpers import SECRET, triage
 
 
 @pytest.fixture
@@ -30,8 +30,7 @@ async def client(store: SqliteDeliveryStore, metrics: Metrics) -> AsyncIterator[
         store=store,
         worker=None,
         metrics=metrics,
-        wants=wants,
-        issue_key=issue_key,
+        triage=triage,
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as opened:

@@ -6,10 +6,11 @@ import hashlib
 import hmac
 import itertools
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from app.handlers.events import issue_key
+from app.handlers.triage import Verdict, glance
 from app.server.store import NewDelivery
 
 SECRET = "It's a Secret to Everybody"
@@ -19,16 +20,16 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def issue_key(payload: Mapping[str, Any]) -> str | None:
-    issue = payload.get("issue")
-    repository = payload.get("repository")
-    if not isinstance(issue, dict) or not isinstance(repository, dict):
-        return None
-    return f"{repository['full_name']}#{issue['number']}"
-
-
-def wants(event: str, action: str | None) -> bool:
-    return event in {"issues", "issue_comment"}
+def triage(event: str, body: bytes) -> Verdict:
+    """Every `issues` and `issue_comment` delivery is stored: the server's tests are about
+    storing, not about which deliveries matter (tests/handlers/test_triage.py)."""
+    payload = glance(body)
+    action = payload.get("action")
+    return Verdict(
+        store=event in {"issues", "issue_comment"},
+        action=action if isinstance(action, str) else None,
+        issue_key=issue_key(payload),
+    )
 
 
 def comment_payload(number: int, text: str = "/ack") -> dict[str, Any]:

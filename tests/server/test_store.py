@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from app.server.store import DeliveryStatus, SqliteDeliveryStore, open_store
+from app.server.store import _CLAIMABLE, DeliveryStatus, SqliteDeliveryStore, open_store
 from tests.server.helpers import new_delivery
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -164,3 +166,104 @@ async def test_deliveries_added_together_are_committed_before_add_returns(
 
     assert added == [True] * 50 + [False, False]
     assert count == 50
+
+
+# -- claims against a model of the rules ---------------------------------------------------
+ISSUES = ("octo/a#1", "octo/a#2", "octo/b#1", None)
+Op = tuple[str, int, int]  # (operation, which delivery or issue, a small number)
+
+
+def model_claimable(
+    rows: dict[str, dict[str, object]], order: list[str], now: datetime
+) -> list[str]:
+    """The rule, said plainly: the first unfinished delivery of each issue, if it is due (pending
+    and past `not_before`) or its lease has run out; deliveries without an issue always qualify."""
+    blocked: set[object] = set()
+    runnable = []
+    for delivery_id in order:
+        row = rows[delivery_id]
+        if row["status"] not in ("pending", "running"):
+            continue
+        key = row["issue"]
+        if key is not None and key in blocked:
+            continue
+        if key is not None:
+            blocked.add(key)
+        due = row["status"] == "pending" and (
+            row["not_before"] is None or row["not_before"] <= now  # type: ignore[operator]
+        )
+        expired = row["status"] == "running" and row["lease_until"] <= now  # type: ignore[operator]
+        if due or expired:
+            runnable.append(delivery_id)
+    return runnable
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["add", "claim", "finish", "fail", "reschedule", "later"]),
+            st.integers(0, 30),
+            st.integers(1, 4),
+        ),
+        max_size=60,
+    )
+)
+def test_claims_follow_the_rule_whatever_the_history(ops: list[Op]) -> None:
+    asyncio.run(_play_claims(ops))
+
+
+async def _play_claims(ops: list[Op]) -> None:
+    store = SqliteDeliveryStore(":memory:")
+    rows: dict[str, dict[str, object]] = {}
+    order: list[str] = []
+    now = NOW
+    try:
+        for op, pick, small in ops:
+            running = [d for d in order if rows[d]["status"] == "running"]
+            if op == "add":
+                delivery = new_delivery(ISSUES[pick % len(ISSUES)])
+                await store.add(delivery)
+                order.append(delivery.delivery_id)
+                rows[delivery.delivery_id] = {
+                    "issue": delivery.issue_key,
+                    "status": "pending",
+                    "not_before": None,
+                    "lease_until": None,
+                }
+            elif op == "claim":
+                expected = model_claimable(rows, order, now)[:small]
+                claimed = await store.claim(now, limit=small, lease=LEASE)
+                assert [d.delivery_id for d in claimed] == expected
+                for delivery_id in expected:
+                    rows[delivery_id].update(status="running", lease_until=now + LEASE)
+            elif op == "later":
+                now += timedelta(minutes=small * 3)
+            elif running:
+                delivery_id = running[pick % len(running)]
+                if op == "finish":
+                    await store.finish(delivery_id)
+                    rows[delivery_id].update(status="done")
+                elif op == "fail":
+                    await store.fail(delivery_id, error="boom")
+                    rows[delivery_id].update(status="failed")
+                else:
+                    not_before = now + timedelta(minutes=small * 2)
+                    await store.reschedule(
+                        delivery_id, not_before=not_before, error="wait", failed_attempt=False
+                    )
+                    rows[delivery_id].update(status="pending", not_before=not_before)
+    finally:
+        await store.close()
+
+
+async def test_a_claim_never_scans_the_history_or_the_backlog(
+    store: SqliteDeliveryStore,
+) -> None:
+    """A claim seeks the head of each issue's queue in the index of unfinished deliveries;
+    it reads no row of finished history and no delivery queued behind another."""
+    plan = store._db.execute(
+        f"EXPLAIN QUERY PLAN {_CLAIMABLE}", {"now": "x", "limit": 1}
+    ).fetchall()
+    scans = [detail for *_, detail in plan if detail.startswith("SCAN") and "deliveries" in detail]
+    assert scans == ["SCAN deliveries USING INDEX deliveries_unfinished_without_issue"]

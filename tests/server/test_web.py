@@ -13,19 +13,17 @@ import uvicorn
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.applications import Starlette
-from starlette.requests import Request
 
 from app.server.metrics import Metrics
 from app.server.store import Delivery, DeliveryStatus, SqliteDeliveryStore
-from app.server.web import MAX_BODY_BYTES, Rejection, SignatureCheck, create_web_app
+from app.server.web import MAX_BODY_BYTES, Headers, Rejection, SignatureCheck, create_web_app
 from app.server.worker import Worker
 from tests.server.helpers import (
     SECRET,
     comment_payload,
-    issue_key,
     new_delivery,
     sign,
-    wants,
+    triage,
     webhook_headers,
 )
 
@@ -130,9 +128,8 @@ async def test_a_bad_signature_is_refused_and_nothing_is_stored(
     assert await stored_count(store) == 0
 
 
-def request_with(headers: dict[str, str]) -> Request:
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    return Request({"type": "http", "method": "POST", "headers": raw})
+def request_with(headers: dict[str, str]) -> Headers:
+    return Headers((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
 
 
 @given(
@@ -245,8 +242,7 @@ async def test_health_is_unavailable_when_the_store_is_closed(metrics: Metrics) 
         store=closed,
         worker=None,
         metrics=metrics,
-        wants=wants,
-        issue_key=issue_key,
+        triage=triage,
     )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://baton.test"
@@ -306,8 +302,7 @@ async def test_over_a_real_socket_a_delivery_is_stored_and_processed(tmp_path: A
         store=store,
         worker=worker,
         metrics=Metrics(),
-        wants=wants,
-        issue_key=issue_key,
+        triage=triage,
         lifespan=lifespan,
     )
     listener = free_socket()
