@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ def build_service(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        gc.collect()
+        gc.freeze()
         worker.start()  # picks up deliveries stored but not finished before a restart
         background = (
             Periodic(sweep.run_once, sweep_interval(), at_start=False, name="baton-sweep"),

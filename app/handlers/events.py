@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from app.config import Config
@@ -22,7 +23,7 @@ from app.incident.state import IncidentState, issue_state_key, parse_time
 
 def _get(data: Any, *path: str) -> Any:
     for key in path:
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):  # dict: the fast common case
             return None
         data = data.get(key)
     return data
@@ -56,6 +57,8 @@ class Known:
 
     def card_state(self, repo: str, number: int, body: str) -> IncidentState | None:
         """The state of a card in `body`, if it is there and its MAC verifies."""
+        if card.CARD_START not in body:
+            return None  # no card: no key to derive
         return card.read_card(body, issue_state_key(self.key, repo, number)).state
 
 
@@ -66,47 +69,47 @@ class Event:
     payload: Mapping[str, Any]
     delivery_id: str = ""  # X-GitHub-Delivery
 
-    @property
+    @cached_property
     def installation_id(self) -> int | None:
         return _number(self.payload, "installation", "id")
 
-    @property
+    @cached_property
     def repo(self) -> str | None:
         return _text(self.payload, "repository", "full_name")
 
-    @property
+    @cached_property
     def sender(self) -> str | None:
         return _text(self.payload, "sender", "login")
 
-    @property
+    @cached_property
     def issue_number(self) -> int | None:
         return _number(self.payload, "issue", "number")
 
-    @property
+    @cached_property
     def issue_body(self) -> str:
         return _text(self.payload, "issue", "body") or ""
 
-    @property
+    @cached_property
     def is_pull_request(self) -> bool:
         return _get(self.payload, "issue", "pull_request") is not None
 
-    @property
+    @cached_property
     def label(self) -> str | None:
         return _text(self.payload, "label", "name")
 
-    @property
+    @cached_property
     def comment_id(self) -> int | None:
         return _number(self.payload, "comment", "id")
 
-    @property
+    @cached_property
     def comment_body(self) -> str:
         return _text(self.payload, "comment", "body") or ""
 
-    @property
+    @cached_property
     def comment_created_at(self) -> datetime | None:
         return _time(self.payload, "comment", "created_at")
 
-    @property
+    @cached_property
     def previous_body(self) -> str | None:
         """`changes.body.from` of an `issues.edited` delivery: the body before the edit."""
         return _text(self.payload, "changes", "body", "from")

@@ -116,7 +116,8 @@ class Triage:
         payload = glance(body)
         action = payload.get("action")
         event = Event(event_name, action if isinstance(action, str) else None, payload)
-        return Verdict(self.matters(event), event.action, issue_key(payload))
+        store = self.matters(event)
+        return Verdict(store, event.action, issue_key(payload) if store else None)
 
     def matters(self, event: Event) -> bool:
         route = route_for(event.name, event.action)

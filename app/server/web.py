@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -62,12 +62,11 @@ class Rejection(Exception):
 
 
 class Headers:
-    """A request's headers by lower-case name (the first of repeated ones, as Starlette does)."""
+    """A request's headers by name (the first of repeated ones, as Starlette does). ASGI servers
+    give header names in lower case."""
 
-    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
-        self._values: dict[bytes, bytes] = {}
-        for name, value in raw:
-            self._values.setdefault(name.lower(), value)
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._values = dict(reversed(raw))  # reversed: the first of repeated headers wins
 
     def get(self, name: str) -> str | None:
         value = self._values.get(name.encode())

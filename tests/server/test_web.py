@@ -129,7 +129,7 @@ async def test_a_bad_signature_is_refused_and_nothing_is_stored(
 
 
 def request_with(headers: dict[str, str]) -> Headers:
-    return Headers((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+    return Headers([(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()])
 
 
 @given(
