@@ -36,6 +36,7 @@ class Service:
     worker: Worker
     github: GitHubApp
     metrics: Metrics
+    sweep: ServerSweep
 
 
 def build_service(
@@ -62,7 +63,12 @@ def build_service(
     )
     worker = Worker(store, processor, clock=clock, metrics=metrics)
     sweep = ServerSweep(
-        github=github, store=store, notify=worker.notify, key=settings.state_key(), clock=clock
+        github=github,
+        store=store,
+        notify=worker.notify,
+        key=settings.state_key(),
+        clock=clock,
+        configs=configs,
     )
     redelivery = Redelivery(github, store, clock=clock)
 
@@ -98,4 +104,4 @@ def build_service(
         ),
         lifespan=lifespan,
     )
-    return Service(web=web, store=store, worker=worker, github=github, metrics=metrics)
+    return Service(web=web, store=store, worker=worker, github=github, metrics=metrics, sweep=sweep)

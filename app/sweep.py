@@ -29,7 +29,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from githubkit.utils import UNSET
@@ -131,16 +131,38 @@ def _writes_words(planned: PlannedNudge) -> str:
 
 @dataclass
 class _Page:
-    etag: str
     issues: list[IssueView]
     has_next: bool
 
 
 @dataclass
 class ListingCache:
-    """The previous run's list pages per repository, with their ETags."""
+    """The previous run's list pages (installations, repositories, open incidents) with their
+    ETags: a page GitHub answers with 304 Not Modified costs no rate limit."""
 
-    pages: dict[tuple[str, int], _Page] = field(default_factory=dict)
+    pages: dict[tuple[object, ...], tuple[str, Any]] = field(default_factory=dict)
+
+
+_Parsed = TypeVar("_Parsed")
+
+
+async def _listed(
+    listings: ListingCache | None,
+    key: tuple[object, ...],
+    request: Callable[[dict[str, str] | None], Awaitable[Any]],
+    parse: Callable[[Any], _Parsed],
+) -> _Parsed:
+    """One list page, asked for with the ETag of the last answer when there is one."""
+    cached = listings.pages.get(key) if listings is not None else None
+    response = await request({"If-None-Match": cached[0]} if cached is not None else None)
+    if response.status_code == 304 and cached is not None:
+        parsed: _Parsed = cached[1]
+        return parsed
+    parsed = parse(response)
+    etag = response.headers.get("etag", "")
+    if listings is not None and etag:
+        listings.pages[key] = (etag, parsed)
+    return parsed
 
 
 async def open_incidents(
@@ -150,19 +172,22 @@ async def open_incidents(
     found: list[IssueView] = []
     number = 1
     while True:
-        cached = listings.pages.get((repo, number)) if listings is not None else None
-        headers = {"If-None-Match": cached.etag} if cached is not None else None
-        response = await session.read(
-            lambda n=number, h=headers: session.rest.issues.async_list_for_repo(  # type: ignore[misc]
-                owner, name, labels=label, state="open", per_page=PER_PAGE, page=n, headers=h
-            )
+        page = await _listed(
+            listings,
+            ("issues", repo, number),
+            lambda headers, n=number: session.read(  # type: ignore[misc]
+                lambda: session.rest.issues.async_list_for_repo(
+                    owner,
+                    name,
+                    labels=label,
+                    state="open",
+                    per_page=PER_PAGE,
+                    page=n,
+                    headers=headers,
+                )
+            ),
+            lambda response: _page_of(repo, response),
         )
-        if response.status_code == 304 and cached is not None:
-            page = cached
-        else:
-            page = _page_of(repo, response)
-            if listings is not None and page.etag:
-                listings.pages[(repo, number)] = page
         found += page.issues
         if not page.has_next:
             return found
@@ -176,7 +201,7 @@ def _page_of(repo: str, response: Any) -> _Page:
         if getattr(issue, "pull_request", None) in (None, UNSET)  # pull requests are listed too
     ]
     link = response.headers.get("link", "")
-    return _Page(response.headers.get("etag", ""), issues, 'rel="next"' in link)
+    return _Page(issues, 'rel="next"' in link)
 
 
 # --- one repository ----------------------------------------------------------------------------
@@ -305,36 +330,47 @@ def _problems(loaded: LoadResult) -> str:
 # --- every installation ------------------------------------------------------------------------
 
 
-async def installations(github_app: GitHubApp) -> list[int]:
+async def installations(github_app: GitHubApp, listings: ListingCache | None) -> list[int]:
     """The App's installations (`GET /app/installations`, with the App's JWT)."""
     found: list[int] = []
     async with github_app.as_app() as app:
         page = 1
         while True:
-            response = await app.read(
-                lambda p=page: app.rest.apps.async_list_installations(  # type: ignore[misc]
-                    per_page=PER_PAGE, page=p
-                )
+            ids = await _listed(
+                listings,
+                ("installations", page),
+                lambda headers, p=page: app.read(  # type: ignore[misc]
+                    lambda: app.rest.apps.async_list_installations(
+                        per_page=PER_PAGE, page=p, headers=headers
+                    )
+                ),
+                lambda response: [installation.id for installation in response.parsed_data],
             )
-            found += [installation.id for installation in response.parsed_data]
-            if len(response.parsed_data) < PER_PAGE:
+            found += ids
+            if len(ids) < PER_PAGE:
                 return found
             page += 1
 
 
-async def installation_repositories(session: GitHubSession) -> list[str]:
+async def installation_repositories(
+    session: GitHubSession, installation_id: int, listings: ListingCache | None
+) -> list[str]:
     """The repositories one installation covers (`GET /installation/repositories`)."""
     found: list[str] = []
     page = 1
     while True:
-        response = await session.read(
-            lambda p=page: session.rest.apps.async_list_repos_accessible_to_installation(  # type: ignore[misc]
-                per_page=PER_PAGE, page=p
-            )
+        names = await _listed(
+            listings,
+            ("repositories", installation_id, page),
+            lambda headers, p=page: session.read(  # type: ignore[misc]
+                lambda: session.rest.apps.async_list_repos_accessible_to_installation(
+                    per_page=PER_PAGE, page=p, headers=headers
+                )
+            ),
+            lambda response: [r.full_name for r in response.parsed_data.repositories],
         )
-        repositories = response.parsed_data.repositories
-        found += [repository.full_name for repository in repositories]
-        if len(repositories) < PER_PAGE:
+        found += names
+        if len(names) < PER_PAGE:
             return found
         page += 1
 
@@ -354,9 +390,9 @@ async def sweep_installations(
     """Sweep every repository of every installation (or only `only_repo`), sharing one budget."""
     report = SweepReport(dry_run=dry_run)
     bot_login = await github_app.bot_login()
-    for installation_id in await installations(github_app):
+    for installation_id in await installations(github_app, listings):
         async with github_app.installation(installation_id) as session:
-            for repo in await installation_repositories(session):
+            for repo in await installation_repositories(session, installation_id, listings):
                 if only_repo is not None and repo.lower() != only_repo.lower():
                     continue
                 report.merge(
@@ -404,6 +440,7 @@ class ServerSweep:
         key: bytes,
         clock: Callable[[], datetime],
         budget: int = DEFAULT_BUDGET,
+        configs: ConfigCache | None = None,
     ) -> None:
         self._github = github
         self._store = store
@@ -411,7 +448,7 @@ class ServerSweep:
         self._key = key
         self._clock = clock
         self._budget = budget
-        self._configs = ConfigCache()
+        self._configs = configs or ConfigCache()  # shared with the worker: one read per minute
         self._listings = ListingCache()
 
     async def run_once(self) -> SweepReport:

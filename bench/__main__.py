@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import secrets
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +46,7 @@ class Sizes:
     seconds: float = 4.0  # per saturation run and per paced run
     connections: int = 32
     paced_rate: float = 200.0
+    sustained_seconds: float = 10.0  # Baton at saturation while its queue is watched
     commands: int = 4  # end-to-end commands per run
     # Seconds between commands: long enough for Baton's write pacing (a burst of 5 writes, then
     # 1 a second) to refill, so the time measured is Baton's own, not the pacing's.
@@ -53,6 +57,7 @@ class Sizes:
 QUICK = Sizes(
     runs=1,
     seconds=0.5,
+    sustained_seconds=1.0,
     connections=4,
     paced_rate=50.0,
     commands=1,
@@ -89,8 +94,11 @@ class Bench:
         command = [str(VENV_BIN / "python"), "-m", "bench.standin_server", "--port", str(port)]
         return running(command, port=port, env=env, cwd=REPO_ROOT, log=self.log("standin"))
 
+    def database(self, port: int) -> Path:
+        return self.folder / f"baton-{port}.db"
+
     def baton(self, port: int, api_port: int) -> AbstractContextManager[subprocess.Popen[bytes]]:
-        database = self.folder / f"baton-{port}.db"
+        database = self.database(port)
         env = {
             "GITHUB_APP_ID": str(APP_ID),
             "GITHUB_APP_PRIVATE_KEY_PATH": str(self.private_key),
@@ -102,10 +110,19 @@ class Bench:
         # cwd: a folder without a .env file, so only these settings apply
         return running(command, port=port, env=env, cwd=self.folder, log=self.log("baton"))
 
-    def bare(self, port: int) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    def bare(
+        self, port: int, *, pure: bool = False
+    ) -> AbstractContextManager[subprocess.Popen[bytes]]:
         command = [str(VENV_BIN / "python"), "-m", "bench.bare_server", "--port", str(port)]
         env = {"GITHUB_WEBHOOK_SECRET": self.secret}
-        return running(command, port=port, env=env, cwd=REPO_ROOT, log=self.log("bare"))
+        name = "bare-pure" if pure else "bare"
+        return running(
+            [*command, *(["--pure"] if pure else [])],
+            port=port,
+            env=env,
+            cwd=REPO_ROOT,
+            log=self.log(name),
+        )
 
     def probot(self, port: int, home: Path) -> AbstractContextManager[subprocess.Popen[bytes]]:
         env = {
@@ -205,26 +222,82 @@ def wrk_summary(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+Extra = Callable[[int, str, tuple[Path, Path], str], dict[str, Any]]
+
+
 def ingest_runs(
     name: str,
     start: Callable[[int], AbstractContextManager[subprocess.Popen[bytes]]],
     files: tuple[Path, Path],
     sizes: Sizes,
+    extra: Extra | None = None,
 ) -> dict[str, Any]:
-    """Fresh server per run: warm-up, paced latency at a fixed rate, then saturation."""
+    """Fresh server per run: warm-up, paced latency at a fixed rate, then saturation (and what
+    `extra` measures on the same server)."""
     runs = []
     for run in range(sizes.runs):
         port = free_port()
         url = f"http://127.0.0.1:{port}/webhooks"
         with start(port) as process:
             warm = Sizes(**{**sizes.__dict__, "seconds": min(1.0, sizes.seconds)})
-            load("paced", url, files, f"{name}-warm-{run}", warm)
+            warmed = load("paced", url, files, f"{name}-warm-{run}", warm)
             paced = load("paced", url, files, f"{name}-paced-{run}", sizes)
             saturated = load("saturate", url, files, f"{name}-sat-{run}", sizes)
+            more = extra(port, url, files, f"{name}-{run}") if extra else {}
             runs.append(
-                {"paced": paced, "saturated": saturated, "peak_rss_mib": peak_rss_mib(process.pid)}
+                {
+                    "warm": warmed,
+                    "paced": paced,
+                    "saturated": saturated,
+                    "peak_rss_mib": peak_rss_mib(process.pid),
+                    **more,
+                }
             )
     return {"runs": runs, **medians(runs)}
+
+
+def sustained(bench: Bench, sizes: Sizes) -> Extra:
+    """Baton at saturation for longer while its queue (pending + running deliveries, from
+    /healthz) is read every half second; then how long the queue takes to drain, and what share
+    of all deliveries sent to this server was stored."""
+
+    def measure(port: int, url: str, files: tuple[Path, Path], label: str) -> dict[str, Any]:
+        health = f"http://127.0.0.1:{port}/healthz"
+        longer = Sizes(**{**sizes.__dict__, "seconds": sizes.sustained_seconds})
+        queue: list[int] = []
+        with ThreadPoolExecutor(1) as pool, httpx.Client(timeout=10) as client:
+
+            def backlog() -> int:
+                counts = client.get(health).json()
+                return int(counts["pending"]) + int(counts["running"])
+
+            running_load = pool.submit(load, "saturate", url, files, f"{label}-sustained", longer)
+            while not running_load.done():
+                queue.append(backlog())
+                time.sleep(0.5)
+            result = running_load.result()
+            ended = time.monotonic()
+            while backlog() and time.monotonic() - ended < 30:
+                time.sleep(0.05)
+            drained = time.monotonic() - ended
+        return {
+            "sustained": {
+                **result,
+                "queue": queue,
+                "queue_max": max(queue, default=0),
+                "queue_at_end": queue[-1] if queue else 0,
+                "drain_seconds": round(drained, 2),
+            },
+            "stored": stored_rows(bench.database(port)),
+        }
+
+    return measure
+
+
+def stored_rows(database: Path) -> int:
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        (count,) = db.execute("SELECT count(*) FROM deliveries").fetchone()
+    return int(count)
 
 
 def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
@@ -237,7 +310,22 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
         "paced_p50_ms": median(lambda r: r["paced"]["p50_ms"]),
         "paced_p99_ms": median(lambda r: r["paced"]["p99_ms"]),
         "peak_rss_mib": median(lambda r: r["peak_rss_mib"]),
+        **(
+            {
+                "sustained": median(lambda r: r["sustained"]["rate"]),
+                "sustained_queue_max": median(lambda r: r["sustained"]["queue_max"]),
+                "sustained_drain_seconds": median(lambda r: r["sustained"]["drain_seconds"]),
+                "stored_share": median(lambda r: r["stored"] / sent_to(r)),
+            }
+            if all("sustained" in r for r in runs)
+            else {}
+        ),
     }
+
+
+def sent_to(run: dict[str, Any]) -> int:
+    """Deliveries acknowledged by one server over its whole run."""
+    return sum(run[phase]["accepted"] for phase in ("warm", "paced", "saturated", "sustained"))
 
 
 # -- Baton with the stand-in: capture the mix, time commands end to end -------------------
@@ -296,8 +384,17 @@ def run(sizes: Sizes, *, with_peer: bool) -> dict[str, Any]:
             files = write_files(signed, bench.folder)
             results["mix"] = mix_summary(signed)
             ingest = {
-                "baton": ingest_runs("baton", lambda p: bench.baton(p, api_port), files, sizes),
+                "baton": ingest_runs(
+                    "baton",
+                    lambda p: bench.baton(p, api_port),
+                    files,
+                    sizes,
+                    extra=sustained(bench, sizes),
+                ),
                 "bare": ingest_runs("bare", bench.bare, files, sizes),
+                "bare-pure": ingest_runs(
+                    "bare-pure", lambda p: bench.bare(p, pure=True), files, sizes
+                ),
             }
         home, peer = install_probot(bench.folder) if with_peer else (None, "skipped (--no-peer)")
         results["peer"] = peer

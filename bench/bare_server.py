@@ -1,5 +1,7 @@
 """The ceiling for Baton's stack: uvicorn + Starlette that only verify the signature and answer
-202, run with the same uvicorn settings as `baton serve` (`python -m bench.bare_server`)."""
+202 (`python -m bench.bare_server`). By default with the same uvicorn settings as `baton serve`
+(httptools and uvloop); `--pure` runs uvicorn's pure-Python defaults (h11, asyncio), which a
+Starlette app gets when uvicorn is installed without its extras."""
 
 from __future__ import annotations
 
@@ -31,9 +33,19 @@ def build_app(secret: str) -> Starlette:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--pure", action="store_true", help="h11 and asyncio")
     args = parser.parse_args()
     app = build_app(os.environ["GITHUB_WEBHOOK_SECRET"])
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="info")
+    stack = {"http": "h11", "loop": "asyncio"} if args.pure else {}
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=False,
+        **stack,  # type: ignore[arg-type]
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-SERVERS = {"baton": "Baton (`baton serve`)", "bare": "bare Starlette endpoint", "probot": "Probot"}
+SERVERS = {
+    "baton": "Baton (`baton serve`)",
+    "bare": "bare Starlette endpoint (httptools, uvloop: Baton's uvicorn settings)",
+    "bare-pure": "bare Starlette endpoint (h11, asyncio: uvicorn without extras)",
+    "probot": "Probot",
+}
 
 
 def ratio(value: float, other: float) -> str:
@@ -24,7 +29,15 @@ def ingest_table(ingest: dict[str, Any]) -> list[str]:
             f" | {found['peak_rss_mib']:.0f} |"
         )
     baton = ingest["baton"]
-    for name in ("probot", "bare"):
+    if "sustained" in baton:
+        lines.append("")
+        lines.append(
+            f"Baton sustained at saturation: {baton['sustained']:.0f} deliveries/s; its queue"
+            f" (pending + running) at most {baton['sustained_queue_max']:.0f}, drained"
+            f" {baton['sustained_drain_seconds']:.2f} s after the load; stored"
+            f" {baton['stored_share']:.1%} of the deliveries."
+        )
+    for name in ("probot", "bare", "bare-pure"):
         if name in ingest:
             peer = ingest[name]
             lines.append("")
@@ -38,12 +51,13 @@ def ingest_table(ingest: dict[str, Any]) -> list[str]:
 
 def costs_table(costs: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| operation | requests | reads | writes | content-creating | minimum | over minimum |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| operation | requests | of which 304 (free) | reads | writes | content-creating"
+        " | minimum | over minimum |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {c['operation']} | {c['requests']} | {c['reads']} | {c['writes']}"
-        f" | {c['content_creating']} | {c['minimum']} ({c['visible_effects']})"
+        f"| {c['operation']} | {c['requests']} | {c['not_modified']} | {c['reads']}"
+        f" | {c['writes']} | {c['content_creating']} | {c['minimum']} ({c['visible_effects']})"
         f" | {c['over_minimum']} |"
         for c in costs
     ]
@@ -55,8 +69,8 @@ def table(results: dict[str, Any]) -> str:
     lines = [
         f"Machine: {m['cpus']} CPUs, {m['cpu_model']}, Python {m['python']}, Linux {m['kernel']}",
         f"Peer: {results['peer']}. Load generator: {results['generator']}.",
-        f"Mix: {mix['kinds']} (% of deliveries); stored by Baton: {mix['stored_share']:.0%};"
-        f" mean body {mix['mean_body_bytes']} bytes. Medians of {results['sizes']['runs']} runs.",
+        f"Mix: {mix['kinds']} (% of deliveries); mean body {mix['mean_body_bytes']} bytes."
+        f" Medians of {results['sizes']['runs']} runs.",
         "",
         *ingest_table(results["ingest"]),
         "",

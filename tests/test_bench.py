@@ -31,9 +31,13 @@ def test_the_quick_bench_measures_every_server_and_operation(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(out.read_text())
-    for server in ("baton", "bare"):
+    for server in ("baton", "bare", "bare-pure"):
         assert results["ingest"][server]["throughput"] > 0
         assert results["ingest"][server]["peak_rss_mib"] > 0
+    baton = results["ingest"]["baton"]
+    assert baton["sustained"] > 0 and 0 < baton["stored_share"] < 0.5
+    sweeps = [c for c in results["costs"] if "sweep" in c["operation"]]
+    assert [c["not_modified"] for c in sweeps][1] == sweeps[1]["requests"]
     assert results["end_to_end"]["p50_ms"] > 0
     declare = results["costs"][0]
     assert declare["writes"] >= declare["minimum"] == 2
@@ -53,7 +57,7 @@ def test_the_mix_keeps_its_proportions_and_signs_every_body(
     }
     signed = signed_mix(captured, "s3cret")
     assert len(signed) == 100
-    for kind, (event, share, _) in MIX.items():
+    for kind, (event, share) in MIX.items():
         assert sum(1 for s in signed if s.kind == kind and s.event == event) == share
     assert all(s.signature == sign("s3cret", s.body) for s in signed)
 

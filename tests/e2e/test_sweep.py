@@ -373,3 +373,25 @@ async def test_a_sweep_with_a_workflow_token(world: Stage) -> None:
     [nudge] = world.standin.comments(REPO, number)
     assert nudge["user"]["login"] == "github-actions[bot]"
     assert "Nobody has taken the Incident Commander role" in nudge["body"]
+
+
+async def test_the_server_sweep_costs_no_rate_limit_while_nothing_changes(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    """Every list the server's sweep reads (installations, repositories, open incidents) is
+    asked for with the last answer's ETag; GitHub does not count a 304 against the rate limit."""
+    world = timed_world
+    for _ in range(250):
+        plant_incident(world, declared(clock(), nudges=("escalate",)))
+    await world.service.sweep.run_once()
+    world.standin.reset_requests()
+
+    report = await world.service.sweep.run_once()
+
+    assert report.listed == 250 and report.acted == []
+    assert [(r.method, r.path) for r in world.standin.requests] == [
+        ("GET", "/app/installations"),
+        ("GET", "/installation/repositories"),
+        *[("GET", f"/repos/{REPO}/issues")] * 3,
+    ]
+    assert {r.status for r in world.standin.requests} == {304}
