@@ -32,7 +32,8 @@ def ingest_table(ingest: dict[str, Any]) -> list[str]:
     if "sustained" in baton:
         lines.append("")
         lines.append(
-            f"Baton sustained at saturation: {baton['sustained']:.0f} deliveries/s; its queue"
+            f"Baton sustained at a fixed rate: {baton['sustained']:.0f} deliveries/s, p99"
+            f" {baton['sustained_p99_ms']:.1f} ms; its queue"
             f" (pending + running) at most {baton['sustained_queue_max']:.0f}, drained"
             f" {baton['sustained_drain_seconds']:.2f} s after the load; stored"
             f" {baton['stored_share']:.1%} of the deliveries."

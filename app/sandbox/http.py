@@ -136,12 +136,15 @@ class RateLimits:
         "search": (30, timedelta(minutes=1)),
     }
 
-    def __init__(self, clock: Callable[[], datetime]) -> None:
+    def __init__(self, clock: Callable[[], datetime], *, core_limit: int | None = None) -> None:
         self.clock = clock
         self.windows: dict[tuple[str, str], Window] = {}
+        self.core_limit = core_limit  # another hourly limit than 5,000 (GitHub's vary)
 
     def window(self, caller: str, resource: str) -> Window:
         limit, span = self.POLICIES[resource]
+        if resource == "core" and self.core_limit is not None:
+            limit = self.core_limit
         if caller == "anonymous":
             limit = 60
         now = self.clock()

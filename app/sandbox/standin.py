@@ -101,6 +101,7 @@ class StandIn:
         webhook_sink: WebhookSink | None = None,
         clock: Callable[[], datetime] = utc_now,
         base_url: str = "http://standin.test",
+        core_rate_limit: int | None = None,
     ) -> None:
         self.clock = clock
         self.base_url = base_url.rstrip("/")
@@ -119,7 +120,7 @@ class StandIn:
         self.faults = FaultPlan()
         self.requests: list[RecordedRequest] = []
         self.app = Starlette(routes=[Route("/{rest:path}", _Endpoint(self))])
-        self._rate_limits = RateLimits(clock)
+        self._rate_limits = RateLimits(clock, core_limit=core_rate_limit)
 
     # -- world set-up (no webhooks) -------------------------------------------------------
     def add_user(self, login: str, *, type: str = "User") -> JSON:

@@ -22,6 +22,8 @@ from enum import StrEnum
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
+import msgspec
+
 _T = TypeVar("_T")
 
 
@@ -64,7 +66,7 @@ class Delivery:
     plan_step: int
 
     def payload(self) -> dict[str, Any]:
-        payload: dict[str, Any] = json.loads(self.body)
+        payload: dict[str, Any] = msgspec.json.decode(self.body)  # as json.loads, 3 times faster
         return payload
 
 
@@ -89,6 +91,14 @@ class DeliveryStore(Protocol):
         ...
 
     async def finish(self, delivery_id: str) -> None: ...
+
+    async def finish_and_claim_next(
+        self, delivery_id: str, issue_key: str, now: datetime, *, lease: timedelta
+    ) -> Delivery | None:
+        """Finish a delivery and, in the same transaction, claim the next one of its issue if
+        that one is runnable: a busy issue's deliveries follow each other without a round trip
+        through the worker's loop."""
+        ...
 
     async def reschedule(
         self, delivery_id: str, *, not_before: datetime, error: str, failed_attempt: bool
@@ -204,6 +214,26 @@ LIMIT :limit
 """
 
 
+# The first unfinished delivery of one issue, if it is runnable (as in _CLAIMABLE).
+_HEAD_OF_ISSUE = f"""
+SELECT {_COLUMNS} FROM deliveries AS d
+WHERE d.seq = (
+    SELECT min(seq) FROM deliveries INDEXED BY deliveries_unfinished_by_issue
+    WHERE status IN ('pending', 'running') AND issue_key = :issue_key
+)
+AND (
+    (d.status = 'pending' AND (d.not_before IS NULL OR d.not_before <= :now))
+    OR (d.status = 'running' AND d.lease_until <= :now)
+)
+"""
+
+_FINISH = (
+    "UPDATE deliveries SET status = 'done', lease_until = NULL, last_error = NULL"
+    " WHERE delivery_id = ?"
+)
+_MARK_RUNNING = "UPDATE deliveries SET status = 'running', lease_until = ? WHERE delivery_id = ?"
+
+
 def _run_all(works: list[Callable[[], Any]]) -> list[Any]:
     return [work() for work in works]
 
@@ -215,6 +245,11 @@ def _to_text(moment: datetime) -> str:
 
 def _from_text(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
+
+
+def _running(row: tuple[Any, ...], lease_until: str) -> Delivery:
+    """A claimed row, as it is once marked running."""
+    return _delivery((*row[:6], "running", *row[7:10], lease_until, *row[11:]))
 
 
 def _delivery(row: tuple[Any, ...]) -> Delivery:
@@ -318,13 +353,8 @@ class SqliteDeliveryStore:
 
     def _claim(self, now: str, limit: int, lease_until: str) -> list[Delivery]:
         rows = self._db.execute(_CLAIMABLE, {"now": now, "limit": limit}).fetchall()
-        self._db.executemany(
-            "UPDATE deliveries SET status = 'running', lease_until = ? WHERE delivery_id = ?",
-            [(lease_until, row[0]) for row in rows],
-        )
-        return [
-            _delivery((*row[:6], "running", *row[7:10], lease_until, *row[11:])) for row in rows
-        ]
+        self._db.executemany(_MARK_RUNNING, [(lease_until, row[0]) for row in rows])
+        return [_running(row, lease_until) for row in rows]
 
     async def release_running(self) -> int:
         return await self._write(
@@ -339,11 +369,31 @@ class SqliteDeliveryStore:
         return None if row is None else _from_text(row[0])
 
     async def finish(self, delivery_id: str) -> None:
-        await self._write(
-            "UPDATE deliveries SET status = 'done', lease_until = NULL, last_error = NULL"
-            " WHERE delivery_id = ?",
-            delivery_id,
+        await self._write(_FINISH, delivery_id)
+
+    async def finish_and_claim_next(
+        self, delivery_id: str, issue_key: str, now: datetime, *, lease: timedelta
+    ) -> Delivery | None:
+        claimed: Delivery | None = await self._grouped(
+            partial(
+                self._finish_and_claim_next,
+                delivery_id,
+                issue_key,
+                _to_text(now),
+                _to_text(now + lease),
+            )
         )
+        return claimed
+
+    def _finish_and_claim_next(
+        self, delivery_id: str, issue_key: str, now: str, lease_until: str
+    ) -> Delivery | None:
+        self._db.execute(_FINISH, (delivery_id,))
+        row = self._db.execute(_HEAD_OF_ISSUE, {"issue_key": issue_key, "now": now}).fetchone()
+        if row is None:
+            return None
+        self._db.execute(_MARK_RUNNING, (lease_until, row[0]))
+        return _running(row, lease_until)
 
     async def reschedule(
         self, delivery_id: str, *, not_before: datetime, error: str, failed_attempt: bool

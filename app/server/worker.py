@@ -143,32 +143,48 @@ class Worker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
-    async def _handle(self, delivery: Delivery) -> None:
-        started = time.perf_counter()
+    async def _handle(self, first: Delivery) -> None:
+        """Process `first`, then, while its issue has more waiting, the next ones in turn."""
+        delivery: Delivery | None = first
         try:
-            await self._settle(delivery)
-        except Exception:
-            # The store is unreachable: the lease expires, and the delivery runs again.
-            log.exception("could not record the outcome of delivery %s", delivery.delivery_id)
+            while delivery is not None:
+                started = time.perf_counter()
+                try:
+                    delivery = await self._settle(delivery)
+                except Exception:
+                    # The store is unreachable: the lease expires, and the delivery runs again.
+                    log.exception(
+                        "could not record the outcome of a delivery of %s", first.issue_key
+                    )
+                    delivery = None
+                finally:
+                    if self._metrics is not None:
+                        self._metrics.observe_processing(time.perf_counter() - started)
         finally:
-            if self._metrics is not None:
-                self._metrics.observe_processing(time.perf_counter() - started)
-            del self._in_flight[delivery.delivery_id]
-            if delivery.issue_key is not None:
-                self._issues_in_flight.discard(delivery.issue_key)
+            del self._in_flight[first.delivery_id]
+            if first.issue_key is not None:
+                self._issues_in_flight.discard(first.issue_key)
             self.notify()
 
-    async def _settle(self, delivery: Delivery) -> None:
+    async def _settle(self, delivery: Delivery) -> Delivery | None:
+        """Process one delivery and record how it went; the next delivery of the same issue
+        when it is runnable (claimed together with this one's end), else None."""
         try:
             await self._process(delivery)
         except Reschedule as wait:
             await self._postpone(delivery, wait)
+            return None
         except Exception as error:
             await self._retry_or_fail(delivery, error)
-        else:
+            return None
+        if self._metrics is not None:
+            self._metrics.delivery_processed(delivery.event)
+        if delivery.issue_key is None or self._stopping:
             await self._store.finish(delivery.delivery_id)
-            if self._metrics is not None:
-                self._metrics.delivery_processed(delivery.event)
+            return None
+        return await self._store.finish_and_claim_next(
+            delivery.delivery_id, delivery.issue_key, self._clock(), lease=self._lease
+        )
 
     async def _postpone(self, delivery: Delivery, wait: Reschedule) -> None:
         if delivery.reschedules + 1 >= self._max_reschedules:

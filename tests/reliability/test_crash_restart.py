@@ -174,7 +174,10 @@ async def test_a_killed_server_processes_every_delivery_exactly_once(tmp_path: P
     leaked = [t for t in standin.api.world.tokens if t in logs.read_text()]
     assert not leaked and secret not in logs.read_text(), "the process logged a secret"
     redelivered = [d for d in standin.deliveries if d.redelivery]
-    assert missed and {d.delivery_id for d in missed} <= {d.delivery_id for d in redelivered}
+    # A delivery stored just before the kill, whose answer never left, failed for GitHub but
+    # is not missing: Baton's recovery leaves it alone.
+    recovered = {d.delivery_id for d in redelivered} | stored
+    assert missed and {d.delivery_id for d in missed} <= recovered
     print(
         f"\n{COMMANDS} commands, {len(standin.deliveries)} deliveries sent, "
         f"{len(missed)} missed while down, {len(redelivered)} redelivered by Baton's recovery, "

@@ -202,7 +202,9 @@ def model_claimable(
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["add", "claim", "finish", "fail", "reschedule", "later"]),
+            st.sampled_from(
+                ["add", "claim", "finish", "finish_next", "fail", "reschedule", "later"]
+            ),
             st.integers(0, 30),
             st.integers(1, 4),
         ),
@@ -244,6 +246,27 @@ async def _play_claims(ops: list[Op]) -> None:
                 if op == "finish":
                     await store.finish(delivery_id)
                     rows[delivery_id].update(status="done")
+                elif op == "finish_next":
+                    issue = rows[delivery_id]["issue"]
+                    if issue is None:
+                        continue
+                    rows[delivery_id].update(status="done")
+                    head = next(
+                        (
+                            d
+                            for d in order
+                            if rows[d]["issue"] == issue
+                            and rows[d]["status"] in ("pending", "running")
+                        ),
+                        None,
+                    )
+                    expected_next = head if head in model_claimable(rows, order, now) else None
+                    following = await store.finish_and_claim_next(
+                        delivery_id, str(issue), now, lease=LEASE
+                    )
+                    assert (following and following.delivery_id) == expected_next
+                    if expected_next is not None:
+                        rows[expected_next].update(status="running", lease_until=now + LEASE)
                 elif op == "fail":
                     await store.fail(delivery_id, error="boom")
                     rows[delivery_id].update(status="failed")

@@ -257,3 +257,32 @@ def test_backoff_grows_and_is_capped() -> None:
     assert delays[:3] == [timedelta(seconds=2), timedelta(seconds=4), timedelta(seconds=8)]
     assert delays == sorted(delays)
     assert max(delays) == timedelta(minutes=5)
+
+
+class CountingStore(SqliteDeliveryStore):
+    """The real store, counting the claims the worker makes."""
+
+    claims = 0
+
+    async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Delivery]:
+        self.claims += 1
+        return await super().claim(now, limit=limit, lease=lease)
+
+
+async def test_a_busy_issue_s_deliveries_follow_each_other_without_new_claims() -> None:
+    """Each end claims the next delivery of the same issue in the same transaction."""
+    store = CountingStore(":memory:")
+    ids = await add_all(store, ["o/r#1"] * 30)
+    done: list[str] = []
+
+    async def process(delivery: Delivery) -> None:
+        done.append(delivery.delivery_id)
+
+    worker = Worker(store, process)
+    worker.start()
+    await run_until_idle(worker)
+    await worker.stop()
+    await store.close()
+
+    assert done == ids
+    assert store.claims <= 3  # the first, and the look for more once the issue is empty
