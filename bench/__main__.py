@@ -46,8 +46,8 @@ class Sizes:
     seconds: float = 4.0  # per saturation run and per paced run
     connections: int = 32
     paced_rate: float = 200.0
-    # Baton at a fixed rate (about Probot's saturation on the 2-core machine of the docs) while
-    # its queue is watched: does processing keep up?
+    # Baton at a fixed rate while its queue is watched (does processing keep up?): the peer's
+    # saturation rate, measured first; this one when the peer does not run.
     sustained_rate: float = 4000.0
     sustained_seconds: float = 10.0
     commands: int = 4  # end-to-end commands per run
@@ -260,10 +260,13 @@ def ingest_runs(
     return {"runs": runs, **medians(runs)}
 
 
-def sustained(bench: Bench, sizes: Sizes) -> Extra:
-    """Baton at `sustained_rate` for longer while its queue (pending + running deliveries, from
-    /healthz) is read every half second; then how long the queue takes to drain, and what share
-    of all deliveries sent to this server was stored."""
+DRAIN_LIMIT = 60.0  # seconds
+
+
+def sustained(bench: Bench, sizes: Sizes, rate: float) -> Extra:
+    """Once the queue left by the saturation runs has drained: Baton at a fixed `rate` for
+    longer, its queue (pending + running deliveries, from /healthz) read every half second; then
+    how long the queue takes to drain, and what share of all deliveries sent was stored."""
 
     def measure(port: int, url: str, files: tuple[Path, Path], label: str) -> dict[str, Any]:
         health = f"http://127.0.0.1:{port}/healthz"
@@ -271,7 +274,7 @@ def sustained(bench: Bench, sizes: Sizes) -> Extra:
             **{
                 **sizes.__dict__,
                 "seconds": sizes.sustained_seconds,
-                "paced_rate": sizes.sustained_rate,
+                "paced_rate": rate,
                 "connections": max(sizes.connections, 64),
             }
         )
@@ -282,15 +285,19 @@ def sustained(bench: Bench, sizes: Sizes) -> Extra:
                 counts = client.get(health).json()
                 return int(counts["pending"]) + int(counts["running"])
 
+            def drain() -> float:
+                began = time.monotonic()
+                while backlog() and time.monotonic() - began < DRAIN_LIMIT:
+                    time.sleep(0.05)
+                return time.monotonic() - began
+
+            drain()
             running_load = pool.submit(load, "paced", url, files, f"{label}-sustained", longer)
             while not running_load.done():
                 queue.append(backlog())
                 time.sleep(0.5)
             result = running_load.result()
-            ended = time.monotonic()
-            while backlog() and time.monotonic() - ended < 30:
-                time.sleep(0.05)
-            drained = time.monotonic() - ended
+            drained = drain()
         return {
             "sustained": {
                 **result,
@@ -326,6 +333,7 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
                 "sustained": median(lambda r: r["sustained"]["rate"]),
                 "sustained_p99_ms": median(lambda r: r["sustained"]["p99_ms"]),
                 "sustained_queue_max": median(lambda r: r["sustained"]["queue_max"]),
+                "sustained_queue_at_end": median(lambda r: r["sustained"]["queue_at_end"]),
                 "sustained_drain_seconds": median(lambda r: r["sustained"]["drain_seconds"]),
                 "stored_share": median(lambda r: r["stored"] / sent_to(r)),
             }
@@ -391,32 +399,35 @@ def run(sizes: Sizes, *, with_peer: bool) -> dict[str, Any]:
         bench = Bench(sizes, Path(tmp))
         api_port = free_port()
         results: dict[str, Any] = {"machine": machine(), "sizes": sizes.__dict__}
+        home, peer = install_probot(bench.folder) if with_peer else (None, "skipped (--no-peer)")
+        results["peer"] = peer
         with bench.standin(api_port):
             signed, results["end_to_end"] = prepare_and_time_commands(bench, api_port)
             files = write_files(signed, bench.folder)
             results["mix"] = mix_summary(signed)
+            # The peer first: Baton's sustained run goes at the peer's saturation rate.
+            probot = None
+            if home is not None:
+                try:
+                    probot = ingest_runs("probot", lambda p: bench.probot(p, home), files, sizes)
+                except (RuntimeError, TimeoutError) as error:  # the peer is optional
+                    results["peer"] = f"{peer} did not run: {error}"
+            rate = probot["throughput"] if probot is not None else sizes.sustained_rate
+            results["sustained_rate"] = rate
             ingest = {
                 "baton": ingest_runs(
                     "baton",
                     lambda p: bench.baton(p, api_port),
                     files,
                     sizes,
-                    extra=sustained(bench, sizes),
+                    extra=sustained(bench, sizes, rate),
                 ),
                 "bare": ingest_runs("bare", bench.bare, files, sizes),
                 "bare-pure": ingest_runs(
                     "bare-pure", lambda p: bench.bare(p, pure=True), files, sizes
                 ),
+                **({"probot": probot} if probot is not None else {}),
             }
-        home, peer = install_probot(bench.folder) if with_peer else (None, "skipped (--no-peer)")
-        results["peer"] = peer
-        if home is not None:
-            try:
-                ingest["probot"] = ingest_runs(
-                    "probot", lambda p: bench.probot(p, home), files, sizes
-                )
-            except (RuntimeError, TimeoutError) as error:  # the peer is optional
-                results["peer"] = f"{peer} did not run: {error}"
         results["ingest"] = ingest
         results["costs"] = asyncio.run(measure_costs(sizes.quiet_incidents))
         results["generator"] = (

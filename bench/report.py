@@ -32,9 +32,10 @@ def ingest_table(ingest: dict[str, Any]) -> list[str]:
     if "sustained" in baton:
         lines.append("")
         lines.append(
-            f"Baton sustained at a fixed rate: {baton['sustained']:.0f} deliveries/s, p99"
-            f" {baton['sustained_p99_ms']:.1f} ms; its queue"
-            f" (pending + running) at most {baton['sustained_queue_max']:.0f}, drained"
+            "Baton sustained at a fixed rate (the peer's saturation rate):"
+            f" {baton['sustained']:.0f} deliveries/s, p99 {baton['sustained_p99_ms']:.1f} ms;"
+            f" its queue (pending + running) at most {baton['sustained_queue_max']:.0f}, at the end"
+            f" {baton['sustained_queue_at_end']:.0f}, drained"
             f" {baton['sustained_drain_seconds']:.2f} s after the load; stored"
             f" {baton['stored_share']:.1%} of the deliveries."
         )
