@@ -131,7 +131,7 @@ def _writes_words(planned: PlannedNudge) -> str:
 
 @dataclass
 class _Page:
-    issues: list[IssueView]
+    items: list[Any]
     has_next: bool
 
 
@@ -165,33 +165,49 @@ async def _listed(
     return parsed
 
 
-async def open_incidents(
-    session: GitHubSession, repo: str, label: str, listings: ListingCache | None
-) -> list[IssueView]:
-    owner, name = gh.split_repo(repo)
-    found: list[IssueView] = []
+async def _every_page(
+    listings: ListingCache | None,
+    key: tuple[object, ...],
+    request: Callable[[int, dict[str, str] | None], Awaitable[Any]],
+    parse: Callable[[Any], _Page],
+) -> list[Any]:
+    """Every page of one list, each asked for with its last ETag (`request(page, headers)`)."""
+    found: list[Any] = []
     number = 1
     while True:
         page = await _listed(
             listings,
-            ("issues", repo, number),
-            lambda headers, n=number: session.read(  # type: ignore[misc]
-                lambda: session.rest.issues.async_list_for_repo(
-                    owner,
-                    name,
-                    labels=label,
-                    state="open",
-                    per_page=PER_PAGE,
-                    page=n,
-                    headers=headers,
-                )
-            ),
-            lambda response: _page_of(repo, response),
+            (*key, number),
+            lambda headers, n=number: request(n, headers),  # type: ignore[misc]
+            parse,
         )
-        found += page.issues
+        found += page.items
         if not page.has_next:
             return found
         number += 1
+
+
+async def open_incidents(
+    session: GitHubSession, repo: str, label: str, listings: ListingCache | None
+) -> list[IssueView]:
+    owner, name = gh.split_repo(repo)
+    found: list[IssueView] = await _every_page(
+        listings,
+        ("issues", repo),
+        lambda number, headers: session.read(
+            lambda: session.rest.issues.async_list_for_repo(
+                owner,
+                name,
+                labels=label,
+                state="open",
+                per_page=PER_PAGE,
+                page=number,
+                headers=headers,
+            )
+        ),
+        lambda response: _page_of(repo, response),
+    )
+    return found
 
 
 def _page_of(repo: str, response: Any) -> _Page:
@@ -332,47 +348,41 @@ def _problems(loaded: LoadResult) -> str:
 
 async def installations(github_app: GitHubApp, listings: ListingCache | None) -> list[int]:
     """The App's installations (`GET /app/installations`, with the App's JWT)."""
-    found: list[int] = []
     async with github_app.as_app() as app:
-        page = 1
-        while True:
-            ids = await _listed(
-                listings,
-                ("installations", page),
-                lambda headers, p=page: app.read(  # type: ignore[misc]
-                    lambda: app.rest.apps.async_list_installations(
-                        per_page=PER_PAGE, page=p, headers=headers
-                    )
-                ),
-                lambda response: [installation.id for installation in response.parsed_data],
-            )
-            found += ids
-            if len(ids) < PER_PAGE:
-                return found
-            page += 1
+        found: list[int] = await _every_page(
+            listings,
+            ("installations",),
+            lambda number, headers: app.read(
+                lambda: app.rest.apps.async_list_installations(
+                    per_page=PER_PAGE, page=number, headers=headers
+                )
+            ),
+            lambda response: _Page(
+                [installation.id for installation in response.parsed_data],
+                len(response.parsed_data) == PER_PAGE,
+            ),
+        )
+    return found
 
 
 async def installation_repositories(
     session: GitHubSession, installation_id: int, listings: ListingCache | None
 ) -> list[str]:
     """The repositories one installation covers (`GET /installation/repositories`)."""
-    found: list[str] = []
-    page = 1
-    while True:
-        names = await _listed(
-            listings,
-            ("repositories", installation_id, page),
-            lambda headers, p=page: session.read(  # type: ignore[misc]
-                lambda: session.rest.apps.async_list_repos_accessible_to_installation(
-                    per_page=PER_PAGE, page=p, headers=headers
-                )
-            ),
-            lambda response: [r.full_name for r in response.parsed_data.repositories],
-        )
-        found += names
-        if len(names) < PER_PAGE:
-            return found
-        page += 1
+    found: list[str] = await _every_page(
+        listings,
+        ("repositories", installation_id),
+        lambda number, headers: session.read(
+            lambda: session.rest.apps.async_list_repos_accessible_to_installation(
+                per_page=PER_PAGE, page=number, headers=headers
+            )
+        ),
+        lambda response: _Page(
+            [r.full_name for r in response.parsed_data.repositories],
+            len(response.parsed_data.repositories) == PER_PAGE,
+        ),
+    )
+    return found
 
 
 async def sweep_installations(
