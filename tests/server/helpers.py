@@ -22,7 +22,7 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 
 def triage(event: str, body: bytes) -> Verdict:
     """Every `issues` and `issue_comment` delivery is stored: the server's tests are about
-    storing, not about which deliveries matter (tests/handlers/test_triage.py)."""
+    storing, not about which deliveries matter (tests/e2e/test_triage.py)."""
     payload = glance(body)
     action = payload.get("action")
     return Verdict(
