@@ -148,13 +148,13 @@ class Worker:
         delivery: Delivery | None = first
         try:
             while delivery is not None:
-                started = time.perf_counter()
+                current, started = delivery, time.perf_counter()
                 try:
-                    delivery = await self._settle(delivery)
+                    delivery = await self._settle(current)
                 except Exception:
                     # The store is unreachable: the lease expires, and the delivery runs again.
                     log.exception(
-                        "could not record the outcome of a delivery of %s", first.issue_key
+                        "could not record the outcome of delivery %s", current.delivery_id
                     )
                     delivery = None
                 finally:
