@@ -1,4 +1,4 @@
-"""Handling one stored delivery: load the incident, decide, write back, reply.
+"""Handling stored deliveries: load the incident, decide, write back, reply.
 
 The decision is journaled as a plan before the first GitHub request, so a delivery interrupted by
 a crash or an outage resumes its plan instead of deciding again (which could not see what the
@@ -8,12 +8,12 @@ interrupted attempt already did).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from app.github.client import GitHubApp, GitHubBusy, GitHubSession
 from app.github.config_source import ConfigCache
-from app.github.executor import Plan, execute
+from app.github.executor import Plan, execute, merge_plans
 from app.handlers.events import Event
 from app.handlers.router import route_for
 from app.handlers.work import Work
@@ -42,26 +42,57 @@ class DeliveryProcessor:
         self._clock = clock
         self._configs = configs or ConfigCache()
 
-    async def __call__(self, delivery: Delivery) -> None:
-        event = Event(delivery.event, delivery.action, delivery.payload(), delivery.delivery_id)
-        route = route_for(event.name, event.action)
-        if route is None or event.installation_id is None or event.repo is None:
-            return
+    async def __call__(self, run: Sequence[Delivery]) -> int:
+        """Handle a run of deliveries of one issue (see `app.server.worker.Process`): decided
+        one after the other on one read of the incident, carried out as one plan."""
+        head = run[0]
+        event = _event(head)
+        if route_for(event.name, event.action) is None or event.installation_id is None:
+            return 1
         bot_login = await self._github.bot_login()
-        if event.sender == bot_login:
-            return  # Baton's own changes come back as deliveries: nothing to do
+        if event.sender == bot_login or event.repo is None:
+            return 1  # Baton's own changes come back as deliveries: nothing to do
         try:
             async with self._github.installation(event.installation_id) as session:
                 work = await self._work(session, event.repo, bot_login)
-                if delivery.plan is not None:
-                    await self._run(session, work, delivery, Plan.from_json(delivery.plan))
-                    return
-                plan = await route.handler(work, event)
-                if plan is not None:
-                    await self._store.save_plan(delivery.delivery_id, plan.to_json())
-                    await self._run(session, work, delivery, plan)
+                if head.plan is not None:
+                    await self._run(session, work, head, Plan.from_json(head.plan))
+                    return 1
+                plans, handled = await self._decide(work, event, run)
+                if plans:
+                    plan = merge_plans(plans)
+                    covered = [d.delivery_id for d in run[1:handled]]
+                    await self._store.save_plan(head.delivery_id, plan.to_json(), covered)
+                    await self._run(session, work, head, plan)
+                return handled
         except GitHubBusy as busy:
             raise Reschedule(busy.after, busy.reason) from busy
+
+    async def _decide(
+        self, work: Work, head: Event, run: Sequence[Delivery]
+    ) -> tuple[list[Plan], int]:
+        """The plans of the run's first deliveries, and how many deliveries they stand for.
+
+        A delivery that cannot be decided now ends the run before it (it is decided again on
+        its own, where its error counts); so does one after a plan that opens issues, whose
+        numbers the card gets only once GitHub has them."""
+        plans: list[Plan] = []
+        for handled, delivery in enumerate(run):
+            event = head if handled == 0 else _event(delivery)
+            if handled and not _same_place(event, head, delivery):
+                return plans, handled
+            try:
+                plan = await _decide_one(work, event)
+            except Exception:
+                if handled == 0:
+                    raise
+                return plans, handled
+            if plan is not None:
+                plans.append(plan)
+                if plan.new_issues:
+                    return plans, handled + 1
+                work.remember(plan)
+        return plans, len(run)
 
     async def _work(self, session: GitHubSession, repo: str, bot_login: str) -> Work:
         return Work(
@@ -90,3 +121,24 @@ class DeliveryProcessor:
             journal=journal,
             resumed_since=delivery.received_at - RESUME_LOOKBACK if resumed else None,
         )
+
+
+def _event(delivery: Delivery) -> Event:
+    return Event(delivery.event, delivery.action, delivery.payload(), delivery.delivery_id)
+
+
+def _same_place(event: Event, head: Event, delivery: Delivery) -> bool:
+    """A later delivery joins the run only from the same installation and repository, and
+    when no earlier attempt of it journaled a plan of its own."""
+    return (
+        delivery.plan is None
+        and event.installation_id == head.installation_id
+        and event.repo == head.repo
+    )
+
+
+async def _decide_one(work: Work, event: Event) -> Plan | None:
+    route = route_for(event.name, event.action)
+    if route is None or event.sender == work.bot_login:
+        return None
+    return await route.handler(work, event)

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from app.github.client import GitHubApp, WritePacer
 from app.github.config_source import ConfigCache
+from app.handlers.router import joins_run
 from app.handlers.triage import Triage
 from app.processing import DeliveryProcessor
 from app.redelivery import INTERVAL, Redelivery
@@ -61,7 +62,7 @@ def build_service(
     processor = DeliveryProcessor(
         github=github, store=store, state_key=settings.state_key(), clock=clock, configs=configs
     )
-    worker = Worker(store, processor, clock=clock, metrics=metrics)
+    worker = Worker(store, processor, clock=clock, metrics=metrics, joins=joins_run)
     sweep = ServerSweep(
         github=github,
         store=store,

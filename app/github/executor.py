@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from app.github import issues as gh
 from app.github.client import GitHubSession
@@ -22,6 +22,8 @@ from app.incident.card import place_card
 from app.incident.effects import Decision, IssueView, NewIssue, Reaction, Reply
 from app.incident.state import IncidentState, state_from_dict, state_to_dict
 from app.incident.words import render
+
+_T = TypeVar("_T")
 
 CardRenderer = Callable[[IncidentState, int, str], str]  # (state, issue number, title) -> card
 Journal = Callable[[int], Awaitable[None]]
@@ -111,6 +113,39 @@ def plan_for(
         replies=decision.replies,
         ours=ours,
     )
+
+
+def merge_plans(plans: Sequence[Plan]) -> Plan:
+    """One plan for the plans of a run decided one after the other on one incident: every
+    reaction, new issue and reply, in order, and one PATCH leaving the issue as the last plan
+    that changes each part wants it. The body read is the first plan's: the later ones read the
+    body the earlier ones were going to write, which differs from it only inside the card."""
+    first, last = plans[0], plans[-1]
+    if len(plans) == 1:
+        return first
+    closing = _last(p for p in plans if p.issue_state is not None)
+    return replace(
+        first,
+        title=last.title,
+        state=_last(p.state for p in plans),
+        new_title=_last(p.new_title for p in plans),
+        labels=_last(p.labels for p in plans),
+        assignees=_last(p.assignees for p in plans),
+        issue_state=None if closing is None else closing.issue_state,
+        state_reason=None if closing is None else closing.state_reason,
+        reactions=tuple(r for p in plans for r in p.reactions),
+        new_issues=tuple(n for p in plans for n in p.new_issues),
+        replies=tuple(r for p in plans for r in p.replies),
+        ours=tuple(dict.fromkeys(name for p in plans for name in p.ours)),
+    )
+
+
+def _last(values: Iterable[_T | None]) -> _T | None:
+    found = None
+    for value in values:
+        if value is not None:
+            found = value
+    return found
 
 
 async def execute(

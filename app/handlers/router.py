@@ -1,7 +1,9 @@
 """Which handler answers which delivery: one line per (event, action).
 
 Each route also names the handler's first check (`matters`), which triage runs before a
-delivery is stored; None means every delivery of that kind is stored.
+delivery is stored (`_always`: every delivery of that kind is stored), and whether deliveries of
+its kind queued behind each other in one issue are handled as one run (`runs`): decided one
+after the other on one read of the incident, and written back together.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Route:
     handler: Handler
     matters: Matters = _always
     from_github: bool = True  # False: Baton's own kind of delivery, never accepted over HTTP
+    runs: bool = False
 
 
 ROUTES: dict[tuple[str, str], Route] = {
@@ -36,13 +39,21 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("issues", "edited"): Route(edits.on_issue_edited, edits.edit_matters),
     ("issues", "closed"): Route(lifecycle.on_issue_closed, lifecycle.open_or_closed_matters),
     ("issues", "reopened"): Route(lifecycle.on_issue_reopened, lifecycle.open_or_closed_matters),
-    ("issue_comment", "created"): Route(commands.on_comment_created, commands.comment_matters),
+    ("issue_comment", "created"): Route(
+        commands.on_comment_created, commands.comment_matters, runs=True
+    ),
     ("baton.sweep", "due"): Route(sweep.on_nudges_due, from_github=False),
 }
 
 
 def route_for(event: str, action: str | None) -> Route | None:
     return ROUTES.get((event, action or ""))
+
+
+def joins_run(event: str, action: str | None) -> bool:
+    """Whether a delivery of this kind may be handled in one run with those around it."""
+    route = route_for(event, action)
+    return route is not None and route.runs
 
 
 def handled_events() -> set[str]:

@@ -1,9 +1,10 @@
-"""One unit of work: a delivery being handled for one repository."""
+"""One unit of work: a delivery (or a run of deliveries of one issue) being handled for one
+repository."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 from app.config import Config, LoadResult
@@ -29,6 +30,8 @@ class Work:
     now: datetime
     key: bytes
     bot_login: str
+    # Each incident as read once, then as the plans decided so far leave it.
+    _incidents: dict[int, IssueView] = field(default_factory=dict, repr=False)
 
     @property
     def config(self) -> Config:
@@ -55,9 +58,29 @@ class Work:
         return await sync_board(self.session, self.config, issue_node_id=node_id, state=state)
 
     async def load_incident(self, number: int) -> tuple[IssueView, card.CardReading]:
-        """The issue as GitHub has it now, and its card read back."""
-        issue = await gh.load_issue(self.session, self.repo, number)
+        """The issue as GitHub has it now (read once per unit of work, then as `remember`
+        left it), and its card read back."""
+        issue = self._incidents.get(number)
+        if issue is None:
+            issue = self._incidents[number] = await gh.load_issue(self.session, self.repo, number)
         return issue, self.read_card(issue.body, number)
+
+    def remember(self, plan: Plan) -> None:
+        """The incident as `plan` will leave it, for the next decision of this unit of work."""
+        issue = self._incidents.get(plan.number)
+        if issue is None:
+            return
+        body = issue.body
+        if plan.state is not None:
+            body = card.place_card(body, self.render_card(plan.state, plan.number, plan.title))
+        self._incidents[plan.number] = replace(
+            issue,
+            title=plan.new_title or issue.title,
+            body=body,
+            labels=issue.labels if plan.labels is None else plan.labels,
+            assignees=issue.assignees if plan.assignees is None else plan.assignees,
+            state=plan.issue_state or issue.state,
+        )
 
     async def actor(self, login: str, issue: IssueView) -> Actor:
         responders = self.config.responders

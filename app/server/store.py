@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +25,9 @@ from typing import Any, Protocol, TypeVar
 import msgspec
 
 _T = TypeVar("_T")
+
+# Whether a delivery (event, action) may be handled in one run with the one before it.
+Joins = Callable[[str, str | None], bool]
 
 
 class DeliveryStatus(StrEnum):
@@ -93,11 +96,23 @@ class DeliveryStore(Protocol):
     async def finish(self, delivery_id: str) -> None: ...
 
     async def finish_and_claim_next(
-        self, delivery_id: str, issue_key: str, now: datetime, *, lease: timedelta
+        self, delivery_ids: Sequence[str], issue_key: str, now: datetime, *, lease: timedelta
     ) -> Delivery | None:
-        """Finish a delivery and, in the same transaction, claim the next one of its issue if
-        that one is runnable: a busy issue's deliveries follow each other without a round trip
-        through the worker's loop."""
+        """Finish deliveries of one issue and, in the same transaction, claim the next one of
+        that issue if it is runnable: a busy issue's deliveries follow each other without a
+        round trip through the worker's loop."""
+        ...
+
+    async def claim_following(
+        self, head: Delivery, now: datetime, *, limit: int, lease: timedelta, joins: Joins
+    ) -> list[Delivery]:
+        """Claim up to `limit` deliveries queued right behind `head` (claimed) in its issue:
+        the unbroken line of runnable ones that `joins` accepts, so that they can be handled
+        together with it."""
+        ...
+
+    async def release(self, delivery_ids: Sequence[str]) -> None:
+        """Put claimed deliveries that were not handled back to `pending`, as they were."""
         ...
 
     async def reschedule(
@@ -110,7 +125,10 @@ class DeliveryStore(Protocol):
         """Out of attempts: kept as `failed` until `retry_failed`."""
         ...
 
-    async def save_plan(self, delivery_id: str, plan: str) -> None: ...
+    async def save_plan(self, delivery_id: str, plan: str, covers: Sequence[str] = ()) -> None:
+        """Journal the plan of a delivery; `covers` are deliveries of the same run whose effects
+        the plan holds too: they are done from then on, whatever becomes of the plan."""
+        ...
 
     async def advance_plan(self, delivery_id: str, step: int) -> None: ...
 
@@ -227,6 +245,15 @@ AND (
 )
 """
 
+# The unfinished deliveries queued behind one (of the same issue), in order.
+_FOLLOWING = f"""
+SELECT {_COLUMNS} FROM deliveries INDEXED BY deliveries_unfinished_by_issue
+WHERE status IN ('pending', 'running') AND issue_key = :issue_key
+  AND seq > (SELECT seq FROM deliveries WHERE delivery_id = :head)
+ORDER BY seq
+LIMIT :limit
+"""
+
 _FINISH = (
     "UPDATE deliveries SET status = 'done', lease_until = NULL, last_error = NULL"
     " WHERE delivery_id = ?"
@@ -245,6 +272,14 @@ def _to_text(moment: datetime) -> str:
 
 def _from_text(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
+
+
+def _runnable(row: tuple[Any, ...], now: str) -> bool:
+    """As in _CLAIMABLE: pending and due, or running with an expired lease."""
+    status, not_before, lease_until = row[6], row[9], row[10]
+    if status == "pending":
+        return not_before is None or not_before <= now
+    return status == "running" and lease_until is not None and lease_until <= now
 
 
 def _running(row: tuple[Any, ...], lease_until: str) -> Delivery:
@@ -372,12 +407,12 @@ class SqliteDeliveryStore:
         await self._write(_FINISH, delivery_id)
 
     async def finish_and_claim_next(
-        self, delivery_id: str, issue_key: str, now: datetime, *, lease: timedelta
+        self, delivery_ids: Sequence[str], issue_key: str, now: datetime, *, lease: timedelta
     ) -> Delivery | None:
         claimed: Delivery | None = await self._grouped(
             partial(
                 self._finish_and_claim_next,
-                delivery_id,
+                delivery_ids,
                 issue_key,
                 _to_text(now),
                 _to_text(now + lease),
@@ -386,14 +421,51 @@ class SqliteDeliveryStore:
         return claimed
 
     def _finish_and_claim_next(
-        self, delivery_id: str, issue_key: str, now: str, lease_until: str
+        self, delivery_ids: Sequence[str], issue_key: str, now: str, lease_until: str
     ) -> Delivery | None:
-        self._db.execute(_FINISH, (delivery_id,))
+        self._db.executemany(_FINISH, [(delivery_id,) for delivery_id in delivery_ids])
         row = self._db.execute(_HEAD_OF_ISSUE, {"issue_key": issue_key, "now": now}).fetchone()
         if row is None:
             return None
         self._db.execute(_MARK_RUNNING, (lease_until, row[0]))
         return _running(row, lease_until)
+
+    async def claim_following(
+        self, head: Delivery, now: datetime, *, limit: int, lease: timedelta, joins: Joins
+    ) -> list[Delivery]:
+        if head.issue_key is None or limit <= 0:
+            return []
+        claimed: list[Delivery] = await self._grouped(
+            partial(
+                self._claim_following,
+                head,
+                _to_text(now),
+                limit,
+                _to_text(now + lease),
+                joins,
+            )
+        )
+        return claimed
+
+    def _claim_following(
+        self, head: Delivery, now: str, limit: int, lease_until: str, joins: Joins
+    ) -> list[Delivery]:
+        params = {"head": head.delivery_id, "issue_key": head.issue_key, "limit": limit}
+        rows = []
+        for row in self._db.execute(_FOLLOWING, params):
+            if not (_runnable(row, now) and joins(row[1], row[2])):
+                break
+            rows.append(row)
+        self._db.executemany(_MARK_RUNNING, [(lease_until, row[0]) for row in rows])
+        return [_running(row, lease_until) for row in rows]
+
+    async def release(self, delivery_ids: Sequence[str]) -> None:
+        if delivery_ids:
+            await self._write(
+                "UPDATE deliveries SET status = 'pending', lease_until = NULL"
+                " WHERE delivery_id IN (SELECT value FROM json_each(?)) AND status = 'running'",
+                json.dumps(list(delivery_ids)),
+            )
 
     async def reschedule(
         self, delivery_id: str, *, not_before: datetime, error: str, failed_attempt: bool
@@ -415,12 +487,15 @@ class SqliteDeliveryStore:
             delivery_id,
         )
 
-    async def save_plan(self, delivery_id: str, plan: str) -> None:
-        await self._write(
+    async def save_plan(self, delivery_id: str, plan: str, covers: Sequence[str] = ()) -> None:
+        await self._grouped(partial(self._save_plan, delivery_id, plan, covers))
+
+    def _save_plan(self, delivery_id: str, plan: str, covers: Sequence[str]) -> None:
+        self._db.execute(
             "UPDATE deliveries SET plan = ?, plan_step = 0 WHERE delivery_id = ?",
-            plan,
-            delivery_id,
+            (plan, delivery_id),
         )
+        self._db.executemany(_FINISH, [(covered,) for covered in covers])
 
     async def advance_plan(self, delivery_id: str, step: int) -> None:
         await self._write(

@@ -1,8 +1,11 @@
 """The background worker: hands stored deliveries to `process`, one issue at a time.
 
 The store decides what is runnable (per-issue order, `not_before`); the worker keeps up to
-`concurrency` deliveries in flight and sleeps until it is notified, a delivery finishes, or the
+`concurrency` issues in flight and sleeps until it is notified, a delivery finishes, or the
 earliest rescheduled delivery becomes due. Nothing sleeps inside a task.
+
+Deliveries queued behind each other in one issue that `joins` accepts are handed to `process`
+together, as a run: a burst of commands on one incident is read once and written once.
 """
 
 from __future__ import annotations
@@ -11,15 +14,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from app.server.metrics import Metrics
-from app.server.store import Delivery, DeliveryStore
+from app.server.store import Delivery, DeliveryStore, Joins
 
 log = logging.getLogger(__name__)
 
-Process = Callable[[Delivery], Awaitable[None]]
+# Handles a run of deliveries of one issue, in order, and returns how many of them (from the
+# first, at least one) it handled; the others are put back. Raising concerns the first alone.
+Process = Callable[[Sequence[Delivery]], Awaitable[int]]
 Clock = Callable[[], datetime]
 
 _ERROR_TEXT_LIMIT = 2000
@@ -60,9 +65,13 @@ class Worker:
         backoff: Callable[[int], timedelta] = exponential_backoff,
         lease: timedelta = timedelta(minutes=10),
         metrics: Metrics | None = None,
+        joins: Joins | None = None,
+        longest_run: int = 20,
     ) -> None:
         self._store = store
         self._process = process
+        self._joins = joins
+        self._longest_run = longest_run
         self._concurrency = concurrency
         self._clock = clock
         self._max_attempts = max_attempts
@@ -144,13 +153,14 @@ class Worker:
             await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def _handle(self, first: Delivery) -> None:
-        """Process `first`, then, while its issue has more waiting, the next ones in turn."""
+        """Process `first` (with those that join it), then, while its issue has more waiting,
+        the next ones in turn."""
         delivery: Delivery | None = first
         try:
             while delivery is not None:
                 current, started = delivery, time.perf_counter()
                 try:
-                    delivery = await self._settle(current)
+                    delivery = await self._settle([current, *await self._following(current)])
                 except Exception:
                     # The store is unreachable: the lease expires, and the delivery runs again.
                     log.exception(
@@ -166,24 +176,41 @@ class Worker:
                 self._issues_in_flight.discard(first.issue_key)
             self.notify()
 
-    async def _settle(self, delivery: Delivery) -> Delivery | None:
-        """Process one delivery and record how it went; the next delivery of the same issue
-        when it is runnable (claimed together with this one's end), else None."""
+    async def _following(self, head: Delivery) -> list[Delivery]:
+        joins = self._joins
+        if joins is None or self._stopping or not joins(head.event, head.action):
+            return []
+        return await self._store.claim_following(
+            head, self._clock(), limit=self._longest_run - 1, lease=self._lease, joins=joins
+        )
+
+    async def _settle(self, run: list[Delivery]) -> Delivery | None:
+        """Process a run and record how it went; the next delivery of the same issue when it
+        is runnable (claimed together with this run's end), else None."""
+        head = run[0]
         try:
-            await self._process(delivery)
+            handled = await self._process(run)
         except Reschedule as wait:
-            await self._postpone(delivery, wait)
+            await self._store.release([d.delivery_id for d in run[1:]])
+            await self._postpone(head, wait)
             return None
         except Exception as error:
-            await self._retry_or_fail(delivery, error)
+            await self._store.release([d.delivery_id for d in run[1:]])
+            await self._retry_or_fail(head, error)
             return None
+        handled = max(handled, 1)
+        done, left = run[:handled], run[handled:]
         if self._metrics is not None:
-            self._metrics.delivery_processed(delivery.event)
-        if delivery.issue_key is None or self._stopping:
-            await self._store.finish(delivery.delivery_id)
+            for delivery in done:
+                self._metrics.delivery_processed(delivery.event)
+        await self._store.release([d.delivery_id for d in left])
+        ids = [d.delivery_id for d in done]
+        if head.issue_key is None or self._stopping:
+            for delivery_id in ids:
+                await self._store.finish(delivery_id)
             return None
         return await self._store.finish_and_claim_next(
-            delivery.delivery_id, delivery.issue_key, self._clock(), lease=self._lease
+            ids, head.issue_key, self._clock(), lease=self._lease
         )
 
     async def _postpone(self, delivery: Delivery, wait: Reschedule) -> None:

@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import itertools
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from app.handlers.events import issue_key
 from app.handlers.triage import Verdict, glance
-from app.server.store import NewDelivery
+from app.server.store import Delivery, NewDelivery
+from app.server.worker import Process
 
 SECRET = "It's a Secret to Everybody"
 
@@ -65,3 +67,13 @@ def new_delivery(issue: str | None, *, delivery_id: str | None = None) -> NewDel
         body=json.dumps(payload).encode(),
         received_at=datetime.now(UTC),
     )
+
+
+def one_at_a_time(handle: Callable[[Delivery], Awaitable[None]]) -> Process:
+    """A worker's `process` that handles the first delivery of each run alone."""
+
+    async def process(run: Sequence[Delivery]) -> int:
+        await handle(run[0])
+        return 1
+
+    return process

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -98,6 +99,65 @@ async def test_the_plan_journal_is_kept_with_the_delivery(store: SqliteDeliveryS
 
     [claimed] = await store.claim(NOW, limit=1, lease=LEASE)
     assert (claimed.plan, claimed.plan_step) == ('["comment", "patch"]', 1)
+
+
+def comments_only(event: str, action: str | None) -> bool:
+    return (event, action) == ("issue_comment", "created")
+
+
+async def test_a_run_is_the_unbroken_line_of_joining_runnable_deliveries_behind_the_head(
+    store: SqliteDeliveryStore,
+) -> None:
+    labeled = replace(new_delivery("o/r#1"), event="issues", action="labeled")
+    line = [new_delivery("o/r#1") for _ in range(4)]
+    other_issue = new_delivery("o/r#2")
+    for delivery in (line[0], other_issue, line[1], line[2], labeled, line[3]):
+        await store.add(delivery)
+    [head, _] = await store.claim(NOW, limit=2, lease=LEASE)
+
+    run = await store.claim_following(head, NOW, limit=10, lease=LEASE, joins=comments_only)
+    assert [d.delivery_id for d in run] == [line[1].delivery_id, line[2].delivery_id]
+    assert {d.status for d in run} == {DeliveryStatus.RUNNING}
+    assert await store.claim_following(head, NOW, limit=10, lease=LEASE, joins=comments_only) == []
+
+    await store.release([d.delivery_id for d in run])
+    again = await store.claim_following(head, NOW, limit=1, lease=LEASE, joins=comments_only)
+    assert [d.delivery_id for d in again] == [line[1].delivery_id], "at most `limit`"
+
+
+async def test_a_run_stops_at_a_delivery_that_is_not_due(store: SqliteDeliveryStore) -> None:
+    line = [new_delivery("o/r#1") for _ in range(3)]
+    for delivery in line:
+        await store.add(delivery)
+    [head] = await store.claim(NOW, limit=1, lease=LEASE)
+    [second] = await store.claim_following(head, NOW, limit=1, lease=LEASE, joins=comments_only)
+    await store.reschedule(
+        second.delivery_id, not_before=NOW + LEASE, error="wait", failed_attempt=False
+    )
+
+    assert await store.claim_following(head, NOW, limit=5, lease=LEASE, joins=comments_only) == []
+
+
+async def test_a_plan_that_covers_a_run_finishes_the_rest_of_it(
+    store: SqliteDeliveryStore,
+) -> None:
+    line = [new_delivery("o/r#1") for _ in range(3)]
+    for delivery in line:
+        await store.add(delivery)
+    [head] = await store.claim(NOW, limit=1, lease=LEASE)
+    covered, left = await store.claim_following(
+        head, NOW, limit=5, lease=LEASE, joins=comments_only
+    )
+
+    await store.save_plan(head.delivery_id, '["patch"]', [covered.delivery_id])
+    await store.release([covered.delivery_id, left.delivery_id])  # the head then fails
+
+    statuses = [(await store.get(d.delivery_id)) for d in line]
+    assert [d.status if d else None for d in statuses] == [
+        DeliveryStatus.RUNNING,
+        DeliveryStatus.DONE,
+        DeliveryStatus.PENDING,
+    ]
 
 
 async def test_failed_deliveries_are_listed_and_can_be_retried(
@@ -262,7 +322,7 @@ async def _play_claims(ops: list[Op]) -> None:
                     )
                     expected_next = head if head in model_claimable(rows, order, now) else None
                     following = await store.finish_and_claim_next(
-                        delivery_id, str(issue), now, lease=LEASE
+                        [delivery_id], str(issue), now, lease=LEASE
                     )
                     assert (following and following.delivery_id) == expected_next
                     if expected_next is not None:

@@ -22,6 +22,7 @@ from tests.server.helpers import (
     SECRET,
     comment_payload,
     new_delivery,
+    one_at_a_time,
     sign,
     triage,
     webhook_headers,
@@ -288,7 +289,7 @@ async def test_over_a_real_socket_a_delivery_is_stored_and_processed(tmp_path: A
     async def process(delivery: Delivery) -> None:
         processed.append(delivery)
 
-    worker = Worker(store, process)
+    worker = Worker(store, one_at_a_time(process))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.server.metrics import Metrics
 from app.server.store import Delivery, DeliveryStatus, SqliteDeliveryStore
 from app.server.worker import Reschedule, Worker, exponential_backoff
-from tests.server.helpers import new_delivery
+from tests.server.helpers import new_delivery, one_at_a_time
 
 
 class ManualClock:
@@ -50,7 +51,7 @@ async def test_each_issue_is_processed_in_order_one_at_a_time(
         order.setdefault(delivery.issue_key, []).append(delivery.delivery_id)
         running.discard(delivery.issue_key)
 
-    worker = Worker(store, process, concurrency=8)
+    worker = Worker(store, one_at_a_time(process), concurrency=8)
     worker.start()
     await run_until_idle(worker)
     await worker.stop()
@@ -74,7 +75,7 @@ async def test_a_slow_issue_does_not_hold_back_the_others(store: SqliteDeliveryS
             await release.wait()
         done.append(delivery.delivery_id)
 
-    worker = Worker(store, process, concurrency=4)
+    worker = Worker(store, one_at_a_time(process), concurrency=4)
     worker.start()
     while len(done) < len(fast_ids):
         await asyncio.sleep(0.005)
@@ -96,7 +97,7 @@ async def test_a_rescheduled_delivery_runs_only_when_due(store: SqliteDeliverySt
         if len(calls) == 1:
             raise Reschedule(timedelta(minutes=30), "secondary rate limit")
 
-    worker = Worker(store, process, clock=clock)
+    worker = Worker(store, one_at_a_time(process), clock=clock)
     worker.start()
     await run_until_idle(worker)
     clock.now += timedelta(minutes=29)
@@ -129,7 +130,7 @@ async def test_the_timer_wakes_the_worker_for_a_rescheduled_delivery(
             raise Reschedule(timedelta(milliseconds=50), "wait a moment")
         finished.set()
 
-    worker = Worker(store, process)
+    worker = Worker(store, one_at_a_time(process))
     worker.start()
     await asyncio.wait_for(finished.wait(), 2)
     await worker.stop()
@@ -150,7 +151,13 @@ async def test_a_delivery_that_keeps_failing_is_kept_as_failed_and_can_be_retrie
         if not healthy:
             raise RuntimeError("GitHub answered 502")
 
-    worker = Worker(store, process, max_attempts=3, backoff=lambda _: timedelta(0), metrics=metrics)
+    worker = Worker(
+        store,
+        one_at_a_time(process),
+        max_attempts=3,
+        backoff=lambda _: timedelta(0),
+        metrics=metrics,
+    )
     worker.start()
     await run_until_idle(worker)
 
@@ -177,7 +184,7 @@ async def test_too_many_reschedules_end_as_failed(store: SqliteDeliveryStore) ->
     async def process(delivery: Delivery) -> None:
         raise Reschedule(timedelta(0), "still rate limited")
 
-    worker = Worker(store, process, max_reschedules=4)
+    worker = Worker(store, one_at_a_time(process), max_reschedules=4)
     worker.start()
     await run_until_idle(worker)
     await worker.stop()
@@ -202,7 +209,7 @@ async def test_unfinished_work_is_picked_up_after_a_restart(tmp_path: Path) -> N
     async def process(delivery: Delivery) -> None:
         processed.append(delivery.delivery_id)
 
-    worker = Worker(reopened, process, concurrency=1)
+    worker = Worker(reopened, one_at_a_time(process), concurrency=1)
     worker.start()
     await run_until_idle(worker)
     await worker.stop()
@@ -226,7 +233,7 @@ async def test_a_plan_step_recorded_before_a_crash_is_seen_on_the_retry(
             await store.advance_plan(delivery.delivery_id, 1)
             raise ConnectionError("lost the connection after the comment")
 
-    worker = Worker(store, process, backoff=lambda _: timedelta(0))
+    worker = Worker(store, one_at_a_time(process), backoff=lambda _: timedelta(0))
     worker.start()
     await run_until_idle(worker)
     await worker.stop()
@@ -242,7 +249,7 @@ async def test_stop_lets_deliveries_in_flight_finish(store: SqliteDeliveryStore)
         entered.set()
         await asyncio.sleep(0.05)
 
-    worker = Worker(store, process)
+    worker = Worker(store, one_at_a_time(process))
     worker.start()
     await asyncio.wait_for(entered.wait(), 2)
     await worker.stop()
@@ -278,7 +285,7 @@ async def test_a_busy_issue_s_deliveries_follow_each_other_without_new_claims() 
     async def process(delivery: Delivery) -> None:
         done.append(delivery.delivery_id)
 
-    worker = Worker(store, process)
+    worker = Worker(store, one_at_a_time(process))
     worker.start()
     await run_until_idle(worker)
     await worker.stop()
@@ -286,3 +293,68 @@ async def test_a_busy_issue_s_deliveries_follow_each_other_without_new_claims() 
 
     assert done == ids
     assert store.claims <= 3  # the first, and the look for more once the issue is empty
+
+
+def every_delivery(event: str, action: str | None) -> bool:
+    return True
+
+
+async def test_deliveries_queued_behind_each_other_are_handed_over_as_runs() -> None:
+    store = SqliteDeliveryStore(":memory:")
+    ids = await add_all(store, ["o/r#1"] * 25)
+    runs: list[list[str]] = []
+
+    async def process(run: Sequence[Delivery]) -> int:
+        runs.append([d.delivery_id for d in run])
+        return len(run)
+
+    worker = Worker(store, process, joins=every_delivery, longest_run=10)
+    worker.start()
+    await run_until_idle(worker)
+    await worker.stop()
+    await store.close()
+
+    assert [len(run) for run in runs] == [10, 10, 5]
+    assert [i for run in runs for i in run] == ids
+
+
+async def test_what_a_run_did_not_handle_comes_back_next_in_order() -> None:
+    store = SqliteDeliveryStore(":memory:")
+    ids = await add_all(store, ["o/r#1"] * 6)
+    runs: list[list[str]] = []
+
+    async def process(run: Sequence[Delivery]) -> int:
+        runs.append([d.delivery_id for d in run])
+        return 2  # e.g. the third could not be decided yet
+
+    worker = Worker(store, process, joins=every_delivery)
+    worker.start()
+    await run_until_idle(worker)
+    await worker.stop()
+    assert [run[:2] for run in runs] == [ids[0:2], ids[2:4], ids[4:6]]
+    assert {d.status for d in [await store.get(i) for i in ids] if d} == {DeliveryStatus.DONE}
+    await store.close()
+
+
+async def test_a_failing_run_retries_its_first_delivery_and_puts_the_rest_back() -> None:
+    store = SqliteDeliveryStore(":memory:")
+    ids = await add_all(store, ["o/r#1"] * 3)
+    runs: list[list[str]] = []
+
+    async def process(run: Sequence[Delivery]) -> int:
+        runs.append([d.delivery_id for d in run])
+        if len(runs) == 1:
+            raise RuntimeError("GitHub answered 502")
+        return len(run)
+
+    worker = Worker(store, process, joins=every_delivery, backoff=lambda _: timedelta(0))
+    worker.start()
+    await run_until_idle(worker)
+    await worker.stop()
+
+    assert runs == [ids, ids]
+    first = await store.get(ids[0])
+    assert first is not None and first.attempts == 1
+    rest = [await store.get(i) for i in ids[1:]]
+    assert [d.attempts for d in rest if d] == [0, 0], "the others did not use up an attempt"
+    await store.close()

@@ -1,0 +1,124 @@
+"""Commands queued behind each other on one incident are handled as one run: decided in order on
+one read of the issue, written back with one PATCH, every command answered on its own."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from app.demo.harness import REPO, Stage
+from tests.e2e.test_commands import labels_of, state_of
+from tests.e2e.test_declare import baton_requests, open_incident, route_list
+from tests.e2e.test_request_costs import OPEN_ISSUE, READ_COMMENTS, READ_ISSUE, REACT, REPLY
+from tests.e2e.test_request_costs import WRITE_ISSUE
+from tests.reliability.helpers import BOT, REPLY_KEY
+
+
+async def queued(world: Stage, number: int, comments: Sequence[tuple[str, str]]) -> list[int]:
+    """Post comments while the worker is stopped, so that they wait in the store together;
+    then start it and let everything settle. Returns the comments' ids."""
+    await world.service.worker.stop()
+    ids = [
+        int((await world.standin.comment(REPO, number, body, author))["id"])
+        for author, body in comments
+    ]
+    await world.standin.settle()
+    world.standin.reset_requests()
+    world.service.worker.start()
+    await world.settle()
+    return ids
+
+
+def answered(world: Stage, number: int) -> list[int]:
+    """The comment ids Baton's replies answer, in the order the replies were posted."""
+    return [
+        int(key.removeprefix("comment:"))
+        for c in world.standin.comments(REPO, number)
+        if c["user"]["login"] == BOT
+        for key in REPLY_KEY.findall(c["body"])
+        if key.startswith("comment:")
+    ]
+
+
+BURST = (
+    ("alice", "/ic me"),
+    ("alice", "/status identified"),
+    ("alice", "/severity sev1"),
+    ("alice", "/liaison @bob"),
+    ("carol", "/sme @carol database"),
+    ("alice", "/note the pool is exhausted"),
+    ("bob", "/update Payments fail for some customers; we are on it."),
+)
+
+
+async def test_a_burst_of_commands_is_read_once_and_written_once(world: Stage) -> None:
+    number = await open_incident(world)
+
+    ids = await queued(world, number, BURST)
+
+    requests = Counter(route_list(baton_requests(world)))
+    assert requests[READ_ISSUE] == 1
+    assert requests[WRITE_ISSUE] == 1
+    assert requests[REACT] == len(BURST)
+    assert requests[REPLY] == len(BURST)
+    state = state_of(world, number)
+    assert state.applied[-len(BURST) :] == tuple(ids)
+    assert (state.ic, state.status, state.severity, state.liaison) == (
+        "alice",
+        "identified",
+        "sev1",
+        "bob",
+    )
+    assert [(s.login, s.area) for s in state.smes] == [("carol", "database")]
+    assert state.last_update_at is not None
+    assert "sev1" in " ".join(labels_of(world, number))
+    assert world.standin.issue(REPO, number)["assignees"][0]["login"] == "alice"
+    assert answered(world, number)[-len(BURST) :] == ids, "each command answered once, in order"
+
+
+async def test_a_run_ends_where_an_issue_is_opened_and_the_next_reads_its_number(
+    world: Stage,
+) -> None:
+    number = await open_incident(world)
+
+    ids = await queued(
+        world,
+        number,
+        (
+            ("alice", "/ic me"),
+            ("alice", "/resolved Rolled back."),
+            ("alice", "/retro"),
+            ("alice", "/note written after the retrospective was opened"),
+        ),
+    )
+
+    state = state_of(world, number)
+    assert state.status == "resolved"
+    assert state.retro is not None
+    requests = route_list(baton_requests(world))
+    assert requests.count(OPEN_ISSUE) == 1, "one retrospective, and /retro links it"
+    assert requests.count(READ_ISSUE) == 2, "read again once the retrospective has its number"
+    assert requests.count(READ_COMMENTS) >= 1
+    assert answered(world, number)[-4:] == ids
+    retro_reply = world.standin.comments(REPO, number)[-2]["body"]
+    assert f"#{state.retro}" in retro_reply, "/retro points at the retrospective just opened"
+    assert ids[-1] in state.applied
+
+
+async def test_commands_in_a_run_see_each_other_as_one_at_a_time_would(world: Stage) -> None:
+    """A handoff offered and accepted in one run: the acceptance sees the offer."""
+    number = await open_incident(world)
+    await world.standin.comment(REPO, number, "/ic me", "alice")
+    await world.settle()
+
+    await queued(
+        world,
+        number,
+        (("alice", "/handoff @bob Rolled back.\nNext: watch."), ("bob", "/accept")),
+    )
+
+    state = state_of(world, number)
+    assert state.ic == "bob"
+    assert state.pending_handoff is None
+    assert [a["login"] for a in world.standin.issue(REPO, number)["assignees"]] == ["bob"]
+    assert Counter(route_list(baton_requests(world)))[WRITE_ISSUE] == 1
