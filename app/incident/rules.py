@@ -364,10 +364,11 @@ def _quiet(login: str) -> str:
 
 
 def _named(command: Command, turn: Turn) -> str:
-    """The login a command names: `me` is the commenter; the user must exist."""
+    """The login a command names: `me` (or the commenter's own login) is the commenter; anyone
+    else must exist."""
     if command.user is None:
         raise Refused("names nobody: say `@login` or `me`")
-    if command.user.casefold() == "me":
+    if command.user.casefold() == "me" or same_login(command.user, turn.actor.login):
         return turn.actor.login
     if not _LOGIN.fullmatch(command.user):
         raise Refused("does not name a valid GitHub login")

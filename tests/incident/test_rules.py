@@ -465,6 +465,14 @@ def test_smes_are_added_with_an_area_and_removed() -> None:
     assert reply(removed) == "@dave is no longer a Subject Matter Expert on this incident.\n"
 
 
+def test_naming_oneself_by_login_is_the_same_as_me() -> None:
+    """The handler looks up everyone named except the commenter, who exists: `@Alice` written
+    by alice is alice, not an unknown user."""
+    added = comment(incident(), "/sme @Alice payments", users={})
+    assert added.state.smes == (Sme("alice", "payments"),)
+    assert comment(incident(ic="alice"), "/liaison @alice", users={}).state.liaison == "alice"
+
+
 def test_removing_someone_who_is_not_an_sme_is_refused() -> None:
     state = incident()
     assert_refused(comment(state, "/sme remove @bob"), state, "names `@bob`, who is not a Subject")
