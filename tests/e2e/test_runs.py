@@ -9,8 +9,14 @@ from collections.abc import Sequence
 from app.demo.harness import REPO, Stage
 from tests.e2e.test_commands import labels_of, state_of
 from tests.e2e.test_declare import baton_requests, open_incident, route_list
-from tests.e2e.test_request_costs import OPEN_ISSUE, READ_COMMENTS, READ_ISSUE, REACT, REPLY
-from tests.e2e.test_request_costs import WRITE_ISSUE
+from tests.e2e.test_request_costs import (
+    OPEN_ISSUE,
+    REACT,
+    READ_COMMENTS,
+    READ_ISSUE,
+    REPLY,
+    WRITE_ISSUE,
+)
 from tests.reliability.helpers import BOT, REPLY_KEY
 
 
