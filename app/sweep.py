@@ -36,7 +36,7 @@ from githubkit.utils import UNSET
 
 from app.config import LoadResult
 from app.github import issues as gh
-from app.github.client import ACTIONS_BOT, GitHubApp, GitHubSession, token_session
+from app.github.client import GitHubApp, GitHubSession, token_session
 from app.github.config_source import ConfigCache
 from app.github.executor import Plan, execute
 from app.handlers.work import Work
@@ -235,7 +235,6 @@ async def sweep_repository(
     listings: ListingCache | None = None,
     enqueue: Enqueue | None = None,
     installation_id: int | None = None,
-    bot_login: str = ACTIONS_BOT,
 ) -> SweepReport:
     """Run the clocks over one repository's open incidents: inline (the command line, Action
     mode), or handing each due incident to `enqueue` (the server)."""
@@ -244,7 +243,8 @@ async def sweep_repository(
     if loaded.problems:
         report.skipped.append((repo, f"its configuration is broken: {_problems(loaded)}"))
         return report
-    work = Work(session=session, repo=repo, loaded=loaded, now=now, key=key, bot_login=bot_login)
+    # No bot login: nudges never need to tell Baton's own comments apart (commands do).
+    work = Work(session=session, repo=repo, loaded=loaded, now=now, key=key)
     session.nudging = True
     calendar = calendar_for(work.config.working_hours)
     listed = await open_incidents(session, repo, work.config.labels.incident, listings)
@@ -399,7 +399,6 @@ async def sweep_installations(
 ) -> SweepReport:
     """Sweep every repository of every installation (or only `only_repo`), sharing one budget."""
     report = SweepReport(dry_run=dry_run)
-    bot_login = await github_app.bot_login()
     for installation_id in await installations(github_app, listings):
         async with github_app.installation(installation_id) as session:
             for repo in await installation_repositories(session, installation_id, listings):
@@ -417,7 +416,6 @@ async def sweep_installations(
                         listings=listings,
                         enqueue=enqueue,
                         installation_id=installation_id,
-                        bot_login=bot_login,
                     )
                 )
     return report

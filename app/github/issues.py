@@ -237,7 +237,15 @@ async def in_team(session: GitHubSession, team: str, login: str) -> bool:
     return response is not None and str(response.parsed_data.state) == "active"
 
 
-async def can_be_assigned(session: GitHubSession, repo: str, login: str) -> bool:
+async def can_be_assigned(
+    session: GitHubSession, repo: str, login: str, *, role: str | None = None
+) -> bool:
+    """Whether GitHub would assign the user to the repository's issues. Anyone with explicit
+    access may be assigned; `triage` and above are only ever granted explicitly (as a
+    collaborator, through a team, or as an organisation's base permission), so such a role
+    answers without a request. `read` does not: a public repository reports it for everyone."""
+    if role is not None and ROLE_RANK.get(role, 0) >= ROLE_RANK["triage"]:
+        return True
     owner, name = split_repo(repo)
     found = await session.read_if_found(
         lambda: session.rest.issues.async_check_user_can_be_assigned(owner, name, login)
@@ -278,7 +286,9 @@ async def user_facts(
         return UserFacts(exists=False, assignable=False, is_responder=False)
     return UserFacts(
         exists=True,
-        assignable=await can_be_assigned(session, repo, login) if needs_assignable else True,
+        assignable=(
+            await can_be_assigned(session, repo, login, role=role) if needs_assignable else True
+        ),
         is_responder=await is_responder(
             session, repo, login, minimum=minimum, teams=teams, role=role
         ),

@@ -29,7 +29,7 @@ class Work:
     loaded: LoadResult
     now: datetime
     key: bytes
-    bot_login: str
+    bot_login: str = ""  # tells Baton's own comments apart in a timeline; commands need it
     # Each incident as read once, then as the plans decided so far leave it.
     _incidents: dict[int, IssueView] = field(default_factory=dict, repr=False)
 

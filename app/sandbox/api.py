@@ -497,6 +497,8 @@ class GitHubApi:
         if account is None:
             raise not_found()
         role = repo.role_of(account.login)
+        if role is None and not repo.private:
+            role = "read"  # a public repository reports read access for anyone
         permission = PERMISSION_OF_ROLE[role] if role else "none"
         user = {
             **self.shapes.user(account),

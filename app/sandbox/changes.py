@@ -104,7 +104,9 @@ class Changes:
 
     # -- assignees ----------------------------------------------------------------------
     def assignable(self, repo: Repo, logins: Iterable[str]) -> list[Account]:
-        """Accounts that may be assigned; GitHub silently drops the others."""
+        """Accounts that may be assigned: those with explicit access (any role, `read` included;
+        the `read` a public repository reports for everyone is not access). GitHub silently drops
+        the others."""
         found = (self.world.account(login) for login in logins)
         return [a for a in found if a is not None and repo.role_of(a.login)]
 

@@ -105,16 +105,48 @@ async def test_accept_without_a_pending_handoff(world: Stage) -> None:
     assert_refused(answer, "`/accept` finds no pending handoff to accept. Usage: `/accept`")
 
 
+def assignability_checks(world: Stage) -> list[str]:
+    """Whom Baton asked GitHub about (`GET .../assignees/{user}`), in order."""
+    return [
+        r.path.rsplit("/", 1)[-1]
+        for r in world.standin.requests
+        if r.route == "/repos/{owner}/{repo}/assignees/{assignee}"
+    ]
+
+
 async def test_a_handoff_to_nobody_or_to_someone_unassignable_is_refused(world: Stage) -> None:
     number = await incident_with_ic(world, "alice")
 
     unknown = await say(world, number, "/handoff @nosuchuser", "alice")
     assert_refused(unknown, "names `@nosuchuser`, but there is no GitHub user by that name")
 
+    # The repository is public: GitHub reports `read` for mallory, who has no access at all,
+    # so only the assignability check tells that the handoff would assign nobody.
+    world.standin.reset_requests()
     unassignable = await say(world, number, "/handoff @mallory", "alice")
     assert_refused(
         unassignable,
         "names `@mallory`, who cannot be assigned to this issue",
         "Usage: `/handoff @user|me [notes]`",
     )
+    assert assignability_checks(world) == ["mallory"]
     assert state_of(world, number).pending_handoff is None
+
+
+async def test_assignability_is_asked_for_read_but_not_for_triage_or_above(world: Stage) -> None:
+    """`read` is asked about (a public repository reports it for everyone); `triage` and
+    above are only ever granted explicitly, and explicit access makes a user assignable."""
+    number = await incident_with_ic(world, "alice")
+
+    world.standin.reset_requests()
+    to_dave = await say(world, number, "/handoff @dave", "alice")
+    assert_taken(to_dave, "@dave, @alice asks you to take over")
+    assert assignability_checks(world) == ["dave"]
+    await say(world, number, "/cancel", "alice")
+
+    world.standin.reset_requests()
+    to_bob = await say(world, number, "/handoff @bob", "alice")
+    assert_taken(to_bob, "@bob, @alice asks you to take over")
+    assert assignability_checks(world) == []
+    await say(world, number, "/accept", "bob")
+    assert assignees_of(world, number) == ["bob"]

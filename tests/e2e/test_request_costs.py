@@ -62,7 +62,10 @@ IC_ALICE = (("alice", "/ic me"),)
 HANDOFF_TO_BOB = (*IC_ALICE, ("alice", "/handoff @bob"))
 RESOLVED = (("bob", "/resolved"),)
 TAKEN = (READ_ISSUE, REACT, WRITE_ISSUE, REPLY)
-HANDING_OVER = (READ_ISSUE, CHECK_ASSIGNABLE, REACT, WRITE_ISSUE, REPLY)
+# A target whose role is `triage` or above has explicit access, so can be assigned; `read` (or
+# none) is asked about, because a public repository reports `read` for everyone.
+HANDING_OVER = TAKEN
+HANDING_OVER_TO_A_READER = (READ_ISSUE, CHECK_ASSIGNABLE, REACT, WRITE_ISSUE, REPLY)
 ONLY_WORDS = (READ_ISSUE, REACT, REPLY)
 
 COSTS: dict[str, Cost] = {
@@ -71,6 +74,9 @@ COSTS: dict[str, Cost] = {
     "/ic @user": Cost("alice", "/ic @bob", HANDING_OVER, IC_ALICE),
     "/handoff @user + notes": Cost(
         "alice", "/handoff @bob Rolled back.\nNext: watch.", HANDING_OVER, IC_ALICE
+    ),
+    "/handoff @user (a user with the read role)": Cost(
+        "alice", "/handoff @dave", HANDING_OVER_TO_A_READER, IC_ALICE
     ),
     "/accept": Cost("bob", "/accept", TAKEN, HANDOFF_TO_BOB),
     "/decline reason": Cost("bob", "/decline off shift", TAKEN, HANDOFF_TO_BOB),
@@ -154,6 +160,11 @@ How requests are counted:
 The first command in a repository, or one a person sends for the first time in a while, costs
 a few reads more (configuration files, the label list, the person's role); a severity or status
 label used for the first time costs one `POST /repos/{owner}/{repo}/labels`.
+
+A command that would make someone the assignee (`/ic @user`, `/handoff @user`) asks GitHub
+whether they can be assigned (`GET /repos/{owner}/{repo}/assignees/{assignee}`) only when their
+role is `read` or none: `triage` and above are only ever granted explicitly, and explicit access
+is what makes a user assignable, while a public repository reports `read` for everyone.
 
 Not counted here because they cost nothing: a comment without a command line, a command
 quoted (`>`), fenced or inside an HTML comment (the parser decides without asking GitHub),

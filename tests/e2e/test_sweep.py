@@ -15,6 +15,7 @@ from app.github.client import GitHubApp
 from app.github.config_source import ConfigCache
 from app.incident.card import CardView, place_card, read_card, render_card
 from app.incident.state import IncidentState, issue_state_key
+from app.sandbox.standin import TOKEN_ROUTE
 from app.sandbox.world import Issue
 from app.settings import Settings
 from app.sweep import (
@@ -29,6 +30,16 @@ from tests.e2e.conftest import FakeClock, card_key
 
 LIST_ROUTE = "/repos/{owner}/{repo}/issues"
 REPORT = "Checkout fails with a 502.\n"
+# What every run of `baton sweep` over the one repository reads before any incident (the
+# installation token aside): the installations, their repositories, the two configuration
+# files (the repository's and the organisation's `.github`).
+SWEEP_START = (
+    "GET /app/installations",
+    "GET /installation/repositories",
+    "GET /repos/{owner}/{repo}/contents/{path}",
+    "GET /repos/{owner}/{repo}/contents/{path}",
+)
+LIST_PAGE = f"GET {LIST_ROUTE}"
 
 
 def plant_incident(world: Stage, state: IncidentState, title: str = "Checkout is down") -> int:
@@ -82,6 +93,11 @@ async def sweep(
         budget=OperationsBudget(budget),
         listings=listings,
     )
+
+
+def sweep_requests(world: Stage) -> list[str]:
+    """Every request since the last reset, as "METHOD route", the installation token aside."""
+    return [f"{r.method} {r.route}" for r in world.standin.requests if r.route != TOKEN_ROUTE]
 
 
 def state_of(world: Stage, number: int) -> IncidentState:
@@ -304,10 +320,7 @@ async def test_a_thousand_quiet_incidents_cost_only_the_list_pages(
     quiet = await sweep(world, start, listings=listings)
 
     assert quiet.listed == 1000 and quiet.acted == []
-    assert world.standin.count(route=LIST_ROUTE) == 10
-    assert world.standin.count(writes_only=True) == 0
-    baton = [r for r in world.standin.requests if r.installation_id is not None]
-    assert len(baton) <= 14  # the list pages, the repositories, the configuration files
+    assert sweep_requests(world) == [*SWEEP_START, *[LIST_PAGE] * 10]
 
     # Nothing changed on GitHub, but the clocks moved: unchanged pages (304) are evaluated
     # again from the bodies kept with their ETags.
@@ -318,6 +331,50 @@ async def test_a_thousand_quiet_incidents_cost_only_the_list_pages(
     assert len(listed) == 10 and {r.status for r in listed} == {304}
     assert [a.number for a in later.acted] == [last]
     assert world.standin.count(content_creating=True) == 1
+
+
+async def test_a_sweep_never_asks_for_the_bot_login(timed_world: Stage, clock: FakeClock) -> None:
+    """Reading cards, deciding what is due and nudging need nothing of the App: not even its
+    bot login (`GET /app`), quiet or not."""
+    world = timed_world
+    start = clock()
+    quiet = plant_incident(world, declared(start, nudges=("escalate",)))
+    due = [plant_incident(world, declared(start, ic=None, nudges=("escalate",))) for _ in range(2)]
+    world.standin.reset_requests()
+
+    nothing = await sweep(world, start)
+
+    assert nothing.listed == 3 and nothing.acted == []
+    assert sweep_requests(world) == [*SWEEP_START, LIST_PAGE]
+
+    world.standin.reset_requests()
+    nudged = await sweep(world, start + timedelta(minutes=20))
+
+    assert sorted(a.number for a in nudged.acted) == due
+    nudge = (
+        "GET /repos/{owner}/{repo}/issues/{issue_number}",
+        "PATCH /repos/{owner}/{repo}/issues/{issue_number}",
+        "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+    )
+    first_labels = (  # the list of labels, and the two Baton uses here for the first time
+        "GET /repos/{owner}/{repo}/labels",
+        "POST /repos/{owner}/{repo}/labels",
+        "POST /repos/{owner}/{repo}/labels",
+    )
+    assert sweep_requests(world) == [
+        *SWEEP_START,
+        LIST_PAGE,
+        nudge[0],
+        *first_labels,
+        *nudge[1:],
+        *nudge,
+    ]
+    bot = world.standin.bot.login
+    for number in due:
+        [comment] = world.standin.comments(REPO, number)
+        assert comment["user"]["login"] == bot
+        assert "Nobody has taken the Incident Commander role" in comment["body"]
+    assert comments(world, quiet) == []
 
 
 async def test_baton_sweep_dry_run_over_http(

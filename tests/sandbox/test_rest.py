@@ -147,7 +147,7 @@ async def test_reactions_201_then_200(standin: StandIn, gh: GitHub[Any], rest_sc
         ("bob", "read", "triage"),
         ("erin", "write", "maintain"),
         ("acme", "admin", "admin"),
-        ("mallory", "none", "none"),
+        ("mallory", "read", "read"),  # a public repository: read for anyone
     ],
 )
 async def test_collaborator_permission(
@@ -157,6 +157,21 @@ async def test_collaborator_permission(
     parsed = response.parsed_data
     assert (parsed.permission, parsed.role_name) == (permission, role_name)
     assert rest_schema("repository-collaborator-permission", response.json()) == []
+
+
+async def test_read_on_a_public_repository_is_not_access(standin: StandIn, gh: GitHub[Any]) -> None:
+    """Anyone reads a public repository, but only explicit access makes a user assignable;
+    a private repository reports no access at all for a stranger."""
+    standin.add_repo(f"{OWNER}/vault", private=True)
+    public = await gh.rest.repos.async_get_collaborator_permission_level(OWNER, NAME, "mallory")
+    private = await gh.rest.repos.async_get_collaborator_permission_level(OWNER, "vault", "mallory")
+    assert public.parsed_data.role_name == "read" and private.parsed_data.role_name == "none"
+    with pytest.raises(RequestFailed) as refused:
+        await gh.rest.issues.async_check_user_can_be_assigned(OWNER, NAME, "mallory")
+    assert refused.value.response.status_code == 404
+    standin.set_role(REPO, "mallory", "read")
+    granted = await gh.rest.issues.async_check_user_can_be_assigned(OWNER, NAME, "mallory")
+    assert granted.status_code == 204
 
 
 async def test_collaborator_permission_unknown_user_is_404(gh: GitHub[Any]) -> None:
