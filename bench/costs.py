@@ -2,7 +2,12 @@
 
 Each operation is played once on a warm-up incident, so caches are filled and labels exist,
 then measured on a fresh one. The minimum is one write per visible effect (the reaction that
-acknowledges a command, the card, a comment, a new issue); reads are never part of it.
+acknowledges a command, the card, a comment, a new issue), plus the reads whose content is the
+operation's input and exists only on GitHub: the lists a sweep walks (installations, their
+repositories, the open incidents' pages) and, in a process that has not read them yet, the two
+configuration files; the comments a retrospective is built from (its participants and the links
+of its timeline). The read of the issue a command makes before writing its card is not part of
+it: the payload carries the issue too, only possibly older than Baton's last write.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from app.sandbox.standin import TOKEN_ROUTE, WRITE_METHODS
 from tests.e2e.conftest import FakeClock
 from tests.e2e.test_commands import incident_with_ic, say
 from tests.e2e.test_declare import open_incident
+from tests.e2e.test_runs import BURST, queued
 from tests.e2e.test_sweep import declared, plant_incident, sweep
 
 Scene = Callable[[Stage], Awaitable[int]]  # sets the scene, returns the incident's number
@@ -72,6 +78,10 @@ async def handoff_round_trip(world: Stage, number: int) -> None:
     await say(world, number, "/accept", "bob")
 
 
+async def burst(world: Stage, number: int) -> None:
+    await queued(world, number, BURST)
+
+
 TAKEN = "reaction, card, reply"
 OPERATIONS = (
     Operation("declare (label `incident`)", opened, labelled_incident, 2, "card, first response"),
@@ -93,8 +103,15 @@ OPERATIONS = (
         "/resolved text (with retrospective)",
         open_incident,
         by("bob", "/resolved Config reverted."),
-        4,
-        "reaction, retrospective issue, card, reply",
+        5,
+        "reaction, retrospective issue, card, reply; the comments read",
+    ),
+    Operation(
+        f"{len(BURST)} commands queued on one incident (one run)",
+        open_incident,
+        burst,
+        2 * len(BURST) + 1,
+        f"{len(BURST)} x (reaction, reply), card",
     ),
 )
 
@@ -128,22 +145,29 @@ async def measure(world: Stage, operation: Operation) -> Cost:
 
 
 async def quiet_sweeps(world: Stage, incidents: int) -> list[Cost]:
-    """A cold `baton sweep` (a new process: it learns the App, its installations, repositories
-    and configuration first), then the server's sweep, run twice: the second run is the one
-    every interval pays while nothing changes."""
+    """A cold `baton sweep` (a new process: it learns the App's installations, repositories
+    and configuration first; the App's bot login only when it nudges), then the server's sweep,
+    run twice: the second run is the one every interval pays while nothing changes."""
     start = world.clock()
     for _ in range(incidents):
         plant_incident(world, declared(start, nudges=("escalate",)))
-    pages = -(-incidents // 100)
-    effects = f"none ({pages} list pages read)"
+    lists = 2 + -(-incidents // 100)  # installations, repositories, pages of 100 incidents
     world.standin.reset_requests()
     await sweep(world, start)
-    cold = counted(world, f"`baton sweep` of {incidents:,} quiet incidents (cold)", pages, effects)
+    cold = counted(
+        world,
+        f"`baton sweep` of {incidents:,} quiet incidents (cold)",
+        lists + 2,
+        f"none; {lists} lists read, 2 configuration files",
+    )
     await world.service.sweep.run_once()
     world.standin.reset_requests()
     await world.service.sweep.run_once()
     warm = counted(
-        world, f"server sweep of {incidents:,} quiet incidents (next run)", pages, effects
+        world,
+        f"server sweep of {incidents:,} quiet incidents (next run)",
+        lists,
+        f"none; {lists} lists read",
     )
     return [cold, warm]
 
