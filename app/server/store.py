@@ -173,7 +173,6 @@ CREATE TABLE IF NOT EXISTS deliveries (
     event TEXT NOT NULL,
     action TEXT,
     issue_key TEXT,
-    body BLOB NOT NULL,
     received_at TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -189,17 +188,33 @@ CREATE INDEX IF NOT EXISTS deliveries_unfinished_by_issue
 CREATE INDEX IF NOT EXISTS deliveries_unfinished_without_issue
     ON deliveries (seq) WHERE issue_key IS NULL AND status IN ('pending', 'running');
 CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, not_before);
+-- The body apart, so that a change of status does not write the whole payload again.
+CREATE TABLE IF NOT EXISTS payloads (
+    seq INTEGER PRIMARY KEY,
+    body BLOB NOT NULL
+);
 """
 
+# A database written before payloads had their own table keeps them in `deliveries.body`.
+_MOVE_BODIES = """
+BEGIN IMMEDIATE;
+INSERT INTO payloads (seq, body) SELECT seq, body FROM deliveries;
+ALTER TABLE deliveries DROP COLUMN body;
+COMMIT;
+"""
+
+# Columns of a Delivery, from `deliveries AS d`.
 _COLUMNS = (
-    "delivery_id, event, action, issue_key, body, received_at, status, attempts, reschedules,"
-    " not_before, lease_until, last_error, plan, plan_step"
+    "d.delivery_id, d.event, d.action, d.issue_key,"
+    " (SELECT body FROM payloads WHERE payloads.seq = d.seq), d.received_at, d.status,"
+    " d.attempts, d.reschedules, d.not_before, d.lease_until, d.last_error, d.plan, d.plan_step"
 )
 
 _INSERT = (
-    "INSERT INTO deliveries (delivery_id, event, action, issue_key, body, received_at)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING"
+    "INSERT INTO deliveries (delivery_id, event, action, issue_key, received_at)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING"
 )
+_INSERT_BODY = "INSERT INTO payloads (seq, body) VALUES (?, ?)"
 
 # Runnable: the first unfinished delivery of its issue (or one without an issue), pending and
 # due, or running with an expired lease (its worker died). The heads of the issues' queues are
@@ -247,10 +262,10 @@ AND (
 
 # The unfinished deliveries queued behind one (of the same issue), in order.
 _FOLLOWING = f"""
-SELECT {_COLUMNS} FROM deliveries INDEXED BY deliveries_unfinished_by_issue
-WHERE status IN ('pending', 'running') AND issue_key = :issue_key
-  AND seq > (SELECT seq FROM deliveries WHERE delivery_id = :head)
-ORDER BY seq
+SELECT {_COLUMNS} FROM deliveries AS d INDEXED BY deliveries_unfinished_by_issue
+WHERE d.status IN ('pending', 'running') AND d.issue_key = :issue_key
+  AND d.seq > (SELECT seq FROM deliveries WHERE delivery_id = :head)
+ORDER BY d.seq
 LIMIT :limit
 """
 
@@ -322,6 +337,8 @@ class SqliteDeliveryStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        if "body" in {column[1] for column in self._db.execute("PRAGMA table_info(deliveries)")}:
+            self._db.executescript(_MOVE_BODIES)
         self._inbox: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
 
@@ -376,8 +393,12 @@ class SqliteDeliveryStore:
                     done.set_result(result)
 
     def _insert(self, d: NewDelivery) -> bool:
-        values = (d.delivery_id, d.event, d.action, d.issue_key, d.body, _to_text(d.received_at))
-        return bool(self._db.execute(_INSERT, values).rowcount == 1)
+        values = (d.delivery_id, d.event, d.action, d.issue_key, _to_text(d.received_at))
+        inserted = self._db.execute(_INSERT, values)
+        if inserted.rowcount != 1:
+            return False
+        self._db.execute(_INSERT_BODY, (inserted.lastrowid, d.body))
+        return True
 
     async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Delivery]:
         # Claims share the group commit too: marking rows running needs no fsync of its own.
@@ -504,13 +525,13 @@ class SqliteDeliveryStore:
 
     async def get(self, delivery_id: str) -> Delivery | None:
         row = await self._read_one(
-            f"SELECT {_COLUMNS} FROM deliveries WHERE delivery_id = ?", delivery_id
+            f"SELECT {_COLUMNS} FROM deliveries AS d WHERE delivery_id = ?", delivery_id
         )
         return None if row is None else _delivery(row)
 
     async def list_failed(self) -> list[Delivery]:
         rows = await self._read_all(
-            f"SELECT {_COLUMNS} FROM deliveries WHERE status = 'failed' ORDER BY seq"
+            f"SELECT {_COLUMNS} FROM deliveries AS d WHERE status = 'failed' ORDER BY seq"
         )
         return [_delivery(row) for row in rows]
 

@@ -190,6 +190,41 @@ async def test_known_ids_answers_which_deliveries_are_stored(store: SqliteDelive
     assert await store.known_ids([stored.delivery_id, "missing"]) == {stored.delivery_id}
 
 
+# The table as it was when the body was one of its columns.
+OLD_SCHEMA = """
+CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY, delivery_id TEXT NOT NULL UNIQUE, event TEXT NOT NULL,
+    action TEXT, issue_key TEXT, body BLOB NOT NULL, received_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+    reschedules INTEGER NOT NULL DEFAULT 0, not_before TEXT, lease_until TEXT,
+    last_error TEXT, plan TEXT, plan_step INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX deliveries_unfinished_by_issue
+    ON deliveries (issue_key, seq) WHERE status IN ('pending', 'running');
+INSERT INTO deliveries (delivery_id, event, action, issue_key, body, received_at)
+    VALUES ('old-1', 'issue_comment', 'created', 'o/r#1', X'7B7D', '2026-11-24T09:00:00+00:00');
+"""
+
+
+async def test_a_database_with_bodies_in_the_deliveries_table_is_moved_over(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "baton.db"
+    with contextlib.closing(sqlite3.connect(path)) as old:
+        old.executescript(OLD_SCHEMA)
+
+    store = SqliteDeliveryStore(str(path))
+    try:
+        [claimed] = await store.claim(NOW, limit=5, lease=LEASE)
+        assert (claimed.delivery_id, claimed.body) == ("old-1", b"{}")
+        fresh = new_delivery("o/r#2")
+        assert await store.add(fresh)
+        stored = await store.get(fresh.delivery_id)
+        assert stored is not None and stored.body == fresh.body
+    finally:
+        await store.close()
+
+
 async def test_unfinished_deliveries_survive_a_restart(tmp_path: Path) -> None:
     path = str(tmp_path / "baton.db")
     store = SqliteDeliveryStore(path)
