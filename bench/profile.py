@@ -40,6 +40,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument(
+        "--gil", action="store_true", help="only samples of the thread holding the GIL"
+    )
     args = parser.parse_args()
     out = Path(__file__).with_name("profile.txt")
     with tempfile.TemporaryDirectory(prefix="baton-profile-") as tmp:
@@ -66,6 +69,7 @@ def main() -> None:
                         "--output",
                         str(out),
                         "--nonblocking",
+                        *(["--gil"] if args.gil else []),
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
