@@ -166,6 +166,10 @@ whether they can be assigned (`GET /repos/{owner}/{repo}/assignees/{assignee}`) 
 role is `read` or none: `triage` and above are only ever granted explicitly, and explicit access
 is what makes a user assignable, while a public repository reports `read` for everyone.
 
+Commands that queue up behind each other on one incident (several people typing at once, or
+the backlog a GitHub outage leaves) are handled as one run: one read of the issue and one
+`PATCH` for all of them, and a reaction and a reply for each (tests/e2e/test_runs.py).
+
 Not counted here because they cost nothing: a comment without a command line, a command
 quoted (`>`), fenced or inside an HTML comment (the parser decides without asking GitHub),
 an edited comment (`issue_comment.edited` is acknowledged and dropped: editing a comment never
