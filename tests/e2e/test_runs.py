@@ -3,10 +3,17 @@ one read of the issue, written back with one PATCH, every command answered on it
 
 from __future__ import annotations
 
+import random
+import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
 
-from app.demo.harness import REPO, Stage
+import pytest
+
+from app.demo.harness import REPO, Stage, stage
+from tests.e2e.conftest import FakeClock
 from tests.e2e.test_commands import labels_of, state_of
 from tests.e2e.test_declare import baton_requests, open_incident, route_list
 from tests.e2e.test_request_costs import (
@@ -128,3 +135,71 @@ async def test_commands_in_a_run_see_each_other_as_one_at_a_time_would(world: St
     assert state.pending_handoff is None
     assert [a["login"] for a in world.standin.issue(REPO, number)["assignees"]] == ["bob"]
     assert Counter(route_list(baton_requests(world)))[WRITE_ISSUE] == 1
+
+
+# Commands a busy incident sees, some refused (mallory is no responder; a near miss).
+POOL = (
+    ("alice", "/ic me"),
+    ("bob", "/ic me"),
+    ("alice", "/handoff @bob Rolled back.\nNext: watch the queue."),
+    ("bob", "/accept"),
+    ("bob", "/decline off shift"),
+    ("alice", "/cancel"),
+    ("alice", "/status identified"),
+    ("bob", "/status monitoring"),
+    ("bob", "/severity sev1"),
+    ("carol", "/severity sev2"),
+    ("alice", "/liaison @bob"),
+    ("carol", "/sme @dave database"),
+    ("alice", "/note the pool is exhausted"),
+    ("bob", "/update Payments fail for some customers."),
+    ("alice", "/mitigated Rolled back."),
+    ("alice", "/ack"),
+    ("mallory", "/ic me"),
+    ("alice", "/statu identified"),
+    ("bob", "/resolved Fixed."),
+)
+COMMENT_IDS = re.compile(r"comment:\d+|issuecomment-\d+")
+
+
+async def played(
+    folder: Path, clock: FakeClock, comments: Sequence[tuple[str, str]], *, queue: bool
+) -> tuple[object, ...]:
+    """What an incident looks like after `comments`: posted one at a time, each handled before
+    the next, or queued and handled in runs."""
+    async with stage(database_url=f"sqlite:///{folder / 'baton.db'}", clock=clock) as world:
+        number = await open_incident(world)
+        if queue:
+            await queued(world, number, comments)
+        else:
+            for author, body in comments:
+                await world.standin.comment(REPO, number, body, author)
+                await world.settle()
+        state = asdict(replace(state_of(world, number), applied=()))
+        issue = world.standin.issue(REPO, number)
+        replies = [
+            COMMENT_IDS.sub("comment", c["body"])
+            for c in world.standin.comments(REPO, number)
+            if c["user"]["login"] == BOT
+        ]
+        return (
+            state,
+            replies,
+            sorted(labels_of(world, number)),
+            [a["login"] for a in issue["assignees"]],
+            issue["state"],
+        )
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_a_run_decides_as_one_command_at_a_time_would(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    comments = [rng.choice(POOL) for _ in range(12)]
+    clock = FakeClock()  # both incidents live at the same moments
+    (tmp_path / "one").mkdir()
+    (tmp_path / "runs").mkdir()
+
+    one_at_a_time = await played(tmp_path / "one", clock, comments, queue=False)
+    in_runs = await played(tmp_path / "runs", clock, comments, queue=True)
+
+    assert in_runs == one_at_a_time
