@@ -268,6 +268,15 @@ ISSUES = ("octo/a#1", "octo/a#2", "octo/b#1", None)
 Op = tuple[str, int, int]  # (operation, which delivery or issue, a small number)
 
 
+def model_runnable(row: dict[str, object], now: datetime) -> bool:
+    """Due (pending and past `not_before`), or running with its lease run out."""
+    due = row["status"] == "pending" and (
+        row["not_before"] is None or row["not_before"] <= now  # type: ignore[operator]
+    )
+    expired = row["status"] == "running" and row["lease_until"] <= now  # type: ignore[operator]
+    return due or expired
+
+
 def model_claimable(
     rows: dict[str, dict[str, object]], order: list[str], now: datetime
 ) -> list[str]:
@@ -284,13 +293,31 @@ def model_claimable(
             continue
         if key is not None:
             blocked.add(key)
-        due = row["status"] == "pending" and (
-            row["not_before"] is None or row["not_before"] <= now  # type: ignore[operator]
-        )
-        expired = row["status"] == "running" and row["lease_until"] <= now  # type: ignore[operator]
-        if due or expired:
+        if model_runnable(row, now):
             runnable.append(delivery_id)
     return runnable
+
+
+def model_following(
+    rows: dict[str, dict[str, object]], order: list[str], head: str, now: datetime
+) -> list[str]:
+    """The rule for a run, said plainly: the unfinished deliveries of the head's issue queued
+    after it, as long as each is due or its lease has run out."""
+    issue = rows[head]["issue"]
+    if issue is None:
+        return []
+    behind = [
+        d
+        for d in order[order.index(head) + 1 :]
+        if rows[d]["issue"] == issue and rows[d]["status"] in ("pending", "running")
+    ]
+    run = []
+    for delivery_id in behind:
+        row = rows[delivery_id]
+        if not model_runnable(row, now):
+            break
+        run.append(delivery_id)
+    return run
 
 
 @settings(max_examples=60, deadline=None)
@@ -298,7 +325,17 @@ def model_claimable(
     st.lists(
         st.tuples(
             st.sampled_from(
-                ["add", "claim", "finish", "finish_next", "fail", "reschedule", "later"]
+                [
+                    "add",
+                    "claim",
+                    "finish",
+                    "finish_next",
+                    "follow",
+                    "release",
+                    "fail",
+                    "reschedule",
+                    "later",
+                ]
             ),
             st.integers(0, 30),
             st.integers(1, 4),
@@ -362,6 +399,19 @@ async def _play_claims(ops: list[Op]) -> None:
                     assert (following and following.delivery_id) == expected_next
                     if expected_next is not None:
                         rows[expected_next].update(status="running", lease_until=now + LEASE)
+                elif op == "follow":
+                    leader = await store.get(delivery_id)
+                    assert leader is not None
+                    expected = model_following(rows, order, delivery_id, now)[: small - 1]
+                    run = await store.claim_following(
+                        leader, now, limit=small - 1, lease=LEASE, joins=lambda e, a: True
+                    )
+                    assert [d.delivery_id for d in run] == expected
+                    for follower in expected:
+                        rows[follower].update(status="running", lease_until=now + LEASE)
+                elif op == "release":
+                    await store.release([delivery_id])
+                    rows[delivery_id].update(status="pending", lease_until=None)
                 elif op == "fail":
                     await store.fail(delivery_id, error="boom")
                     rows[delivery_id].update(status="failed")
