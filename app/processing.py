@@ -1,8 +1,9 @@
 """Handling stored deliveries: load the incident, decide, write back, reply.
 
-The decision is journaled as a plan before the first GitHub request, so a delivery interrupted by
-a crash or an outage resumes its plan instead of deciding again (which could not see what the
-interrupted attempt already did).
+Comments queued behind each other on one issue come as a run: each is decided on the incident
+as the ones before it leave it, and the plans become one. The decision is journaled as a plan
+before the first GitHub request, so a delivery interrupted by a crash or an outage resumes its
+plan instead of deciding again (which could not see what the interrupted attempt already did).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class DeliveryProcessor:
             except Exception:
                 if handled == 0:
                     raise
+                log.debug("delivery %s is left for later", delivery.delivery_id, exc_info=True)
                 return plans, handled
             if plan is not None:
                 plans.append(plan)
