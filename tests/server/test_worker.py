@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from app.server.metrics import Metrics
 from app.server.store import Delivery, DeliveryStatus, SqliteDeliveryStore
@@ -299,62 +300,60 @@ def every_delivery(event: str, action: str | None) -> bool:
     return True
 
 
-async def test_deliveries_queued_behind_each_other_are_handed_over_as_runs() -> None:
-    store = SqliteDeliveryStore(":memory:")
-    ids = await add_all(store, ["o/r#1"] * 25)
+async def runs_handed_over(
+    store: SqliteDeliveryStore, handled: Callable[[list[list[str]]], int], **options: Any
+) -> list[list[str]]:
+    """Run a worker over the store until it is idle; each run's delivery ids, in order.
+    `handled(runs so far)` says how many of the latest run `process` handled (or raises)."""
     runs: list[list[str]] = []
 
     async def process(run: Sequence[Delivery]) -> int:
         runs.append([d.delivery_id for d in run])
-        return len(run)
+        return handled(runs)
 
-    worker = Worker(store, process, joins=every_delivery, longest_run=10)
+    worker = Worker(store, process, joins=every_delivery, **options)
     worker.start()
     await run_until_idle(worker)
     await worker.stop()
-    await store.close()
+    return runs
+
+
+async def test_deliveries_queued_behind_each_other_are_handed_over_as_runs(
+    store: SqliteDeliveryStore,
+) -> None:
+    ids = await add_all(store, ["o/r#1"] * 25)
+
+    runs = await runs_handed_over(store, lambda runs: len(runs[-1]), longest_run=10)
 
     assert [len(run) for run in runs] == [10, 10, 5]
     assert [i for run in runs for i in run] == ids
 
 
-async def test_what_a_run_did_not_handle_comes_back_next_in_order() -> None:
-    store = SqliteDeliveryStore(":memory:")
+async def test_what_a_run_did_not_handle_comes_back_next_in_order(
+    store: SqliteDeliveryStore,
+) -> None:
     ids = await add_all(store, ["o/r#1"] * 6)
-    runs: list[list[str]] = []
 
-    async def process(run: Sequence[Delivery]) -> int:
-        runs.append([d.delivery_id for d in run])
-        return 2  # e.g. the third could not be decided yet
+    runs = await runs_handed_over(store, lambda runs: 2)  # e.g. the third could not be decided
 
-    worker = Worker(store, process, joins=every_delivery)
-    worker.start()
-    await run_until_idle(worker)
-    await worker.stop()
     assert [run[:2] for run in runs] == [ids[0:2], ids[2:4], ids[4:6]]
     assert {d.status for d in [await store.get(i) for i in ids] if d} == {DeliveryStatus.DONE}
-    await store.close()
 
 
-async def test_a_failing_run_retries_its_first_delivery_and_puts_the_rest_back() -> None:
-    store = SqliteDeliveryStore(":memory:")
+async def test_a_failing_run_retries_its_first_delivery_and_puts_the_rest_back(
+    store: SqliteDeliveryStore,
+) -> None:
     ids = await add_all(store, ["o/r#1"] * 3)
-    runs: list[list[str]] = []
 
-    async def process(run: Sequence[Delivery]) -> int:
-        runs.append([d.delivery_id for d in run])
+    def handled(runs: list[list[str]]) -> int:
         if len(runs) == 1:
             raise RuntimeError("GitHub answered 502")
-        return len(run)
+        return len(runs[-1])
 
-    worker = Worker(store, process, joins=every_delivery, backoff=lambda _: timedelta(0))
-    worker.start()
-    await run_until_idle(worker)
-    await worker.stop()
+    runs = await runs_handed_over(store, handled, backoff=lambda _: timedelta(0))
 
     assert runs == [ids, ids]
     first = await store.get(ids[0])
     assert first is not None and first.attempts == 1
     rest = [await store.get(i) for i in ids[1:]]
     assert [d.attempts for d in rest if d] == [0, 0], "the others did not use up an attempt"
-    await store.close()
