@@ -24,6 +24,18 @@ def bot_comments(world: Stage, number: int) -> list[str]:
     ]
 
 
+def server_sweep(world: Stage, clock: FakeClock) -> ServerSweep:
+    """The server's sweep on the stage's service, with the test's clock."""
+    service = world.service
+    return ServerSweep(
+        github=service.github,
+        store=service.store,
+        notify=service.worker.notify,
+        key=world.settings.state_key(),
+        clock=clock,
+    )
+
+
 async def test_a_low_rate_limit_holds_reminders_back_but_not_commands(
     timed_world: Stage, clock: FakeClock
 ) -> None:
@@ -38,13 +50,7 @@ async def test_a_low_rate_limit_holds_reminders_back_but_not_commands(
     before = len(bot_comments(world, number))
 
     service = world.service
-    sweep = ServerSweep(
-        github=service.github,
-        store=service.store,
-        notify=service.worker.notify,
-        key=world.settings.state_key(),
-        clock=clock,
-    )
+    sweep = server_sweep(world, clock)
     report = await sweep.run_once()
     await world.settle()
     assert len(bot_comments(world, number)) == before, "the reminder waits"
@@ -66,14 +72,7 @@ async def test_a_reminder_already_queued_is_rescheduled_while_the_limit_is_low(
     clock.advance(minutes=20)
     service = world.service
     await service.worker.stop()  # the sweep queues the reminder; the limit drops before it runs
-    sweep = ServerSweep(
-        github=service.github,
-        store=service.store,
-        notify=service.worker.notify,
-        key=world.settings.state_key(),
-        clock=clock,
-    )
-    await sweep.run_once()
+    await server_sweep(world, clock).run_once()
     leave_requests(world, 60)
     await world.stop()
     await world.start()
