@@ -190,13 +190,12 @@ class Worker:
         head = run[0]
         try:
             handled = await self._process(run)
-        except Reschedule as wait:
-            await self._store.release([d.delivery_id for d in run[1:]])
-            await self._postpone(head, wait)
-            return None
         except Exception as error:
             await self._store.release([d.delivery_id for d in run[1:]])
-            await self._retry_or_fail(head, error)
+            if isinstance(error, Reschedule):
+                await self._postpone(head, error)
+            else:
+                await self._retry_or_fail(head, error)
             return None
         handled = max(handled, 1)
         done, left = run[:handled], run[handled:]
