@@ -51,12 +51,20 @@ def most_in_a_window(moments: list[float], window: float = MINUTE) -> int:
     )
 
 
+async def write_moments(
+    pacer: WritePacer, clock: MonotonicClock, writes: int, *, content_creating: bool
+) -> list[float]:
+    """When each of `writes` writes was let through, on the pacer's clock."""
+    moments = []
+    for _ in range(writes):
+        await pacer.before_write(content_creating=content_creating)
+        moments.append(clock.now)
+    return moments
+
+
 async def test_the_pacer_allows_a_burst_then_spaces_writes(monotonic: MonotonicClock) -> None:
     pacer = WritePacer(burst=5, interval=1.0, clock=monotonic)
-    moments = []
-    for _ in range(30):
-        await pacer.before_write(content_creating=False)
-        moments.append(monotonic.now)
+    moments = await write_moments(pacer, monotonic, 30, content_creating=False)
 
     assert moments[:5] == [moments[0]] * 5, "one command's few writes go at once"
     gaps = [b - a for a, b in itertools.pairwise(moments[4:])]
@@ -67,10 +75,7 @@ async def test_the_pacer_keeps_content_creation_under_80_a_minute(
     monotonic: MonotonicClock,
 ) -> None:
     pacer = WritePacer(burst=5, interval=0.1, clock=monotonic)
-    moments = []
-    for _ in range(400):
-        await pacer.before_write(content_creating=True)
-        moments.append(monotonic.now)
+    moments = await write_moments(pacer, monotonic, 400, content_creating=True)
 
     assert most_in_a_window(moments) == 80
     assert moments[-1] - moments[0] >= 4 * MINUTE, "400 comments need at least five windows"
@@ -109,10 +114,7 @@ async def test_when_the_budget_runs_low_commands_go_before_nudges(
 
 async def test_the_content_budget_keeps_a_margin_for_jitter(monotonic: MonotonicClock) -> None:
     pacer = WritePacer(burst=5, interval=0.0, clock=monotonic)
-    moments = []
-    for _ in range(81):
-        await pacer.before_write(content_creating=True)
-        moments.append(monotonic.now)
+    moments = await write_moments(pacer, monotonic, 81, content_creating=True)
 
     assert moments[80] - moments[0] >= MINUTE + 1.0
 
