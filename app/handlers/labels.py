@@ -16,14 +16,18 @@ def labeled_matters(event: Event, known: Known) -> bool:
     """The incident label, or a severity or status label; any label while the configuration
     (which names them) is not at hand."""
     if known.config is None:
-        return event.label is not None and event.issue_number is not None
+        return _labels_an_issue(event)
     return _declares(event, known.config) or _followed(event, known.config) is not None
 
 
 def unlabeled_matters(event: Event, known: Known) -> bool:
     if known.config is None:
-        return event.label is not None and event.issue_number is not None
+        return _labels_an_issue(event)
     return _followed(event, known.config) is not None
+
+
+def _labels_an_issue(event: Event) -> bool:
+    return event.label is not None and event.issue_number is not None
 
 
 def _declares(event: Event, config: Config) -> bool:
