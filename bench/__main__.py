@@ -349,12 +349,17 @@ def sent_to(run: dict[str, Any]) -> int:
 
 
 # -- Baton with the stand-in: capture the mix, time commands end to end -------------------
-def prepare_and_time_commands(bench: Bench, api_port: int) -> tuple[list[Any], dict[str, Any]]:
+def prepare_and_time_commands(
+    bench: Bench, api_port: int
+) -> tuple[list[Any], tuple[Path, Path], dict[str, Any]]:
+    """Declare the incidents and capture the mix through a first Baton; then time commands,
+    from comment to reply, while the mix goes on at the paced rate in the background."""
     sizes = bench.sizes
     baton_port = free_port()
     control = f"http://127.0.0.1:{api_port}/_bench"
+    url = f"http://127.0.0.1:{baton_port}/webhooks"
     with bench.baton(baton_port, api_port), httpx.Client(timeout=60) as client:
-        client.post(f"{control}/sink", json={"url": f"http://127.0.0.1:{baton_port}/webhooks"})
+        client.post(f"{control}/sink", json={"url": url})
         incidents = [
             client.post(f"{control}/incident", json={"title": f"Bench incident {n}"}).json()[
                 "number"
@@ -362,15 +367,25 @@ def prepare_and_time_commands(bench: Bench, api_port: int) -> tuple[list[Any], d
             for n in range(E2E_INCIDENTS)
         ]
         captured = client.post(f"{control}/capture", json={"incidents": incidents}).json()
+        signed = signed_mix(captured, bench.secret)
+        files = write_files(signed, bench.folder)
         time.sleep(sizes.command_spacing)  # the declarations' writes drained the pacing burst
-        runs = [time_commands(client, control, incidents, sizes, run) for run in range(sizes.runs)]
+        timing = sizes.runs * sizes.commands * sizes.command_spacing
+        background = Sizes(**{**sizes.__dict__, "seconds": max(sizes.seconds, timing)})
+        with ThreadPoolExecutor(1) as pool:
+            loaded = pool.submit(load, "paced", url, files, "e2e-background", background)
+            runs = [
+                time_commands(client, control, incidents, sizes, run) for run in range(sizes.runs)
+            ]
+            load_result = loaded.result()
         client.post(f"{control}/sink", json={"url": ""})
     e2e = {
         "runs": runs,
+        "background_rate": load_result["rate"],
         "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 1),
         "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 1),
     }
-    return signed_mix(captured, bench.secret), e2e
+    return signed, files, e2e
 
 
 def time_commands(
@@ -402,8 +417,7 @@ def run(sizes: Sizes, *, with_peer: bool) -> dict[str, Any]:
         home, peer = install_probot(bench.folder) if with_peer else (None, "skipped (--no-peer)")
         results["peer"] = peer
         with bench.standin(api_port):
-            signed, results["end_to_end"] = prepare_and_time_commands(bench, api_port)
-            files = write_files(signed, bench.folder)
+            signed, files, results["end_to_end"] = prepare_and_time_commands(bench, api_port)
             results["mix"] = mix_summary(signed)
             # The peer first: Baton's sustained run goes at the peer's saturation rate.
             probot = None

@@ -15,7 +15,6 @@ from collections import Counter
 from pathlib import Path
 
 from bench.__main__ import Bench, Sizes, load, prepare_and_time_commands
-from bench.deliveries import write_files
 from bench.processes import free_port
 
 PROFILE_SIZES = Sizes(runs=1, seconds=8.0, commands=1, command_spacing=0.0)
@@ -49,8 +48,7 @@ def main() -> None:
         bench = Bench(PROFILE_SIZES, Path(tmp))
         api_port = free_port()
         with bench.standin(api_port):
-            signed, _ = prepare_and_time_commands(bench, api_port)
-            files = write_files(signed, bench.folder)
+            _, files, _ = prepare_and_time_commands(bench, api_port)
             port = free_port()
             with bench.baton(port, api_port) as process:
                 url = f"http://127.0.0.1:{port}/webhooks"

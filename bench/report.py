@@ -76,7 +76,8 @@ def table(results: dict[str, Any]) -> str:
         "",
         *ingest_table(results["ingest"]),
         "",
-        f"End to end (command comment -> Baton's reply recorded by the stand-in):"
+        f"End to end (command comment -> Baton's reply recorded by the stand-in), with the mix"
+        f" at {e2e['background_rate']:.0f} deliveries/s in the background:"
         f" p50 {e2e['p50_ms']:.0f} ms, p99 {e2e['p99_ms']:.0f} ms.",
         "",
         *costs_table(results["costs"]),

@@ -35,6 +35,8 @@ class Controls:
 
     async def sink(self, request: Request) -> JSONResponse:
         url = (await request.json())["url"]
+        if isinstance(self.standin.hookshot.sink, HttpWebhookSink):
+            await self.standin.hookshot.sink.aclose()
         self.standin.hookshot.sink = HttpWebhookSink(url) if url else None
         return JSONResponse({"ok": True})
 

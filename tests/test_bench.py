@@ -39,6 +39,7 @@ def test_the_quick_bench_measures_every_server_and_operation(tmp_path: Path) -> 
     sweeps = [c for c in results["costs"] if "sweep" in c["operation"]]
     assert [c["not_modified"] for c in sweeps][1] == sweeps[1]["requests"]
     assert results["end_to_end"]["p50_ms"] > 0
+    assert results["end_to_end"]["background_rate"] > 0
     declare = results["costs"][0]
     assert declare["writes"] >= declare["minimum"] == 2
     assert "| Baton (`baton serve`) |" in done.stdout

@@ -97,7 +97,9 @@ class Stage:
         )
         if self.over_http:
             self.baton_url = await stack.enter_async_context(serving(service.web, lifespan="on"))
-            self.standin.hookshot.sink = HttpWebhookSink(f"{self.baton_url}/webhooks")
+            sink = HttpWebhookSink(f"{self.baton_url}/webhooks")
+            stack.push_async_callback(sink.aclose)
+            self.standin.hookshot.sink = sink
         else:
             self.baton_url = "http://baton.test"
             await stack.enter_async_context(service.web.router.lifespan_context(service.web))

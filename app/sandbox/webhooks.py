@@ -25,19 +25,30 @@ class WebhookSink(Protocol):
 
 
 class HttpWebhookSink:
-    """Posts deliveries to a URL over HTTP."""
+    """Posts deliveries to a URL over HTTP, on a kept-alive connection.
+
+    One client for every delivery: building an httpx client loads a TLS context (milliseconds
+    of CPU), and the stand-in serving API requests must not stall on it after each change, as
+    GitHub's API does not wait for its deliveries."""
 
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         self.url = url
         self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
 
     async def send(self, headers: dict[str, str], body: bytes) -> int:
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
-            try:
-                response = await client.post(self.url, content=body, headers=headers)
-            except httpx.TransportError:
-                return 0
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout)
+        try:
+            response = await self._client.post(self.url, content=body, headers=headers)
+        except httpx.TransportError:
+            return 0
         return response.status_code
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
 
 class AsgiWebhookSink:
