@@ -101,7 +101,10 @@ class Bench:
     def database(self, port: int) -> Path:
         return self.folder / f"baton-{port}.db"
 
-    def baton(self, port: int, api_port: int) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    def baton(
+        self, port: int, api_port: int, *, without: tuple[str, ...] = ()
+    ) -> AbstractContextManager[subprocess.Popen[bytes]]:
+        """`baton serve`; `without` names parts switched off (`bench/ablated.py`)."""
         database = self.database(port)
         env = {
             "GITHUB_APP_ID": str(APP_ID),
@@ -111,6 +114,10 @@ class Bench:
             "BATON_DATABASE_URL": f"sqlite:///{database}",
         }
         command = [str(VENV_BIN / "baton"), "serve", "--port", str(port)]
+        if without:
+            parts = [argument for part in without for argument in ("--without", part)]
+            command = [str(VENV_BIN / "python"), "-m", "bench.ablated", *parts, *command[1:]]
+            env["PYTHONPATH"] = str(REPO_ROOT)
         # cwd: a folder without a .env file, so only these settings apply
         return running(command, port=port, env=env, cwd=self.folder, log=self.log("baton"))
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench import report
+from bench.__main__ import QUICK, Bench
 from bench.deliveries import MIX, sign, signed_mix
 from bench.loadgen import percentile
+from bench.processes import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -67,3 +72,36 @@ def test_percentiles_pick_from_the_ordered_samples() -> None:
     samples = [float(n) for n in range(100, 0, -1)]
     assert percentile(samples, 0.5) == 51.0
     assert percentile(samples, 0.99) == 100.0
+
+
+@pytest.mark.parametrize(
+    ("without", "stored"),
+    [(("processing",), ["pending"]), (("processing", "storing"), [])],
+)
+def test_the_ablated_server_leaves_out_what_it_is_told(
+    tmp_path: Path, without: tuple[str, ...], stored: list[str]
+) -> None:
+    bench = Bench(QUICK, tmp_path)
+    body = json.dumps(
+        {
+            "action": "created",
+            "issue": {"number": 1, "body": "Down.", "labels": [{"name": "incident"}]},
+            "comment": {"id": 7, "body": "/ack"},
+            "repository": {"full_name": "acme/web"},
+            "installation": {"id": 1},
+            "sender": {"login": "bob", "type": "User"},
+        }
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "issue_comment",
+        "X-GitHub-Delivery": "ablation-1",
+        "X-Hub-Signature-256": sign(bench.secret, body.decode()),
+    }
+    api_port, port = free_port(), free_port()
+    with bench.standin(api_port), bench.baton(port, api_port, without=without):
+        answer = httpx.post(f"http://127.0.0.1:{port}/webhooks", content=body, headers=headers)
+        time.sleep(0.5)  # the worker, were it running, would have claimed the delivery by now
+    assert answer.status_code == 202
+    with sqlite3.connect(bench.database(port)) as db:
+        assert [row[0] for row in db.execute("SELECT status FROM deliveries")] == stored
