@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from app.github import issues as gh
 from app.github.client import GitHubApp, GitHubBusy, GitHubSession
 from app.github.config_source import ConfigCache
 from app.github.executor import Plan, execute, merge_plans
 from app.handlers.events import Event
 from app.handlers.router import route_for
 from app.handlers.work import Work
+from app.incident.effects import IssueView
 from app.server.store import Delivery, DeliveryStore
 from app.server.worker import Reschedule
 
@@ -48,18 +51,25 @@ class DeliveryProcessor:
         one after the other on one read of the incident, carried out as one plan."""
         head = run[0]
         event = _event(head)
-        if route_for(event.name, event.action) is None or event.installation_id is None:
+        route = route_for(event.name, event.action)
+        if route is None or event.installation_id is None:
             return 1
         bot_login = await self._github.bot_login()
-        if event.sender == bot_login or event.repo is None:
+        if event.repo is None or (event.sender == bot_login and route.own is None):
             return 1  # Baton's own changes come back as deliveries: nothing to do
         try:
             async with self._github.installation(event.installation_id) as session:
-                work = await self._work(session, event.repo, bot_login)
+                work = await self._work(session, event, bot_login)
                 if head.plan is not None:
                     await self._run(session, work, head, Plan.from_json(head.plan))
                     return 1
                 plans, handled = await self._decide(work, event, run)
+                if stale := _lists_decided_unread(work, plans):
+                    fresh = await gh.load_issue(session, event.repo, stale.number)
+                    if not _same_issue(fresh, stale):
+                        work = await self._work(session, event, bot_login)
+                        work.start_from(fresh)
+                        plans, handled = await self._decide(work, event, run)
                 if plans:
                     plan = merge_plans(plans)
                     covered = [d.delivery_id for d in run[1:handled]]
@@ -96,14 +106,16 @@ class DeliveryProcessor:
                 work.remember(plan)
         return plans, len(run)
 
-    async def _work(self, session: GitHubSession, repo: str, bot_login: str) -> Work:
+    async def _work(self, session: GitHubSession, event: Event, bot_login: str) -> Work:
+        assert event.repo is not None
         return Work(
             session=session,
-            repo=repo,
-            loaded=await self._configs.get(session, repo),
+            repo=event.repo,
+            loaded=await self._configs.get(session, event.repo),
             now=self._clock(),
             key=self._key,
             bot_login=bot_login,
+            offered=event.issue_view(),
         )
 
     async def _run(
@@ -141,6 +153,24 @@ def _same_place(event: Event, head: Event, delivery: Delivery) -> bool:
 
 async def _decide_one(work: Work, event: Event) -> Plan | None:
     route = route_for(event.name, event.action)
-    if route is None or event.sender == work.bot_login:
+    if route is None:
         return None
-    return await route.handler(work, event)
+    handler = route.own if event.sender == work.bot_login else route.handler
+    return None if handler is None else await handler(work, event)
+
+
+def _lists_decided_unread(work: Work, plans: Sequence[Plan]) -> IssueView | None:
+    """The incident as loaded without a read, when the plans write its labels or assignees.
+
+    Those are written whole, so they must come from what GitHub has now: a label a person added
+    since would otherwise be taken off again. (The body is safe without it: an edit it undoes is
+    put back, see app/github/memory.py.)"""
+    for plan in plans:
+        if plan.labels is not None or plan.assignees is not None:
+            return work.loaded_without_reading(plan.number)
+    return None
+
+
+def _same_issue(fresh: IssueView, loaded: IssueView) -> bool:
+    """Whether deciding on `fresh` is deciding on what was loaded (its time aside)."""
+    return replace(fresh, updated_at=None) == replace(loaded, updated_at=None)

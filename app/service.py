@@ -8,12 +8,14 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import httpx
 from starlette.applications import Starlette
 
 from app.github.client import GitHubApp, WritePacer
 from app.github.config_source import ConfigCache
+from app.handlers.edits import undid_an_edit
 from app.handlers.router import joins_run
 from app.handlers.triage import Triage
 from app.processing import DeliveryProcessor
@@ -102,6 +104,7 @@ def build_service(
             state_key=settings.state_key(),
             cached_config=configs.peek,
             known_bot_login=github.known_bot_login,
+            undid_an_edit=partial(undid_an_edit, memory=github.caches.issues),
         ),
         lifespan=lifespan,
     )

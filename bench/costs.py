@@ -6,8 +6,10 @@ acknowledges a command, the card, a comment, a new issue), plus the reads whose 
 operation's input and exists only on GitHub: the lists a sweep walks (installations, their
 repositories, the open incidents' pages) and, in a process that has not read them yet, the two
 configuration files; the comments a retrospective is built from (its participants and the links
-of its timeline). The read of the issue a command makes before writing its card is not part of
-it: the payload carries the issue too, only possibly older than Baton's last write.
+of its timeline). A read of the issue is not part of it: a command is decided on the issue as
+Baton last saw it or as its delivery carries it, whichever is newer, and reads it only to write
+labels or assignees, which are written whole (docs/reliability.md). People comment some seconds
+after Baton's last change, as they do; within the same second the issue would be read.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from app.demo.harness import Stage, stage
+from app.demo.harness import MovableClock, Stage, stage
 from app.sandbox.standin import TOKEN_ROUTE, WRITE_METHODS
-from tests.e2e.conftest import FakeClock
 from tests.e2e.test_commands import incident_with_ic, say
 from tests.e2e.test_declare import open_incident
+from tests.e2e.test_request_costs import A_PERSONS_WHILE
 from tests.e2e.test_runs import BURST, queued
 from tests.e2e.test_sweep import declared, plant_incident, sweep
 
@@ -54,9 +56,17 @@ class Operation:
     visible_effects: str
 
 
+def a_person_later(world: Stage) -> None:
+    """People comment some seconds after Baton's last change (what it remembers of the issue
+    is then known to be older than the comment's copy, and no read is needed)."""
+    assert isinstance(world.clock, MovableClock)
+    world.clock.advance(seconds=A_PERSONS_WHILE)
+
+
 def by(author: str, *comments: str) -> Act:
     async def act(world: Stage, number: int) -> None:
         for body in comments:
+            a_person_later(world)
             await say(world, number, body, author)
 
     return act
@@ -74,11 +84,12 @@ async def labelled_incident(world: Stage, number: int) -> None:
 
 
 async def handoff_round_trip(world: Stage, number: int) -> None:
-    await say(world, number, "/handoff @bob Rolled back 4812. Next: watch the queue.", "alice")
-    await say(world, number, "/accept", "bob")
+    await by("alice", "/handoff @bob Rolled back 4812. Next: watch the queue.")(world, number)
+    await by("bob", "/accept")(world, number)
 
 
 async def burst(world: Stage, number: int) -> None:
+    a_person_later(world)
     await queued(world, number, BURST)
 
 
@@ -175,11 +186,13 @@ async def quiet_sweeps(world: Stage, incidents: int) -> list[Cost]:
 async def measure_costs(quiet_incidents: int = 1000) -> list[dict[str, object]]:
     costs = []
     with tempfile.TemporaryDirectory() as folder:
-        async with stage(database_url=f"sqlite:///{Path(folder) / 'costs.db'}") as world:
+        async with stage(
+            database_url=f"sqlite:///{Path(folder) / 'costs.db'}", clock=MovableClock()
+        ) as world:
             for operation in OPERATIONS:
                 costs.append(await measure(world, operation))
         async with stage(
-            database_url=f"sqlite:///{Path(folder) / 'sweep.db'}", clock=FakeClock()
+            database_url=f"sqlite:///{Path(folder) / 'sweep.db'}", clock=MovableClock()
         ) as world:
             costs += await quiet_sweeps(world, quiet_incidents)
     return [{**asdict(cost), "over_minimum": cost.over_minimum} for cost in costs]

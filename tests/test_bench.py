@@ -47,6 +47,8 @@ def test_the_quick_bench_measures_every_server_and_operation(tmp_path: Path) -> 
     assert results["end_to_end"]["background_rate"] > 0
     declare = results["costs"][0]
     assert declare["writes"] >= declare["minimum"] == 2
+    over = {c["operation"]: c["over_minimum"] for c in results["costs"]}
+    assert all(0 <= extra <= 1 for extra in over.values()), over
     assert "| Baton (`baton serve`) |" in done.stdout
     assert report.table(results) == done.stdout.rstrip("\n")
 

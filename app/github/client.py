@@ -34,6 +34,7 @@ from githubkit.exception import (
     RequestTimeout,
 )
 
+from app.github.memory import IssueMemory
 from app.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,7 @@ class Caches:
 
     labels: dict[str, KnownLabels] = field(default_factory=dict)
     roles: dict[tuple[str, str], tuple[str | None, float]] = field(default_factory=dict)
+    issues: IssueMemory = field(default_factory=IssueMemory)
 
 
 class GitHubApp:

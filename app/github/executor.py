@@ -48,6 +48,9 @@ class Plan:
     new_issues: tuple[NewIssue, ...] = ()
     replies: tuple[Reply, ...] = ()
     ours: tuple[str, ...] = field(default=())  # labels Baton manages: created with colours
+    # The body whose text outside the card the write keeps, when it is not the body read: the
+    # text of a person's edit that an earlier write of Baton's undid (app/handlers/edits.py).
+    text_from: str | None = None
 
     @property
     def steps(self) -> int:
@@ -79,6 +82,7 @@ class Plan:
             ),
             replies=tuple(Reply(**r) for r in data["replies"]),
             ours=tuple(data["ours"]),
+            text_from=data.get("text_from"),  # absent from plans journaled before it existed
         )
 
 
@@ -137,6 +141,7 @@ def merge_plans(plans: Sequence[Plan]) -> Plan:
         new_issues=tuple(n for p in plans for n in p.new_issues),
         replies=tuple(r for p in plans for r in p.replies),
         ours=tuple(dict.fromkeys(name for p in plans for name in p.ours)),
+        text_from=_last(p.text_from for p in plans),
     )
 
 
@@ -229,11 +234,13 @@ async def _update_incident_issue(
     resumed_since: datetime | None,
 ) -> None:
     changes: dict[str, Any] = {}
+    body: str | None = None
     if state is not None:
         body = plan.body_read
         if resumed_since is not None:
             body = (await gh.load_issue(session, plan.repo, plan.number)).body
-        changes["body"] = place_card(body, render_card(state, plan.number, plan.title))
+        card = render_card(state, plan.number, plan.title)
+        changes["body"] = place_card(plan.text_from or body, card)
     if plan.new_title is not None:
         changes["title"] = plan.new_title
     if plan.labels is not None:
@@ -246,4 +253,4 @@ async def _update_incident_issue(
         if plan.state_reason is not None:
             changes["state_reason"] = plan.state_reason
     if changes:
-        await gh.update_issue(session, plan.repo, plan.number, changes)
+        await gh.update_issue(session, plan.repo, plan.number, changes, body_read=body)

@@ -1,14 +1,22 @@
-"""The card belongs to Baton: a hand edit of it is reverted and reported.
+"""The card belongs to Baton: a hand edit of it is reverted and reported. The text outside it
+belongs to people: an edit of it that a write of Baton's undid is put back.
 
 Anyone who can edit the issue body (its author needs no repository permission at all) could
 change the card or its hidden state. The MAC shows a state edit; `changes.body.from` in the
-`issues.edited` delivery holds the body before the edit, and so the last good card. Text outside
-the card is never touched.
+`issues.edited` delivery holds the body before the edit, and so the last good card.
+
+Baton writes the card from the issue as it last saw it (app/github/memory.py), so a person's
+edit made just before that write is undone by it; the `issues.edited` delivery of Baton's own
+write shows it (`changes.body.from` is not the body Baton believed it replaced), and the
+person's text goes back in, around the card as it is now.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from app.github.executor import Plan
+from app.github.memory import IssueMemory
 from app.handlers.events import Event, Known
 from app.handlers.work import Work
 from app.incident import card
@@ -54,3 +62,27 @@ async def on_issue_edited(work: Work, event: Event) -> Plan | None:
     # passing no previous state makes the executor put the last good card back in place.
     decision = Decision(state=before, replies=(reply,))
     return work.plan(decision, issue, previous=None)
+
+
+def undid_an_edit(event: Event, memory: IssueMemory) -> bool:
+    """Whether this delivery of Baton's own edit shows that it replaced another body than Baton
+    believed it did: a person's edit in between was undone."""
+    replaced, number, repo = event.previous_body, event.issue_number, event.repo
+    if replaced is None or number is None or repo is None:
+        return False
+    return memory.overwrote_someone(repo, number, body=event.issue_body, replaced=replaced)
+
+
+async def on_own_edit(work: Work, event: Event) -> Plan | None:
+    """Put back the people's text that Baton's own write replaced, unless it has been edited
+    again since (that edit then stands)."""
+    replaced, number = event.previous_body, event.issue_number
+    written = card.without_card(event.issue_body)
+    if replaced is None or number is None or card.without_card(replaced) == written:
+        return None  # the write changed the card only, which is Baton's to write
+    work.read_fresh = True
+    issue, now = await work.load_incident(number)
+    if now.state is None or card.without_card(issue.body) != written:
+        return None
+    plan = work.plan(Decision(state=now.state), issue, previous=None)
+    return replace(plan, text_from=replaced)

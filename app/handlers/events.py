@@ -141,6 +141,7 @@ class Event:
             state=_text(issue, "state") or "open",
             html_url=_text(issue, "html_url") or "",
             node_id=_text(issue, "node_id") or "",
+            updated_at=_time(issue, "updated_at"),
         )
 
 

@@ -30,13 +30,15 @@ class Route:
     matters: Matters = _always
     from_github: bool = True  # False: Baton's own kind of delivery, never accepted over HTTP
     runs: bool = False
+    # The handler of Baton's own deliveries of this kind, when one of them can matter.
+    own: Handler | None = None
 
 
 ROUTES: dict[tuple[str, str], Route] = {
     ("issues", "opened"): Route(declare.on_issue_opened, declare.opened_matters),
     ("issues", "labeled"): Route(labels.on_labeled, labels.labeled_matters),
     ("issues", "unlabeled"): Route(labels.on_unlabeled, labels.unlabeled_matters),
-    ("issues", "edited"): Route(edits.on_issue_edited, edits.edit_matters),
+    ("issues", "edited"): Route(edits.on_issue_edited, edits.edit_matters, own=edits.on_own_edit),
     ("issues", "closed"): Route(lifecycle.on_issue_closed, lifecycle.open_or_closed_matters),
     ("issues", "reopened"): Route(lifecycle.on_issue_reopened, lifecycle.open_or_closed_matters),
     ("issue_comment", "created"): Route(

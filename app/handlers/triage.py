@@ -111,6 +111,8 @@ class Triage:
     state_key: bytes
     cached_config: Callable[[str], Config | None] = lambda repo: None
     known_bot_login: Callable[[], str | None] = lambda: None
+    # Whether a delivery of Baton's own edit shows a person's edit undone by it.
+    undid_an_edit: Callable[[Event], bool] = lambda event: False
 
     def __call__(self, event_name: str, body: bytes) -> Verdict:
         payload = glance(body)
@@ -127,6 +129,7 @@ class Triage:
             return False
         bot_login = self.known_bot_login()
         if bot_login is not None and event.sender == bot_login:
-            return False  # Baton's own change, come back as a delivery
+            # Baton's own change, come back as a delivery
+            return route.own is not None and self.undid_an_edit(event)
         known = Known(config=self.cached_config(event.repo), key=self.state_key)
         return route.matters(event, known)

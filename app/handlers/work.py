@@ -11,6 +11,7 @@ from app.config import Config, LoadResult
 from app.github import issues as gh
 from app.github.client import GitHubSession
 from app.github.executor import Plan, plan_for
+from app.github.memory import newest
 from app.github.projects import sync_board
 from app.handlers.events import Known
 from app.incident import card
@@ -30,8 +31,14 @@ class Work:
     now: datetime
     key: bytes
     bot_login: str = ""  # tells Baton's own comments apart in a timeline; commands need it
-    # Each incident as read once, then as the plans decided so far leave it.
+    # The issue as the delivery being handled describes it (None for a sweep).
+    offered: IssueView | None = None
+    # Read every incident from GitHub, even one this process knows as it is now.
+    read_fresh: bool = False
+    # Each incident as first loaded, then as the plans decided so far leave it.
     _incidents: dict[int, IssueView] = field(default_factory=dict, repr=False)
+    # The incidents loaded without a read, as they were loaded.
+    _unread: dict[int, IssueView] = field(default_factory=dict, repr=False)
 
     @property
     def config(self) -> Config:
@@ -58,12 +65,33 @@ class Work:
         return await sync_board(self.session, self.config, issue_node_id=node_id, state=state)
 
     async def load_incident(self, number: int) -> tuple[IssueView, card.CardReading]:
-        """The issue as GitHub has it now (read once per unit of work, then as `remember`
-        left it), and its card read back."""
+        """The issue as GitHub has it now, and its card read back: loaded once per unit of work
+        (then as `remember` left it), from what this process last saw of it when the delivery's
+        own copy is not newer, else read (`app/github/memory.py`)."""
         issue = self._incidents.get(number)
         if issue is None:
-            issue = self._incidents[number] = await gh.load_issue(self.session, self.repo, number)
+            issue = self._known_now(number)
+            if issue is None:
+                issue = await gh.load_issue(self.session, self.repo, number)
+            else:
+                self._unread[number] = issue
+            self._incidents[number] = issue
         return issue, self.read_card(issue.body, number)
+
+    def _known_now(self, number: int) -> IssueView | None:
+        remembered = self.session.caches.issues.last_seen(self.repo, number)
+        offered = self.offered
+        if self.read_fresh or remembered is None or offered is None or offered.number != number:
+            return None
+        return newest(remembered, offered)
+
+    def loaded_without_reading(self, number: int) -> IssueView | None:
+        """The incident as it was loaded, if that was without a read."""
+        return self._unread.get(number)
+
+    def start_from(self, issue: IssueView) -> None:
+        """Load the incident as `issue` (just read) in this unit of work."""
+        self._incidents[issue.number] = issue
 
     def remember(self, plan: Plan) -> None:
         """The incident as `plan` will leave it, for the next decision of this unit of work."""
@@ -72,7 +100,8 @@ class Work:
             return
         body = issue.body
         if plan.state is not None:
-            body = card.place_card(body, self.render_card(plan.state, plan.number, plan.title))
+            card_text = self.render_card(plan.state, plan.number, plan.title)
+            body = card.place_card(plan.text_from or body, card_text)
         self._incidents[plan.number] = replace(
             issue,
             title=plan.new_title or issue.title,

@@ -8,6 +8,7 @@ labels, the assignees and the open/closed state together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from app.incident.state import IncidentState
 
@@ -45,6 +46,7 @@ class IssueView:
     state: str = "open"  # "open" or "closed"
     html_url: str = ""
     node_id: str = ""  # GitHub's global id, which the project board needs
+    updated_at: datetime | None = None  # when GitHub last changed the issue, to whole seconds
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,148 @@
+"""A command is decided on the issue as Baton last saw it, or as its delivery carries it when
+that is newer, without reading it again; labels and assignees are written from a fresh read;
+a person's edit that a write of Baton's undoes is put back (app/github/memory.py)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from app.demo.harness import REPO, Stage
+from tests.e2e.conftest import FakeClock
+from tests.e2e.test_card_protection import with_severity_forged
+from tests.e2e.test_commands import BOT, labels_of, say, state_of
+from tests.e2e.test_declare import REPORT, baton_requests, open_incident, route_list
+from tests.e2e.test_request_costs import REACT, READ_ISSUE, REPLY, WRITE_ISSUE
+
+A_PERSONS_WHILE = 5  # seconds: the time a person takes to read and answer
+
+
+def requests_made(world: Stage) -> Counter[str]:
+    return Counter(route_list(baton_requests(world)))
+
+
+async def test_a_command_made_after_batons_last_write_needs_no_read(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    world = timed_world
+    number = await open_incident(world)
+    await say(world, number, "/ack", "bob")  # Baton learns bob's role
+    clock.advance(seconds=A_PERSONS_WHILE)
+    world.standin.reset_requests()
+
+    answer = await say(world, number, "/note Paged the database vendor.", "bob")
+
+    assert answer.reactions == {"eyes"}
+    assert requests_made(world) == Counter({REACT: 1, WRITE_ISSUE: 1, REPLY: 1})
+    assert answer.comment_id in state_of(world, number).applied
+    assert world.standin.issue(REPO, number)["body"].endswith(REPORT)
+
+
+async def test_a_command_in_the_same_second_as_batons_write_reads_the_issue(
+    timed_world: Stage,
+) -> None:
+    """Whole-second times cannot tell which came first: the issue is read."""
+    world = timed_world
+    number = await open_incident(world)
+    world.standin.reset_requests()
+
+    await say(world, number, "/note Paged the database vendor.", "bob")
+
+    assert requests_made(world)[READ_ISSUE] == 1
+
+
+async def test_labels_are_written_from_a_fresh_read(timed_world: Stage, clock: FakeClock) -> None:
+    """A label a person adds after the command's comment, before Baton writes the labels, stays."""
+    world = timed_world
+    number = await open_incident(world)
+    clock.advance(seconds=A_PERSONS_WHILE)
+    await world.service.worker.stop()
+    await world.standin.comment(REPO, number, "/severity sev1", "bob")
+    clock.advance(seconds=1)
+    await world.standin.add_labels(REPO, number, ["customer-facing"], "carol")
+    await world.standin.settle()
+    world.standin.reset_requests()
+
+    world.service.worker.start()
+    await world.settle()
+
+    assert {"sev1", "customer-facing", "incident"} <= set(labels_of(world, number))
+    assert "sev3" not in labels_of(world, number)
+    assert state_of(world, number).severity == "sev1"
+    assert requests_made(world)[READ_ISSUE] == 1
+
+
+async def test_a_label_waiting_behind_a_command_moves_the_card_that_command_left(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    """A hand-added severity label waits behind a command; the label's delivery predates the
+    command's write, and the label is applied to the card that write left, note included."""
+    world = timed_world
+    number = await open_incident(world)
+    clock.advance(seconds=A_PERSONS_WHILE)
+    await world.service.worker.stop()
+    note = await world.standin.comment(REPO, number, "/note Rolled back 4812.", "bob")
+    await world.standin.add_labels(REPO, number, ["sev1"], "carol")
+    await world.standin.settle()
+    clock.advance(seconds=A_PERSONS_WHILE)
+
+    world.service.worker.start()
+    await world.settle()
+
+    state = state_of(world, number)
+    assert int(note["id"]) in state.applied
+    assert state.severity == "sev1"
+
+
+async def test_an_edit_undone_by_batons_write_is_put_back(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    """rita edits her report after bob's command was made and before Baton handles it: Baton's
+    write is based on the command's copy of the issue and undoes her edit; the delivery of that
+    write shows it, and her text goes back in around the new card."""
+    world = timed_world
+    number = await open_incident(world)
+    clock.advance(seconds=A_PERSONS_WHILE)
+    await world.service.worker.stop()
+    note = await world.standin.comment(REPO, number, "/note Rolled back 4812.", "bob")
+    clock.advance(seconds=1)
+    edited = world.standin.issue(REPO, number)["body"] + "\nEdit: mobile fails too.\n"
+    await world.standin.edit_body(REPO, number, edited, "rita")
+    await world.standin.settle()
+    world.standin.reset_requests()
+
+    world.service.worker.start()
+    await world.settle()
+
+    body = world.standin.issue(REPO, number)["body"]
+    assert body.endswith(REPORT + "\nEdit: mobile fails too.\n")
+    assert int(note["id"]) in state_of(world, number).applied
+    bot_comments = [
+        c["body"] for c in world.standin.comments(REPO, number) if c["user"]["login"] == BOT
+    ]
+    assert not any("kept by Baton" in text for text in bot_comments), "rita left the card alone"
+    assert requests_made(world)[WRITE_ISSUE] == 2, "the command's write, then the text put back"
+
+
+async def test_a_delivery_older_than_batons_last_write_is_decided_on_that_write(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    """rita forges the card while a command waits; the command's write replaces her forgery
+    with a good card, note included. Her edit's delivery, older than that write, then finds the
+    card moved on and leaves it: deciding on her delivery's copy would restore the card from
+    before the note."""
+    world = timed_world
+    number = await open_incident(world)
+    clock.advance(seconds=A_PERSONS_WHILE)
+    await world.service.worker.stop()
+    note = await world.standin.comment(REPO, number, "/note Rolled back 4812.", "bob")
+    forged = with_severity_forged(world.standin.issue(REPO, number)["body"], "sev4")
+    await world.standin.edit_body(REPO, number, forged, "rita")
+    await world.standin.settle()
+    clock.advance(seconds=A_PERSONS_WHILE)
+
+    world.service.worker.start()
+    await world.settle()
+
+    state = state_of(world, number)
+    assert int(note["id"]) in state.applied
+    assert state.severity == "sev3"
