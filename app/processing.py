@@ -48,7 +48,7 @@ class DeliveryProcessor:
 
     async def __call__(self, run: Sequence[Delivery]) -> int:
         """Handle a run of deliveries of one issue (see `app.server.worker.Process`): decided
-        one after the other on one read of the incident, carried out as one plan."""
+        one after the other on one copy of the incident, carried out as one plan."""
         head = run[0]
         event = _event(head)
         route = route_for(event.name, event.action)

@@ -36,7 +36,7 @@ class Plan:
     repo: str
     number: int
     title: str  # shown on the card
-    body_read: str  # the issue body as read when deciding
+    body_read: str  # the issue body decided on: what Baton believes GitHub has
     node_id: str  # for the project board
     state: IncidentState | None  # the state to write into the card; None leaves the card alone
     new_title: str | None = None

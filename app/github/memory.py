@@ -20,7 +20,10 @@ from typing import TypeVar
 
 from app.incident.effects import IssueView
 
-SIZE = 4096  # issues, and body writes, kept; the oldest are forgotten first
+# How many issues, and how many of Baton's body writes, are kept; the oldest go first. Open
+# incidents are few, and a write is checked within seconds, when its delivery comes back.
+ISSUES_KEPT = 256
+WRITES_KEPT = 4096
 
 Key = tuple[str, int]
 _K = TypeVar("_K")
@@ -33,7 +36,8 @@ def _digest(body: str) -> str:
 
 @dataclass
 class IssueMemory:
-    size: int = SIZE
+    issues_kept: int = ISSUES_KEPT
+    writes_kept: int = WRITES_KEPT
     _issues: OrderedDict[Key, IssueView] = field(default_factory=OrderedDict, repr=False)
     # (repo, number, digest of a body Baton wrote) -> digest of the body it believed it replaced
     _replaced: OrderedDict[tuple[str, int, str], str] = field(
@@ -42,14 +46,14 @@ class IssueMemory:
 
     def saw(self, issue: IssueView) -> None:
         """The issue as GitHub answered a read or a write of it."""
-        _keep(self._issues, (issue.repo, issue.number), issue, self.size)
+        _keep(self._issues, (issue.repo, issue.number), issue, self.issues_kept)
 
     def last_seen(self, repo: str, number: int) -> IssueView | None:
         return self._issues.get((repo, number))
 
     def wrote(self, repo: str, number: int, *, body: str, over: str) -> None:
         """Baton wrote `body`, believing the issue's body was `over`."""
-        _keep(self._replaced, (repo, number, _digest(body)), _digest(over), self.size)
+        _keep(self._replaced, (repo, number, _digest(body)), _digest(over), self.writes_kept)
 
     def overwrote_someone(self, repo: str, number: int, *, body: str, replaced: str) -> bool:
         """Whether Baton's write of `body` replaced another body than it believed it did. False

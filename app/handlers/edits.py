@@ -80,8 +80,7 @@ async def on_own_edit(work: Work, event: Event) -> Plan | None:
     written = card.without_card(event.issue_body)
     if replaced is None or number is None or card.without_card(replaced) == written:
         return None  # the write changed the card only, which is Baton's to write
-    work.read_fresh = True
-    issue, now = await work.load_incident(number)
+    issue, now = await work.load_incident(number, fresh=True)
     if now.state is None or card.without_card(issue.body) != written:
         return None
     plan = work.plan(Decision(state=now.state), issue, previous=None)

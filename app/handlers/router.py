@@ -3,7 +3,7 @@
 Each route also names the handler's first check (`matters`), which triage runs before a
 delivery is stored (`_always`: every delivery of that kind is stored), and whether deliveries of
 its kind queued behind each other in one issue are handled as one run (`runs`): decided one
-after the other on one read of the incident, and written back together.
+after the other on one copy of the incident, and written back together.
 """
 
 from __future__ import annotations

@@ -33,8 +33,6 @@ class Work:
     bot_login: str = ""  # tells Baton's own comments apart in a timeline; commands need it
     # The issue as the delivery being handled describes it (None for a sweep).
     offered: IssueView | None = None
-    # Read every incident from GitHub, even one this process knows as it is now.
-    read_fresh: bool = False
     # Each incident as first loaded, then as the plans decided so far leave it.
     _incidents: dict[int, IssueView] = field(default_factory=dict, repr=False)
     # The incidents loaded without a read, as they were loaded.
@@ -64,13 +62,15 @@ class Work:
     async def follow_on_board(self, state: IncidentState, node_id: str) -> str | None:
         return await sync_board(self.session, self.config, issue_node_id=node_id, state=state)
 
-    async def load_incident(self, number: int) -> tuple[IssueView, card.CardReading]:
+    async def load_incident(
+        self, number: int, *, fresh: bool = False
+    ) -> tuple[IssueView, card.CardReading]:
         """The issue as GitHub has it now, and its card read back: loaded once per unit of work
         (then as `remember` left it), from what this process last saw of it when the delivery's
-        own copy is not newer, else read (`app/github/memory.py`)."""
+        own copy is not newer, else read (`app/github/memory.py`); `fresh`: read it."""
         issue = self._incidents.get(number)
         if issue is None:
-            issue = self._known_now(number)
+            issue = None if fresh else self._known_now(number)
             if issue is None:
                 issue = await gh.load_issue(self.session, self.repo, number)
             else:
@@ -81,7 +81,7 @@ class Work:
     def _known_now(self, number: int) -> IssueView | None:
         remembered = self.session.caches.issues.last_seen(self.repo, number)
         offered = self.offered
-        if self.read_fresh or remembered is None or offered is None or offered.number != number:
+        if remembered is None or offered is None or offered.number != number:
             return None
         return newest(remembered, offered)
 

@@ -34,7 +34,7 @@ class UserFacts:
 
 @dataclass(frozen=True)
 class IssueView:
-    """The incident issue as read from GitHub just before deciding."""
+    """The incident issue as Baton knows it when deciding (read, remembered or from a payload)."""
 
     repo: str  # "owner/name"
     number: int

@@ -27,7 +27,7 @@ def test_the_newer_copy_wins_and_a_tie_or_a_missing_time_means_read() -> None:
 
 
 def test_the_last_copy_seen_is_kept_and_the_oldest_forgotten() -> None:
-    memory = IssueMemory(size=2)
+    memory = IssueMemory(issues_kept=2)
     for number in (1, 2, 1, 3):
         memory.saw(view(f"body {number}", T0, number))
     assert memory.last_seen("acme/web", 1) is not None
