@@ -20,6 +20,25 @@ def requests_made(world: Stage) -> Counter[str]:
     return Counter(route_list(baton_requests(world)))
 
 
+async def a_command_waits(world: Stage, clock: FakeClock, body: str) -> tuple[int, int]:
+    """An incident, and bob's command made some seconds after Baton's last change, waiting in
+    the store (the worker stopped): (the incident's number, the comment's id)."""
+    number = await open_incident(world)
+    clock.advance(seconds=A_PERSONS_WHILE)
+    await world.service.worker.stop()
+    comment = await world.standin.comment(REPO, number, body, "bob")
+    return number, int(comment["id"])
+
+
+async def handled_later(world: Stage, clock: FakeClock) -> None:
+    """Baton takes up what waits some seconds later; the requests counted are its own."""
+    await world.standin.settle()
+    clock.advance(seconds=A_PERSONS_WHILE)
+    world.standin.reset_requests()
+    world.service.worker.start()
+    await world.settle()
+
+
 async def test_a_command_made_after_batons_last_write_needs_no_read(
     timed_world: Stage, clock: FakeClock
 ) -> None:
@@ -53,17 +72,10 @@ async def test_a_command_in_the_same_second_as_batons_write_reads_the_issue(
 async def test_labels_are_written_from_a_fresh_read(timed_world: Stage, clock: FakeClock) -> None:
     """A label a person adds after the command's comment, before Baton writes the labels, stays."""
     world = timed_world
-    number = await open_incident(world)
-    clock.advance(seconds=A_PERSONS_WHILE)
-    await world.service.worker.stop()
-    await world.standin.comment(REPO, number, "/severity sev1", "bob")
-    clock.advance(seconds=1)
+    number, _ = await a_command_waits(world, clock, "/severity sev1")
     await world.standin.add_labels(REPO, number, ["customer-facing"], "carol")
-    await world.standin.settle()
-    world.standin.reset_requests()
 
-    world.service.worker.start()
-    await world.settle()
+    await handled_later(world, clock)
 
     assert {"sev1", "customer-facing", "incident"} <= set(labels_of(world, number))
     assert "sev3" not in labels_of(world, number)
@@ -77,19 +89,13 @@ async def test_a_label_waiting_behind_a_command_moves_the_card_that_command_left
     """A hand-added severity label waits behind a command; the label's delivery predates the
     command's write, and the label is applied to the card that write left, note included."""
     world = timed_world
-    number = await open_incident(world)
-    clock.advance(seconds=A_PERSONS_WHILE)
-    await world.service.worker.stop()
-    note = await world.standin.comment(REPO, number, "/note Rolled back 4812.", "bob")
+    number, note = await a_command_waits(world, clock, "/note Rolled back 4812.")
     await world.standin.add_labels(REPO, number, ["sev1"], "carol")
-    await world.standin.settle()
-    clock.advance(seconds=A_PERSONS_WHILE)
 
-    world.service.worker.start()
-    await world.settle()
+    await handled_later(world, clock)
 
     state = state_of(world, number)
-    assert int(note["id"]) in state.applied
+    assert note in state.applied
     assert state.severity == "sev1"
 
 
@@ -100,22 +106,15 @@ async def test_an_edit_undone_by_batons_write_is_put_back(
     write is based on the command's copy of the issue and undoes her edit; the delivery of that
     write shows it, and her text goes back in around the new card."""
     world = timed_world
-    number = await open_incident(world)
-    clock.advance(seconds=A_PERSONS_WHILE)
-    await world.service.worker.stop()
-    note = await world.standin.comment(REPO, number, "/note Rolled back 4812.", "bob")
-    clock.advance(seconds=1)
+    number, note = await a_command_waits(world, clock, "/note Rolled back 4812.")
     edited = world.standin.issue(REPO, number)["body"] + "\nEdit: mobile fails too.\n"
     await world.standin.edit_body(REPO, number, edited, "rita")
-    await world.standin.settle()
-    world.standin.reset_requests()
 
-    world.service.worker.start()
-    await world.settle()
+    await handled_later(world, clock)
 
     body = world.standin.issue(REPO, number)["body"]
     assert body.endswith(REPORT + "\nEdit: mobile fails too.\n")
-    assert int(note["id"]) in state_of(world, number).applied
+    assert note in state_of(world, number).applied
     bot_comments = [
         c["body"] for c in world.standin.comments(REPO, number) if c["user"]["login"] == BOT
     ]
@@ -131,18 +130,12 @@ async def test_a_delivery_older_than_batons_last_write_is_decided_on_that_write(
     card moved on and leaves it: deciding on her delivery's copy would restore the card from
     before the note."""
     world = timed_world
-    number = await open_incident(world)
-    clock.advance(seconds=A_PERSONS_WHILE)
-    await world.service.worker.stop()
-    note = await world.standin.comment(REPO, number, "/note Rolled back 4812.", "bob")
+    number, note = await a_command_waits(world, clock, "/note Rolled back 4812.")
     forged = with_severity_forged(world.standin.issue(REPO, number)["body"], "sev4")
     await world.standin.edit_body(REPO, number, forged, "rita")
-    await world.standin.settle()
-    clock.advance(seconds=A_PERSONS_WHILE)
 
-    world.service.worker.start()
-    await world.settle()
+    await handled_later(world, clock)
 
     state = state_of(world, number)
-    assert int(note["id"]) in state.applied
+    assert note in state.applied
     assert state.severity == "sev3"
