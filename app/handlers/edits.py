@@ -82,6 +82,6 @@ async def on_own_edit(work: Work, event: Event) -> Plan | None:
         return None  # the write changed the card only, which is Baton's to write
     issue, now = await work.load_incident(number, fresh=True)
     if now.state is None or card.without_card(issue.body) != written:
-        return None
+        return None  # the text was edited again after Baton's write: that edit stands
     plan = work.plan(Decision(state=now.state), issue, previous=None)
     return replace(plan, text_from=replaced)
