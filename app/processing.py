@@ -63,13 +63,7 @@ class DeliveryProcessor:
                 if head.plan is not None:
                     await self._run(session, work, head, Plan.from_json(head.plan))
                     return 1
-                plans, handled = await self._decide(work, event, run)
-                if stale := _lists_decided_unread(work, plans):
-                    fresh = await gh.load_issue(session, event.repo, stale.number)
-                    if not _same_issue(fresh, stale):
-                        work = await self._work(session, event, bot_login)
-                        work.start_from(fresh)
-                        plans, handled = await self._decide(work, event, run)
+                plans, handled = await self._decide_checked(work, event, run)
                 if plans:
                     plan = merge_plans(plans)
                     covered = [d.delivery_id for d in run[1:handled]]
@@ -78,6 +72,22 @@ class DeliveryProcessor:
                 return handled
         except GitHubBusy as busy:
             raise Reschedule(busy.after, busy.reason) from busy
+
+    async def _decide_checked(
+        self, work: Work, head: Event, run: Sequence[Delivery]
+    ) -> tuple[list[Plan], int]:
+        """As `_decide`; plans that write labels or assignees decided on a copy of the incident
+        not read just now are checked against a fresh read, and decided again if it differs."""
+        plans, handled = await self._decide(work, head, run)
+        stale = _lists_decided_unread(work, plans)
+        if stale is None:
+            return plans, handled
+        fresh = await gh.load_issue(work.session, work.repo, stale.number)
+        if _same_issue(fresh, stale):
+            return plans, handled
+        again = await self._work(work.session, head, work.bot_login)
+        again.start_from(fresh)
+        return await self._decide(again, head, run)
 
     async def _decide(
         self, work: Work, head: Event, run: Sequence[Delivery]
