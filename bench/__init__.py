@@ -1,4 +1,4 @@
-"""Baton's benchmark: ingest throughput and latency, end-to-end latency, API cost, memory.
+"""Baton's benchmark: ingest throughput, latency and CPU, end-to-end latency, API cost, memory.
 
 Run with `.venv/bin/python -m bench` (see docs/performance.md).
 """

@@ -32,7 +32,7 @@ from app.demo.harness import APP_ID, app_key_pem
 from bench import report
 from bench.costs import measure_costs
 from bench.deliveries import mix_summary, signed_mix, write_files
-from bench.processes import free_port, machine, peak_rss_mib, running
+from bench.processes import cpu_seconds, free_port, machine, peak_rss_mib, running
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
@@ -242,9 +242,14 @@ def ingest_runs(
     files: tuple[Path, Path],
     sizes: Sizes,
     extra: Extra | None = None,
+    settle: Callable[[int], object] | None = None,
 ) -> dict[str, Any]:
     """Fresh server per run: warm-up, paced latency at a fixed rate, then saturation (and what
-    `extra` measures on the same server)."""
+    `extra` measures on the same server).
+
+    The server's CPU time per delivery is counted from the start of saturation until `settle`
+    returns: for Baton, until the work the saturation left in its queue is done, so the
+    deliveries it processes afterwards are counted too."""
     runs = []
     for run in range(sizes.runs):
         port = free_port()
@@ -253,13 +258,18 @@ def ingest_runs(
             warm = Sizes(**{**sizes.__dict__, "seconds": min(1.0, sizes.seconds)})
             warmed = load("paced", url, files, f"{name}-warm-{run}", warm)
             paced = load("paced", url, files, f"{name}-paced-{run}", sizes)
+            cpu_before = cpu_seconds(process.pid)
             saturated = load("saturate", url, files, f"{name}-sat-{run}", sizes)
+            if settle is not None:
+                settle(port)
+            cpu = cpu_seconds(process.pid) - cpu_before
             more = extra(port, url, files, f"{name}-{run}") if extra else {}
             runs.append(
                 {
                     "warm": warmed,
                     "paced": paced,
                     "saturated": saturated,
+                    "cpu_us_per_delivery": round(cpu / max(1, saturated["accepted"]) * 1e6, 1),
                     "peak_rss_mib": peak_rss_mib(process.pid),
                     **more,
                 }
@@ -270,13 +280,27 @@ def ingest_runs(
 DRAIN_LIMIT = 60.0  # seconds
 
 
+def backlog(client: httpx.Client, port: int) -> int:
+    """Baton's queue: pending and running deliveries, from its /healthz."""
+    counts = client.get(f"http://127.0.0.1:{port}/healthz").json()
+    return int(counts["pending"]) + int(counts["running"])
+
+
+def drain(port: int) -> float:
+    """Wait until Baton's queue is empty (at most DRAIN_LIMIT); the seconds it took."""
+    began = time.monotonic()
+    with httpx.Client(timeout=10) as client:
+        while backlog(client, port) and time.monotonic() - began < DRAIN_LIMIT:
+            time.sleep(0.05)
+    return time.monotonic() - began
+
+
 def sustained(bench: Bench, sizes: Sizes, rate: float) -> Extra:
     """Once the queue left by the saturation runs has drained: Baton at a fixed `rate` for
     longer, its queue (pending + running deliveries, from /healthz) read every half second; then
     how long the queue takes to drain, and what share of all deliveries sent was stored."""
 
     def measure(port: int, url: str, files: tuple[Path, Path], label: str) -> dict[str, Any]:
-        health = f"http://127.0.0.1:{port}/healthz"
         longer = Sizes(
             **{
                 **sizes.__dict__,
@@ -287,24 +311,13 @@ def sustained(bench: Bench, sizes: Sizes, rate: float) -> Extra:
         )
         queue: list[int] = []
         with ThreadPoolExecutor(1) as pool, httpx.Client(timeout=10) as client:
-
-            def backlog() -> int:
-                counts = client.get(health).json()
-                return int(counts["pending"]) + int(counts["running"])
-
-            def drain() -> float:
-                began = time.monotonic()
-                while backlog() and time.monotonic() - began < DRAIN_LIMIT:
-                    time.sleep(0.05)
-                return time.monotonic() - began
-
-            drain()
+            drain(port)
             running_load = pool.submit(load, "paced", url, files, f"{label}-sustained", longer)
             while not running_load.done():
-                queue.append(backlog())
+                queue.append(backlog(client, port))
                 time.sleep(0.5)
             result = running_load.result()
-            drained = drain()
+            drained = drain(port)
         return {
             "sustained": {
                 **result,
@@ -335,6 +348,7 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
         "paced_p50_ms": median(lambda r: r["paced"]["p50_ms"]),
         "paced_p99_ms": median(lambda r: r["paced"]["p99_ms"]),
         "peak_rss_mib": median(lambda r: r["peak_rss_mib"]),
+        "cpu_us_per_delivery": median(lambda r: r["cpu_us_per_delivery"]),
         **(
             {
                 "sustained": median(lambda r: r["sustained"]["rate"]),
@@ -442,6 +456,7 @@ def run(sizes: Sizes, *, with_peer: bool) -> dict[str, Any]:
                     files,
                     sizes,
                     extra=sustained(bench, sizes, rate),
+                    settle=drain,
                 ),
                 "bare": ingest_runs("bare", bench.bare, files, sizes),
                 "bare-pure": ingest_runs(

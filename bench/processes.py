@@ -61,6 +61,14 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process has used so far, in all its threads (user + system)."""
+    # /proc/PID/stat: the command name (field 2) may hold spaces, so count from its ")"
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    user, system = int(fields[11]), int(fields[12])  # fields 14 and 15 of the whole line
+    return (user + system) / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> dict[str, str]:
     model = next(
         (

@@ -19,14 +19,14 @@ def ratio(value: float, other: float) -> str:
 def ingest_table(ingest: dict[str, Any]) -> list[str]:
     lines = [
         "| server | deliveries/s at saturation | p99 at saturation (ms) | p50 at fixed rate (ms)"
-        " | p99 at fixed rate (ms) | peak RSS (MiB) |",
-        "|---|---:|---:|---:|---:|---:|",
+        " | p99 at fixed rate (ms) | CPU per delivery (µs) | peak RSS (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, found in ingest.items():
         lines.append(
             f"| {SERVERS[name]} | {found['throughput']:.0f} | {found['saturated_p99_ms']:.1f}"
             f" | {found['paced_p50_ms']:.2f} | {found['paced_p99_ms']:.2f}"
-            f" | {found['peak_rss_mib']:.0f} |"
+            f" | {found['cpu_us_per_delivery']:.0f} | {found['peak_rss_mib']:.0f} |"
         )
     baton = ingest["baton"]
     if "sustained" in baton:
@@ -45,8 +45,10 @@ def ingest_table(ingest: dict[str, Any]) -> list[str]:
             lines.append("")
             throughput = ratio(baton["throughput"], peer["throughput"])
             p99 = ratio(baton["paced_p99_ms"], peer["paced_p99_ms"])
+            cpu = ratio(baton["cpu_us_per_delivery"], peer["cpu_us_per_delivery"])
             lines.append(
-                f"Baton / {SERVERS[name]}: throughput {throughput}, p99 at fixed rate {p99}."
+                f"Baton / {SERVERS[name]}: throughput {throughput}, p99 at fixed rate {p99},"
+                f" CPU per delivery {cpu}."
             )
     return lines
 

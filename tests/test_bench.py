@@ -17,7 +17,7 @@ from bench import report
 from bench.__main__ import QUICK, Bench
 from bench.deliveries import MIX, sign, signed_mix
 from bench.loadgen import percentile
-from bench.processes import free_port
+from bench.processes import cpu_seconds, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,6 +39,7 @@ def test_the_quick_bench_measures_every_server_and_operation(tmp_path: Path) -> 
     for server in ("baton", "bare", "bare-pure"):
         assert results["ingest"][server]["throughput"] > 0
         assert results["ingest"][server]["peak_rss_mib"] > 0
+        assert results["ingest"][server]["cpu_us_per_delivery"] > 0
     baton = results["ingest"]["baton"]
     assert baton["sustained"] > 0 and 0 < baton["stored_share"] < 0.5
     sweeps = [c for c in results["costs"] if "sweep" in c["operation"]]
@@ -68,6 +69,32 @@ def test_the_mix_keeps_its_proportions_and_signs_every_body(
     for kind, (event, share) in MIX.items():
         assert sum(1 for s in signed if s.kind == kind and s.event == event) == share
     assert all(s.signature == sign("s3cret", s.body) for s in signed)
+
+
+BURN = """
+import sys, time
+end = time.process_time() + 0.3
+while time.process_time() < end:
+    pass
+print("burnt", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_cpu_time_is_read_for_a_process_whose_name_has_spaces_and_brackets(
+    tmp_path: Path,
+) -> None:
+    odd = tmp_path / "py (a) b"  # the name /proc/PID/stat shows in brackets
+    odd.symlink_to(sys.executable)
+    busy = subprocess.Popen(
+        [str(odd), "-c", BURN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert busy.stdout is not None and busy.stdout.readline() == "burnt\n"
+        assert 0.25 <= cpu_seconds(busy.pid) < 2.0
+    finally:
+        busy.kill()
+        busy.wait()
 
 
 def test_percentiles_pick_from_the_ordered_samples() -> None:
