@@ -296,9 +296,10 @@ def drain(port: int) -> float:
 
 
 def sustained(bench: Bench, sizes: Sizes, rate: float) -> Extra:
-    """Once the queue left by the saturation runs has drained: Baton at a fixed `rate` for
-    longer, its queue (pending + running deliveries, from /healthz) read every half second; then
-    how long the queue takes to drain, and what share of all deliveries sent was stored."""
+    """After the saturation run, whose queue `ingest_runs` has let drain (`settle=drain`):
+    Baton at a fixed `rate` for longer, its queue (pending + running deliveries, from /healthz)
+    read every half second; then how long the queue takes to drain, and what share of all
+    deliveries sent was stored."""
 
     def measure(port: int, url: str, files: tuple[Path, Path], label: str) -> dict[str, Any]:
         longer = Sizes(
@@ -311,7 +312,6 @@ def sustained(bench: Bench, sizes: Sizes, rate: float) -> Extra:
         )
         queue: list[int] = []
         with ThreadPoolExecutor(1) as pool, httpx.Client(timeout=10) as client:
-            drain(port)
             running_load = pool.submit(load, "paced", url, files, f"{label}-sustained", longer)
             while not running_load.done():
                 queue.append(backlog(client, port))
