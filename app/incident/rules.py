@@ -456,6 +456,7 @@ def _take_command(state: IncidentState, turn: Turn) -> Step:
             after,
             turn,
             previous=state.ic,
+            accepted=accepting,
             withdrawn=None if accepting else pending,
             notes=pending.notes if pending and accepting else "",
         ),
@@ -494,7 +495,15 @@ def _accept(state: IncidentState, command: Command, turn: Turn) -> Step:
     after = replace(state, ic=turn.actor.login, pending_handoff=None)
     return Step(
         after,
-        _words("commander", after, turn, previous=state.ic, withdrawn=None, notes=handoff.notes),
+        _words(
+            "commander",
+            after,
+            turn,
+            previous=state.ic,
+            accepted=True,
+            withdrawn=None,
+            notes=handoff.notes,
+        ),
     )
 
 

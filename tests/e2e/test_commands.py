@@ -125,7 +125,10 @@ async def test_ic_alone_means_ic_me_and_the_previous_ic_is_named(world: Stage) -
     answer = await say(world, number, "/ic", "carol")
 
     assert_taken(
-        answer, "@carol is now the Incident Commander for this incident, taking over from @alice."
+        answer,
+        "@carol is now the Incident Commander for this incident, taking over from @alice"
+        " without a handoff.",
+        "@alice: you are no longer the Incident Commander.",
     )
     assert state_of(world, number).ic == "carol"
     assert assignees_of(world, number) == ["carol"]

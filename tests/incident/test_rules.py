@@ -275,11 +275,18 @@ def test_taking_over_names_the_previous_ic_and_withdraws_a_pending_handoff() -> 
     decision = comment(state, "/ic me", BOB)
     body = assert_taken(decision, state)
     assert body.startswith(
-        "@bob is now the Incident Commander for this incident, taking over from @alice.\n"
+        "@bob is now the Incident Commander for this incident, taking over from @alice"
+        " without a handoff.\n"
     )
-    assert "The handoff proposed to @dave is withdrawn." in body
+    assert "@alice: you are no longer the Incident Commander." in body
+    assert "The handoff @alice proposed to @dave is withdrawn: @dave, it no longer" in body
     assert decision.state.pending_handoff is None
     assert decision.issue.assignees == ("bob",)
+
+
+def test_taking_the_role_when_there_is_no_ic_says_nothing_of_a_handoff() -> None:
+    decision = comment(incident(), "/ic me", BOB)
+    assert "without a handoff" not in assert_taken(decision, incident())
 
 
 def test_taking_the_role_you_hold_changes_nothing() -> None:
