@@ -73,13 +73,24 @@ class Delivery:
         return payload
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a claim took, and the earliest time after it at which a waiting delivery becomes
+    runnable: both seen at the same moment, so no delivery falls due between the two."""
+
+    deliveries: list[Delivery]
+    next_due: datetime | None
+
+
 class DeliveryStore(Protocol):
     async def add(self, delivery: NewDelivery) -> bool:
         """Store durably before returning; False when the delivery id is already stored."""
         ...
 
-    async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Delivery]:
-        """Atomically mark up to `limit` runnable deliveries `running` until `now + lease`."""
+    async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> Claim:
+        """Atomically mark up to `limit` runnable deliveries `running` until `now + lease`, and
+        find, in the same transaction, the earliest time after `now` at which a waiting
+        delivery becomes runnable."""
         ...
 
     async def release_running(self) -> int:
@@ -87,10 +98,6 @@ class DeliveryStore(Protocol):
 
         Right for a single process; a store shared by replicas makes this a no-op and lets
         expired leases return crashed work instead."""
-        ...
-
-    async def next_due(self, now: datetime) -> datetime | None:
-        """The earliest time after `now` at which a waiting delivery becomes runnable."""
         ...
 
     async def finish(self, delivery_id: str) -> None: ...
@@ -247,6 +254,8 @@ LIMIT :limit
 """
 
 
+_NEXT_DUE = "SELECT min(not_before) FROM deliveries WHERE status = 'pending' AND not_before > ?"
+
 # The first unfinished delivery of one issue, if it is runnable (as in _CLAIMABLE).
 _HEAD_OF_ISSUE = f"""
 SELECT {_COLUMNS} FROM deliveries AS d
@@ -400,29 +409,23 @@ class SqliteDeliveryStore:
         self._db.execute(_INSERT_BODY, (inserted.lastrowid, d.body))
         return True
 
-    async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[Delivery]:
+    async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> Claim:
         # Claims share the group commit too: marking rows running needs no fsync of its own.
-        claimed: list[Delivery] = await self._grouped(
+        claimed: Claim = await self._grouped(
             partial(self._claim, _to_text(now), limit, _to_text(now + lease))
         )
         return claimed
 
-    def _claim(self, now: str, limit: int, lease_until: str) -> list[Delivery]:
+    def _claim(self, now: str, limit: int, lease_until: str) -> Claim:
         rows = self._db.execute(_CLAIMABLE, {"now": now, "limit": limit}).fetchall()
         self._db.executemany(_MARK_RUNNING, [(lease_until, row[0]) for row in rows])
-        return [_running(row, lease_until) for row in rows]
+        [next_due] = self._db.execute(_NEXT_DUE, (now,)).fetchone()
+        return Claim([_running(row, lease_until) for row in rows], _from_text(next_due))
 
     async def release_running(self) -> int:
         return await self._write(
             "UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE status = 'running'"
         )
-
-    async def next_due(self, now: datetime) -> datetime | None:
-        row = await self._read_one(
-            "SELECT min(not_before) FROM deliveries WHERE status = 'pending' AND not_before > ?",
-            _to_text(now),
-        )
-        return None if row is None else _from_text(row[0])
 
     async def finish(self, delivery_id: str) -> None:
         await self._write(_FINISH, delivery_id)

@@ -119,8 +119,7 @@ class Worker:
         while not self._stopping:
             self._wake.clear()
             try:
-                claimed = await self._claim()
-                next_due = await self._store.next_due(self._clock())
+                claimed, next_due = await self._claim()
             except Exception:
                 log.exception("the delivery store failed; trying again shortly")
                 await self._sleep(_STORE_RETRY_SECONDS)
@@ -130,18 +129,21 @@ class Worker:
             await self._sleep(self._seconds_until(next_due))
         self._quiet.set()
 
-    async def _claim(self) -> list[Delivery]:
+    async def _claim(self) -> tuple[list[Delivery], datetime | None]:
+        """Start the runnable deliveries there is room for; the next time one falls due, as
+        the same transaction saw it (a delivery due in between is either claimed or counted).
+        With no room, none: a delivery in flight wakes the loop when it ends."""
         free = self._concurrency - len(self._in_flight)
         if free <= 0:
-            return []
-        claimed = await self._store.claim(self._clock(), limit=free, lease=self._lease)
-        fresh = [d for d in claimed if d.delivery_id not in self._in_flight]
+            return [], None
+        claim = await self._store.claim(self._clock(), limit=free, lease=self._lease)
+        fresh = [d for d in claim.deliveries if d.delivery_id not in self._in_flight]
         for delivery in fresh:
             task = asyncio.create_task(self._handle(delivery), name=delivery.delivery_id)
             self._in_flight[delivery.delivery_id] = task
             if delivery.issue_key is not None:
                 self._issues_in_flight.add(delivery.issue_key)
-        return fresh
+        return fresh, claim.next_due
 
     def _seconds_until(self, moment: datetime | None) -> float | None:
         if moment is None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.server.store import _CLAIMABLE, DeliveryStatus, SqliteDeliveryStore, open_store
+from app.server.store import _CLAIMABLE, Claim, DeliveryStatus, SqliteDeliveryStore, open_store
 from tests.server.helpers import new_delivery
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -49,15 +49,15 @@ async def test_a_claim_takes_the_first_unfinished_delivery_of_each_issue(
     for delivery in (a1, a2, b1, loose):
         assert await store.add(delivery)
 
-    first = await store.claim(NOW, limit=10, lease=LEASE)
-    again = await store.claim(NOW, limit=10, lease=LEASE)
+    first = (await store.claim(NOW, limit=10, lease=LEASE)).deliveries
+    again = (await store.claim(NOW, limit=10, lease=LEASE)).deliveries
 
     assert [d.delivery_id for d in first] == [a1.delivery_id, b1.delivery_id, loose.delivery_id]
     assert {d.status for d in first} == {DeliveryStatus.RUNNING}
     assert {d.lease_until for d in first} == {NOW + LEASE}
     assert again == []
     await store.finish(a1.delivery_id)
-    assert [d.delivery_id for d in await store.claim(NOW, limit=10, lease=LEASE)] == [
+    assert [d.delivery_id for d in (await store.claim(NOW, limit=10, lease=LEASE)).deliveries] == [
         a2.delivery_id
     ]
 
@@ -74,9 +74,8 @@ async def test_a_rescheduled_delivery_waits_and_holds_back_its_issue(
         first.delivery_id, not_before=later, error="rate limited", failed_attempt=False
     )
 
-    assert await store.claim(NOW, limit=10, lease=LEASE) == []
-    assert await store.next_due(NOW) == later
-    due = await store.claim(later, limit=10, lease=LEASE)
+    assert await store.claim(NOW, limit=10, lease=LEASE) == Claim([], next_due=later)
+    due = (await store.claim(later, limit=10, lease=LEASE)).deliveries
     assert [d.delivery_id for d in due] == [first.delivery_id]
     assert (due[0].attempts, due[0].reschedules, due[0].last_error) == (0, 1, "rate limited")
 
@@ -86,8 +85,8 @@ async def test_an_expired_lease_can_be_claimed_again(store: SqliteDeliveryStore)
     await store.add(delivery)
     await store.claim(NOW, limit=1, lease=LEASE)
 
-    assert await store.claim(NOW + LEASE / 2, limit=1, lease=LEASE) == []
-    reclaimed = await store.claim(NOW + LEASE, limit=1, lease=LEASE)
+    assert (await store.claim(NOW + LEASE / 2, limit=1, lease=LEASE)).deliveries == []
+    reclaimed = (await store.claim(NOW + LEASE, limit=1, lease=LEASE)).deliveries
     assert [d.delivery_id for d in reclaimed] == [delivery.delivery_id]
 
 
@@ -97,7 +96,7 @@ async def test_the_plan_journal_is_kept_with_the_delivery(store: SqliteDeliveryS
     await store.save_plan(delivery.delivery_id, '["comment", "patch"]')
     await store.advance_plan(delivery.delivery_id, 1)
 
-    [claimed] = await store.claim(NOW, limit=1, lease=LEASE)
+    [claimed] = (await store.claim(NOW, limit=1, lease=LEASE)).deliveries
     assert (claimed.plan, claimed.plan_step) == ('["comment", "patch"]', 1)
 
 
@@ -113,7 +112,7 @@ async def test_a_run_is_the_unbroken_line_of_joining_runnable_deliveries_behind_
     other_issue = new_delivery("o/r#2")
     for delivery in (line[0], other_issue, line[1], line[2], labeled, line[3]):
         await store.add(delivery)
-    [head, _] = await store.claim(NOW, limit=2, lease=LEASE)
+    [head, _] = (await store.claim(NOW, limit=2, lease=LEASE)).deliveries
 
     run = await store.claim_following(head, NOW, limit=10, lease=LEASE, joins=comments_only)
     assert [d.delivery_id for d in run] == [line[1].delivery_id, line[2].delivery_id]
@@ -129,7 +128,7 @@ async def test_a_run_stops_at_a_delivery_that_is_not_due(store: SqliteDeliverySt
     line = [new_delivery("o/r#1") for _ in range(3)]
     for delivery in line:
         await store.add(delivery)
-    [head] = await store.claim(NOW, limit=1, lease=LEASE)
+    [head] = (await store.claim(NOW, limit=1, lease=LEASE)).deliveries
     [second] = await store.claim_following(head, NOW, limit=1, lease=LEASE, joins=comments_only)
     await store.reschedule(
         second.delivery_id, not_before=NOW + LEASE, error="wait", failed_attempt=False
@@ -144,7 +143,7 @@ async def test_a_plan_that_covers_a_run_finishes_the_rest_of_it(
     line = [new_delivery("o/r#1") for _ in range(3)]
     for delivery in line:
         await store.add(delivery)
-    [head] = await store.claim(NOW, limit=1, lease=LEASE)
+    [head] = (await store.claim(NOW, limit=1, lease=LEASE)).deliveries
     covered, left = await store.claim_following(
         head, NOW, limit=5, lease=LEASE, joins=comments_only
     )
@@ -215,7 +214,7 @@ async def test_a_database_with_bodies_in_the_deliveries_table_is_moved_over(
 
     store = SqliteDeliveryStore(str(path))
     try:
-        [claimed] = await store.claim(NOW, limit=5, lease=LEASE)
+        [claimed] = (await store.claim(NOW, limit=5, lease=LEASE)).deliveries
         assert (claimed.delivery_id, claimed.body) == ("old-1", b"{}")
         fresh = new_delivery("o/r#2")
         assert await store.add(fresh)
@@ -237,7 +236,7 @@ async def test_unfinished_deliveries_survive_a_restart(tmp_path: Path) -> None:
     reopened = SqliteDeliveryStore(path)
     try:
         assert await reopened.release_running() == 1
-        claimed = await reopened.claim(NOW, limit=10, lease=LEASE)
+        claimed = (await reopened.claim(NOW, limit=10, lease=LEASE)).deliveries
         assert [d.delivery_id for d in claimed] == [crashed.delivery_id, waiting.delivery_id]
         assert claimed[0].body == crashed.body
     finally:
@@ -320,6 +319,18 @@ def model_following(
     return run
 
 
+def model_next_due(rows: dict[str, dict[str, object]], now: datetime) -> datetime | None:
+    """The earliest time after `now` at which a waiting delivery is due."""
+    due = [
+        row["not_before"]
+        for row in rows.values()
+        if row["status"] == "pending"
+        and isinstance(row["not_before"], datetime)
+        and row["not_before"] > now
+    ]
+    return min(due, default=None)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
@@ -367,8 +378,9 @@ async def _play_claims(ops: list[Op]) -> None:
                 }
             elif op == "claim":
                 expected = model_claimable(rows, order, now)[:small]
-                claimed = await store.claim(now, limit=small, lease=LEASE)
-                assert [d.delivery_id for d in claimed] == expected
+                claim = await store.claim(now, limit=small, lease=LEASE)
+                assert [d.delivery_id for d in claim.deliveries] == expected
+                assert claim.next_due == model_next_due(rows, now)
                 for delivery_id in expected:
                     rows[delivery_id].update(status="running", lease_until=now + LEASE)
             elif op == "later":
