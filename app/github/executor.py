@@ -5,23 +5,33 @@ PATCH of the incident issue (card, labels, assignees, open/closed together), the
 The plan is journaled before the first request and after each step, so a crash or a GitHub outage
 resumes it where it stopped instead of deciding again. Replies and new issues carry markers, so a
 step that may have happened already is looked for before it is repeated.
+
+A request GitHub refuses for good (422: it will refuse the same request again; 404 on a reaction:
+the comment was deleted) costs that one step: it is logged and the rest of the plan goes on,
+instead of the delivery being retried as if GitHub were down while the incident's later
+commands wait behind it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from githubkit.exception import RequestFailed
+
 from app.github import issues as gh
-from app.github.client import GitHubSession
-from app.incident.card import place_card
+from app.github.client import GitHubSession, is_not_found
 from app.incident.effects import Decision, IssueView, NewIssue, Reaction, Reply
+from app.incident.limits import make_room_for_card
 from app.incident.state import IncidentState, state_from_dict, state_to_dict
 from app.incident.words import render
+
+log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
@@ -178,12 +188,18 @@ async def execute(
 
     for reaction in plan.reactions:
         if step >= done_steps:
-            await gh.react(session, plan.repo, reaction.comment_id, reaction.content)
+            await _unless_refused(
+                gh.react(session, plan.repo, reaction.comment_id, reaction.content),
+                f"the reaction on comment {reaction.comment_id}",
+                gone_is_final=True,
+            )
         await advance()
     for new_issue in plan.new_issues:
         if state is not None:
             if step >= done_steps:
-                number: int | None = await gh.open_issue(session, plan.repo, new_issue)
+                number: int | None = await _unless_refused(
+                    gh.open_issue(session, plan.repo, new_issue), f"the issue {new_issue.key}"
+                )
             else:  # opened before an interruption: find it again to link it
                 number = await gh.find_issue_with(
                     session, plan.repo, gh.ISSUE_MARKER.format(key=new_issue.key), new_issue.labels
@@ -195,19 +211,44 @@ async def execute(
         if state is not None and board is not None and plan.node_id:
             state, problem = await _follow_on_board(board, state, plan)
             replies = (*replies, *problem)
-        await _update_incident_issue(session, plan, state, render_card, resumed_since)
+        await _unless_refused(
+            _update_incident_issue(session, plan, state, render_card, resumed_since),
+            f"the update of {plan.repo}#{plan.number}",
+        )
     await advance()
     for reply in replies:
         if step >= done_steps:
-            await gh.post_reply(
-                session,
-                plan.repo,
-                plan.number,
-                reply,
-                check_first=resumed_since is not None,
-                since=resumed_since,
+            await _unless_refused(
+                _post_reply(session, plan, reply, resumed_since), f"the reply {reply.key}"
             )
         await advance()
+
+
+async def _unless_refused(
+    effect: Awaitable[_T], what: str, *, gone_is_final: bool = False
+) -> _T | None:
+    """The effect's result; None when GitHub refused it for good (see the module's text)."""
+    try:
+        return await effect
+    except RequestFailed as error:
+        status = error.response.status_code
+        if status != 422 and not (gone_is_final and is_not_found(error)):
+            raise
+        log.warning("GitHub refused %s (%d %s); going on without it", what, status, error)
+        return None
+
+
+async def _post_reply(
+    session: GitHubSession, plan: Plan, reply: Reply, resumed_since: datetime | None
+) -> None:
+    await gh.post_reply(
+        session,
+        plan.repo,
+        plan.number,
+        reply,
+        check_first=resumed_since is not None,
+        since=resumed_since,
+    )
 
 
 async def _follow_on_board(
@@ -240,7 +281,9 @@ async def _update_incident_issue(
         if resumed_since is not None:
             body = (await gh.load_issue(session, plan.repo, plan.number)).body
         card = render_card(state, plan.number, plan.title)
-        changes["body"] = place_card(plan.text_from or body, card)
+        changes["body"], moved = make_room_for_card(plan.text_from or body, card)
+        if moved is not None:  # posted first: the text is never only in a body being replaced
+            await _post_reply(session, plan, _moved_text(plan, state, moved), resumed_since)
     if plan.new_title is not None:
         changes["title"] = plan.new_title
     if plan.labels is not None:
@@ -254,3 +297,9 @@ async def _update_incident_issue(
             changes["state_reason"] = plan.state_reason
     if changes:
         await gh.update_issue(session, plan.repo, plan.number, changes, body_read=body)
+
+
+def _moved_text(plan: Plan, state: IncidentState, moved: str) -> Reply:
+    digest = hashlib.sha256(moved.encode()).hexdigest()[:12]
+    body = render("reply/description_moved.md.j2", reporter=state.reporter, moved=moved)
+    return Reply(key=f"moved:{plan.number}:{digest}", body=body)

@@ -13,6 +13,7 @@ from githubkit.exception import RequestFailed
 from app.github.client import AmbiguousWrite, GitHubSession, GitHubUnavailable
 from app.incident.effects import IssueView, NewIssue, Reply, UserFacts
 from app.incident.labels import colour_for
+from app.incident.limits import fit
 from app.incident.timeline import IncidentComment
 
 ROLE_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
@@ -96,7 +97,7 @@ async def post_reply(
     (or when resuming interrupted work) the marker is looked for before posting again."""
     owner, name = split_repo(repo)
     marker = REPLY_MARKER.format(key=reply.key)
-    body = f"{reply.body.rstrip()}\n\n{marker}\n"
+    body = fit(reply.body.rstrip(), tail=f"\n\n{marker}\n")
     if check_first and await _has_comment_with(session, repo, number, marker, since):
         return
     for _ in range(2):
@@ -162,7 +163,7 @@ async def open_issue(session: GitHubSession, repo: str, issue: NewIssue) -> int:
     """Open an issue once, found again by its marker after an ambiguous failure."""
     owner, name = split_repo(repo)
     marker = ISSUE_MARKER.format(key=issue.key)
-    body = f"{issue.body.rstrip()}\n\n{marker}\n"
+    body = fit(issue.body.rstrip(), tail=f"\n\n{marker}\n")
     await ensure_labels(session, repo, issue.labels)
     for _ in range(2):
         try:

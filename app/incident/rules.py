@@ -48,6 +48,9 @@ _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\[bot\
 SETTABLE_STATUSES = ("investigating", "identified", "mitigated", "resolved")
 LONGEST_SNOOZE = timedelta(days=7)
 LONGEST_QUOTED_PROBLEM = 500
+# A refusal lists this many problems and counts the rest: a comment of thousands of near-miss
+# lines must not get a reply of thousands of lines.
+MOST_PROBLEMS_LISTED = 10
 # The commands shown in the first response, one line each; `/help` lists them all.
 FIRST_RESPONSE_COMMANDS = (
     "ic",
@@ -210,7 +213,7 @@ def apply_comment(
     if not commands:
         if not near_misses:
             return Decision(state=state)
-        body = render("reply/near_miss.md.j2", problems=_near_miss_problems(near_misses))
+        body = render("reply/near_miss.md.j2", **_listed(_near_miss_problems(near_misses)))
         return Decision(
             state=state,
             replies=(Reply(key=key, body=body),),
@@ -249,7 +252,7 @@ def _step(state: IncidentState, command: Command, turn: Turn) -> Step:
 
 
 def _refusal(state: IncidentState, problems: Sequence[Problem], turn: Turn, key: str) -> Decision:
-    body = render("reply/refused.md.j2", problems=problems, actor=turn.actor)
+    body = render("reply/refused.md.j2", **_listed(problems), actor=turn.actor)
     return Decision(
         state=state,
         replies=(Reply(key=key, body=body),),
@@ -297,6 +300,14 @@ def _assignees(before: IncidentState, after: IncidentState) -> tuple[str, ...] |
     if before.ic == after.ic:
         return None
     return (after.ic,) if after.ic else ()
+
+
+def _listed(problems: Sequence[Problem]) -> dict[str, Any]:
+    """The problems a refusal lists, and how many more it only counts."""
+    return {
+        "problems": problems[:MOST_PROBLEMS_LISTED],
+        "more": max(len(problems) - MOST_PROBLEMS_LISTED, 0),
+    }
 
 
 def _problem(command: Command, reason: str) -> Problem:

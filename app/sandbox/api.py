@@ -42,6 +42,7 @@ from app.sandbox.world import (
 )
 
 TOKEN_LIFETIME = timedelta(hours=1)
+BODY_LIMIT = 65_536  # characters of an issue or comment body (GitHub counts characters, not bytes)
 JWT_LONGEST = 600  # seconds between iat and exp that GitHub accepts
 LEVELS = {"none": 0, "read": 1, "write": 2, "admin": 3}
 PERMISSION_OF_ROLE = {
@@ -333,7 +334,7 @@ class GitHubApi:
         issue = self.changes.open_issue(
             repo,
             str(title),
-            body.get("body"),
+            _issue_body(body),
             actor,
             labels=_label_names(body.get("labels") or []),
             assignees=self.changes.assignable(repo, _assignee_logins(body)),
@@ -344,7 +345,7 @@ class GitHubApi:
         repo, actor = self.repo_for(call, "issues", "write")
         issue = self.issue_in(repo, call)
         body = _object(call)
-        self.changes.edit(repo, issue, actor, _opt_str(body, "title"), _opt_str(body, "body"))
+        self.changes.edit(repo, issue, actor, _opt_str(body, "title"), _issue_body(body))
         if "labels" in body:
             self.changes.set_labels(repo, issue, _label_names(body["labels"] or []), actor)
         if "assignees" in body or "assignee" in body:
@@ -401,9 +402,7 @@ class GitHubApi:
     async def create_comment(self, call: Call) -> Reply:
         repo, actor = self.repo_for(call, "issues", "write")
         issue = self.issue_in(repo, call)
-        text = _object(call).get("body")
-        if not isinstance(text, str) or not text:
-            raise validation_failed("IssueComment", "missing_field", "body")
+        text = _comment_body(call)
         comment = self.changes.comment(repo, issue, text, actor)
         return Reply(201, self.shapes.comment(repo, comment))
 
@@ -414,9 +413,7 @@ class GitHubApi:
     async def update_comment(self, call: Call) -> Reply:
         repo, actor = self.repo_for(call, "issues", "write")
         issue, comment = self.comment_in(repo, call)
-        text = _object(call).get("body")
-        if not isinstance(text, str) or not text:
-            raise validation_failed("IssueComment", "missing_field", "body")
+        text = _comment_body(call)
         self.changes.edit_comment(repo, issue, comment, text, actor)
         return Reply(200, self.shapes.comment(repo, comment))
 
@@ -637,6 +634,28 @@ def _object(call: Call) -> dict[str, Any]:
 def _opt_str(body: dict[str, Any], key: str) -> str | None:
     value = body.get(key)
     return None if value is None else str(value)
+
+
+def _comment_body(call: Call) -> str:
+    text = _object(call).get("body")
+    if not isinstance(text, str) or not text:
+        raise validation_failed("IssueComment", "missing_field", "body")
+    _check_length("IssueComment", text)
+    return text
+
+
+def _issue_body(body: dict[str, Any]) -> str | None:
+    text = _opt_str(body, "body")
+    if text is not None:
+        _check_length("Issue", text)
+    return text
+
+
+def _check_length(resource: str, text: str) -> None:
+    """GitHub refuses a body longer than it keeps, counted in characters."""
+    if len(text) > BODY_LIMIT:
+        message = f"body is too long (maximum is {BODY_LIMIT} characters)"
+        raise validation_failed(resource, "custom", "body", message)
 
 
 def _label_names(raw: Any) -> list[str]:

@@ -151,6 +151,11 @@ class Changes:
             "issue_comment", "edited", repo, issue, actor, comment=comment, changes=changes
         )
 
+    def delete_comment(self, repo: Repo, issue: Issue, comment: Comment, actor: Account) -> None:
+        issue.comments.remove(comment)
+        issue.timeline = [e for e in issue.timeline if e.comment is not comment]
+        self._announce("issue_comment", "deleted", repo, issue, actor, comment=comment)
+
     # -- helpers ------------------------------------------------------------------------
     def _touch(self, issue: Issue) -> datetime:
         issue.updated_at = self.clock()

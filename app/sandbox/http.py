@@ -43,8 +43,12 @@ def not_found() -> Refusal:
     return error(404, "Not Found")
 
 
-def validation_failed(resource: str, code: str, field_name: str) -> Refusal:
+def validation_failed(
+    resource: str, code: str, field_name: str, message: str | None = None
+) -> Refusal:
     problem = {"resource": resource, "code": code, "field": field_name}
+    if message is not None:
+        problem["message"] = message
     return error(422, "Validation Failed", errors=[problem])
 
 

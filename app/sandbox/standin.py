@@ -225,6 +225,13 @@ class StandIn:
         made = self.changes.comment(repo, issue, body, self._account(author), created_at)
         return self.shapes.comment(repo, made)
 
+    async def delete_comment(self, full_name: str, comment_id: int, actor: str) -> None:
+        repo = self._repo(full_name)
+        found = self.world.find_comment(repo, comment_id)
+        if found is None:
+            raise KeyError(f"no comment {comment_id} in {full_name}")
+        self.changes.delete_comment(repo, *found, self._account(actor))
+
     async def edit_body(self, full_name: str, number: int, body: str, actor: str) -> None:
         repo, issue = self._issue(full_name, number)
         self.changes.edit(repo, issue, self._account(actor), None, body)

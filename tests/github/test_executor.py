@@ -1,12 +1,19 @@
-"""Merging the plans of a run into one: every reaction and reply, and one PATCH."""
+"""Merging the plans of a run into one: every reaction and reply, and one PATCH; carrying a
+plan out against the GitHub stand-in when GitHub refuses some of its steps."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
-from app.github.executor import Plan, merge_plans
+import pytest
+from githubkit.exception import RequestFailed
+
+from app.demo.harness import REPO, Stage, stage
+from app.github.executor import Plan, execute, merge_plans
 from app.incident.effects import Reaction, Reply
 from app.incident.state import IncidentState
+from app.sandbox import Fault
 
 FIRST = Plan(
     repo="acme/web",
@@ -63,3 +70,85 @@ def test_the_last_plan_that_changes_a_part_wins_and_effects_add_up() -> None:
     assert [r.key for r in merged.replies] == ["comment:1", "comment:2", "comment:3"]
     assert merged.ours == ("incident", "sev3", "sev1")
     assert merged.steps == 3 + 1 + 3, "three reactions, one PATCH, three replies"
+
+
+COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[Stage]:
+    async with stage() as running:
+        yield running
+
+
+async def carried_out(world: Stage, plan: Plan) -> list[int]:
+    """Execute `plan` as Baton would; the steps it journaled."""
+    journaled: list[int] = []
+
+    async def journal(step: int) -> None:
+        journaled.append(step)
+
+    (installation,) = world.standin.world.installations
+    async with world.service.github.installation(installation) as session:
+        await execute(session, plan, render_card=lambda *_: "", journal=journal)
+    return journaled
+
+
+async def incident_plan(world: Stage, **changes: object) -> Plan:
+    issue = await world.standin.open_issue(REPO, "Checkout is down", "It is down.", "rita")
+    plan = Plan(
+        repo=REPO,
+        number=issue["number"],
+        title="Checkout is down",
+        body_read="It is down.",
+        node_id="",
+        state=None,
+    )
+    return replace(plan, **changes)  # type: ignore[arg-type]
+
+
+async def test_steps_github_refuses_for_good_are_skipped_and_the_rest_is_done(
+    world: Stage,
+) -> None:
+    plan = await incident_plan(world, labels=("incident",))
+    gone = await world.standin.comment(REPO, plan.number, "/ack", "alice")
+    await world.standin.delete_comment(REPO, gone["id"], "alice")
+    kept = await world.standin.comment(REPO, plan.number, "/sev 1", "alice")
+    plan = replace(
+        plan,
+        reactions=(Reaction(gone["id"], "eyes"), Reaction(kept["id"], "eyes")),
+        replies=(Reply("comment:1", "refused by GitHub"), Reply("comment:2", "posted")),
+    )
+    world.standin.faults.add(Fault(method="POST", route=COMMENTS, status=422))
+
+    assert await carried_out(world, plan) == [1, 2, 3, 4, 5]
+
+    comments = world.standin.comments(REPO, plan.number)
+    assert comments[0]["reactions"]["eyes"] == 1
+    assert [c["body"].split("\n")[0] for c in comments[1:]] == ["posted"]
+    assert [lb["name"] for lb in world.standin.issue(REPO, plan.number)["labels"]] == ["incident"]
+
+
+async def test_a_refusal_that_may_not_be_final_stops_the_plan_to_be_tried_again(
+    world: Stage,
+) -> None:
+    plan = await incident_plan(world, replies=(Reply("comment:1", "one"), Reply("comment:2", "2")))
+    world.standin.faults.add(Fault(method="POST", route=COMMENTS, status=404))
+
+    with pytest.raises(RequestFailed):
+        await carried_out(world, plan)
+
+    assert world.standin.comments(REPO, plan.number) == []
+
+
+async def test_every_text_baton_posts_fits_githubs_limit(world: Stage) -> None:
+    huge = "\n".join(f"line {n} of a very long reply" for n in range(10_000))
+    plan = await incident_plan(world, replies=(Reply("comment:1", huge),))
+
+    await carried_out(world, plan)
+
+    (posted,) = world.standin.comments(REPO, plan.number)
+    assert len(posted["body"]) <= 65_536
+    assert posted["body"].startswith("line 0 of a very long reply\n")
+    assert "characters were left out" in posted["body"]
+    assert posted["body"].endswith("<!-- baton:reply comment:1 -->\n"), "the marker is kept"

@@ -380,7 +380,9 @@ def test_a_huge_incident_stays_under_githubs_body_limit_and_says_what_is_left_ou
 
 def test_the_refusal_words_are_what_baton_writes_when_it_refuses() -> None:
     problem = SimpleNamespace(sentence="`/sev 9` names no severity.", usage="/severity sevN")
-    refusal = render("reply/refused.md.j2", problems=[problem], actor=SimpleNamespace(login="x"))
+    refusal = render(
+        "reply/refused.md.j2", problems=[problem], more=0, actor=SimpleNamespace(login="x")
+    )
     assert REFUSAL_WORDS in refusal
 
 

@@ -140,6 +140,27 @@ async def test_reactions_201_then_200(standin: StandIn, gh: GitHub[Any], rest_sc
     assert standin.comments(REPO, number)[0]["reactions"]["eyes"] == 1
 
 
+async def test_a_deleted_comment_is_gone_for_reading_and_reacting(
+    standin: StandIn, gh: GitHub[Any]
+) -> None:
+    number = await opened(standin)
+    comment = await standin.comment(REPO, number, "/ack", "alice")
+    await standin.delete_comment(REPO, comment["id"], "alice")
+
+    for call in (
+        lambda: gh.rest.issues.async_get_comment(OWNER, NAME, comment["id"]),
+        lambda: gh.rest.reactions.async_create_for_issue_comment(
+            OWNER, NAME, comment["id"], content="eyes"
+        ),
+    ):
+        with pytest.raises(RequestFailed) as refused:
+            await call()
+        assert refused.value.response.status_code == 404
+    assert standin.comments(REPO, number) == []
+    await standin.settle()
+    assert ("issue_comment", "deleted") in {(d.event, d.action) for d in standin.deliveries}
+
+
 @pytest.mark.parametrize(
     ("login", "permission", "role_name"),
     [
@@ -291,3 +312,48 @@ async def test_search_issues(standin: StandIn, gh: GitHub[Any], rest_schema: Any
     assert found.headers["x-ratelimit-limit"] == "30"
     for item in words.json()["items"]:
         assert rest_schema("issue-search-result-item", item) == []
+
+
+BODY_LIMIT = 65_536  # characters, as GitHub counts them (not bytes)
+TOO_LONG = {
+    "code": "custom",
+    "field": "body",
+    "message": "body is too long (maximum is 65536 characters)",
+}
+
+
+async def test_bodies_longer_than_githubs_limit_are_refused_with_422(
+    standin: StandIn, gh: GitHub[Any], rest_schema: Any
+) -> None:
+    number = await opened(standin)
+    comment_id = (
+        await gh.rest.issues.async_create_comment(OWNER, NAME, number, body="/ack")
+    ).parsed_data.id
+    widest = "é" * BODY_LIMIT  # twice as many bytes as characters: fits
+    too_long = "x" * (BODY_LIMIT + 1)
+    refusals = {
+        "Issue": [
+            lambda: gh.rest.issues.async_create(OWNER, NAME, title="t", body=too_long),
+            lambda: gh.rest.issues.async_update(OWNER, NAME, number, body=too_long),
+        ],
+        "IssueComment": [
+            lambda: gh.rest.issues.async_create_comment(OWNER, NAME, number, body=too_long),
+            lambda: gh.rest.issues.async_update_comment(OWNER, NAME, comment_id, body=too_long),
+        ],
+    }
+    for resource, calls in refusals.items():
+        for call in calls:
+            with pytest.raises(RequestFailed) as refused:
+                await call()
+            answer = refused.value.response
+            assert answer.status_code == 422
+            assert answer.json()["message"] == "Validation Failed"
+            assert answer.json()["errors"] == [{"resource": resource, **TOO_LONG}]
+            assert rest_schema("validation-error", answer.json()) == []
+
+    assert standin.issue(REPO, number)["body"] == "Customers see 502s"
+    assert [c["body"] for c in standin.comments(REPO, number)] == ["/ack"]
+    assert len(standin.issues(REPO)) == 1
+    await gh.rest.issues.async_update(OWNER, NAME, number, body=widest)
+    await gh.rest.issues.async_create_comment(OWNER, NAME, number, body=widest)
+    assert standin.issue(REPO, number)["body"] == widest
