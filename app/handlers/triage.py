@@ -76,6 +76,7 @@ class _Projection(msgspec.Struct, omit_defaults=True):
 
 
 _DECODER = msgspec.json.Decoder(_Projection)
+_TOO_DEEP = "the body's JSON is nested too deeply"
 
 
 def glance(body: bytes) -> dict[str, Any]:
@@ -91,7 +92,12 @@ def glance(body: bytes) -> dict[str, Any]:
         pass  # valid JSON of an unexpected shape: read it whole, as the handlers would
     except (UnicodeDecodeError, msgspec.DecodeError):  # ValidationError is a DecodeError too
         raise ValueError("the body is not valid JSON") from None
-    payload = json.loads(body)
+    except RecursionError:
+        raise ValueError(_TOO_DEEP) from None
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise ValueError(_TOO_DEEP) from None
     if not isinstance(payload, dict):
         raise ValueError("the body must be a JSON object")
     return payload

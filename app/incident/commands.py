@@ -9,9 +9,10 @@ configured severity, whether a time zone exists, who `me` is) is checked by the 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from difflib import SequenceMatcher
 from typing import NamedTuple
@@ -260,10 +261,50 @@ class ParsedComment:
 
 
 # --- which lines may hold a command --------------------------------------------------------
+#
+# GitHub renders comments as GitHub Flavored Markdown, so a line is a command only where GitHub
+# shows it as a plain line of text. One pass over the lines follows CommonMark's block
+# structure (fences, indented code, quotes, HTML blocks); the lines of each paragraph are then
+# scanned once for code spans and HTML comments, which may run across its lines. Every step
+# moves forward only, so the work is linear in the comment's length.
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FENCE_OPENING = re.compile(r" {0,3}(?P<fence>`{3,}|~{3,})(?P<info>.*)")
 _TAB_WIDTH = 4
+
+_HTML_BLOCK_TAGS = (
+    "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details"
+    "|dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset"
+    "|h1|h2|h3|h4|h5|h6|head|header|hr|html|iframe|legend|li|link|main|menu|menuitem|nav"
+    "|noframes|ol|optgroup|option|p|param|search|section|summary|table|tbody|td|tfoot|th|thead"
+    "|title|tr|track|ul"
+)
+_ATTRIBUTE = r"""\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s"'=<>`]+|'[^']*'|"[^"]*"))?"""
+# CommonMark's HTML block start conditions 1 to 7, each with what ends its block (None: a blank
+# line). Only the first six may interrupt a paragraph.
+_HTML_BLOCK_STARTS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...] = (
+    (
+        re.compile(r"<(?:pre|script|style|textarea)(?:[ \t>]|$)", re.IGNORECASE),
+        re.compile(r"</(?:pre|script|style|textarea)>", re.IGNORECASE),
+    ),
+    (re.compile(r"<!--"), re.compile(r"-->")),
+    (re.compile(r"<\?"), re.compile(r"\?>")),
+    (re.compile(r"<![A-Za-z]"), re.compile(r">")),
+    (re.compile(r"<!\[CDATA\["), re.compile(r"\]\]>")),
+    (re.compile(rf"</?(?:{_HTML_BLOCK_TAGS})(?:[ \t]|/?>|$)", re.IGNORECASE), None),
+)
+_LONE_TAG = re.compile(
+    rf"(?:<[A-Za-z][A-Za-z0-9-]*(?:{_ATTRIBUTE})*\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>)[ \t]*"
+)
+_ATX_HEADING = re.compile(r"#{1,6}(?:[ \t]|$)")
+_THEMATIC_BREAK = re.compile(r"(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})")
+_SETEXT_UNDERLINE = re.compile(r"(?:=+|-+)[ \t]*")
+_BLOCK_START_CHARACTERS = frozenset(">`~<#*-_=+1")
+_LIST_ITEM = re.compile(r"(?:[-+*]|1[.)])(?:[ \t]|$)")
+# What the inline scan of a paragraph looks for, left to right.
+_DETAILS_TAG = r"<details(?=[\s/>]|$)|</details\s*>"
+_DETAILS = re.compile(_DETAILS_TAG, re.IGNORECASE)
+_INLINE_MARK = re.compile(rf"`+|<!--|{_DETAILS_TAG}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -291,25 +332,6 @@ def _fence_opened_by(line: str) -> _Fence | None:
     return _Fence(fence[0], len(fence))
 
 
-def _scan_html_comments(line: str, inside: bool) -> tuple[bool, bool]:
-    """Whether the line touches an HTML comment, and whether one is still open after it."""
-    touches = inside
-    position = 0
-    while True:
-        if inside:
-            # Searching from the opener's own dashes makes `<!-->` and `<!--->` closed,
-            # as CommonMark and GitHub have them.
-            end = line.find("-->", position)
-            if end < 0:
-                return touches, True
-            position, inside = end + 3, False
-        else:
-            start = line.find("<!--", position)
-            if start < 0:
-                return touches, False
-            position, inside, touches = start + 2, True, True
-
-
 def _indentation(line: str) -> int:
     columns = 0
     for character in line:
@@ -326,27 +348,194 @@ def _is_quote(line: str) -> bool:
     return line.lstrip().startswith(">")
 
 
-def _command_lines(lines: list[str]) -> list[bool]:
-    """For each line: may it hold a command (outside code, quotes and HTML comments)?"""
-    eligible: list[bool] = []
-    fence: _Fence | None = None
-    in_html_comment = False
-    in_quote = False  # a quote line, or a lazy continuation of one, came just before
-    for line in lines:
-        if fence is not None:
-            if fence.closed_by(line):
-                fence = None
-            eligible.append(False)
+@dataclass
+class _HtmlBlock:
+    end: re.Pattern[str] | None  # None: the block ends at a blank line
+
+    def ended_by(self, line: str, blank: bool) -> bool:
+        """Whether a line inside the block ends it (a blank line is not part of it)."""
+        return blank if self.end is None else self.end.search(line) is not None
+
+    def ends_on_its_first_line(self, line: str) -> bool:
+        # From the opener on: `<!-->` closes itself, as CommonMark has it.
+        opener = len(line) - len(line.lstrip(" \t")) + 2
+        return self.end is not None and self.end.search(line, opener) is not None
+
+
+def _html_block_opened_by(line: str, interrupts_paragraph: bool) -> _HtmlBlock | None:
+    if _indentation(line) > 3:
+        return None
+    text = line.lstrip(" \t")
+    for start, end in _HTML_BLOCK_STARTS:
+        if start.match(text):
+            return _HtmlBlock(end)
+    if not interrupts_paragraph and _LONE_TAG.fullmatch(text):
+        return _HtmlBlock(None)
+    return None
+
+
+def _interrupts_paragraph(line: str) -> bool:
+    """Whether a line ends the paragraph before it and starts a block of its own."""
+    text = line.lstrip(" \t")
+    if text[:1] not in _BLOCK_START_CHARACTERS or _indentation(line) > 3:
+        return False
+    return bool(
+        _is_quote(text)
+        or _fence_opened_by(line)
+        or _html_block_opened_by(line, interrupts_paragraph=True)
+        or _ATX_HEADING.match(text)
+        or _THEMATIC_BREAK.fullmatch(text.rstrip())
+        or _SETEXT_UNDERLINE.fullmatch(text)
+        or _LIST_ITEM.match(text)
+    )
+
+
+class _Span(NamedTuple):
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Inline:
+    """What a paragraph's inline reading hides: code spans and HTML comments (`hidden`, in
+    order), the comments among them, and where `<details>` tags open (True) or close."""
+
+    hidden: list[_Span]
+    comments: list[_Span]
+    details_tags: list[tuple[int, bool]]
+
+
+def _backtick_closers(text: str) -> dict[int, int]:
+    """For each run of backticks, where the code span it opens ends: after the next run of the
+    same length. A run without one is literal text."""
+    closers: dict[int, int] = {}
+    next_run_end: dict[int, int] = {}  # run length -> end of the nearest such run to the right
+    for run in reversed(list(re.finditer("`+", text))):
+        length = run.end() - run.start()
+        if length in next_run_end:
+            closers[run.start()] = next_run_end[length]
+        next_run_end[length] = run.end()
+    return closers
+
+
+def _read_inline(text: str) -> _Inline:
+    """Code spans, HTML comments and `<details>` tags of a paragraph, left to right as
+    CommonMark reads them: whichever starts first wins, so a code span hides `<!--`."""
+    closers = _backtick_closers(text)
+    inline = _Inline([], [], [])
+    position, no_comment_end = 0, False
+    for mark in _INLINE_MARK.finditer(text):
+        if mark.start() < position:
             continue
-        touches_comment, in_html_comment = _scan_html_comments(line, in_html_comment)
-        blank, quote = not line.strip(), _is_quote(line)
-        if not (touches_comment or blank or quote):
-            fence = _fence_opened_by(line)
-        continues_quote = in_quote and fence is None
-        in_quote = not blank and (quote or continues_quote)
-        hidden = touches_comment or blank or quote or continues_quote or fence is not None
-        eligible.append(not hidden and _indentation(line) < _TAB_WIDTH)
-    return eligible
+        found = mark.group()
+        if found[0] == "`":
+            closer = closers.get(mark.start())
+            if closer is not None:
+                inline.hidden.append(_Span(mark.start(), closer))
+                position = closer
+        elif found == "<!--":
+            # Searching from the opener's own dashes makes `<!-->` and `<!--->` closed.
+            end = -1 if no_comment_end else text.find("-->", mark.start() + 2)
+            if end < 0:
+                no_comment_end = True  # an unclosed `<!--` is literal text, and so is any later
+            else:
+                comment = _Span(mark.start(), end + 3)
+                inline.hidden.append(comment)
+                inline.comments.append(comment)
+                position = comment.end
+        else:
+            inline.details_tags.append((mark.start(), found[1] != "/"))
+    return inline
+
+
+def _paragraph_lines(lines: list[str], details: int) -> tuple[list[bool], int]:
+    """For each line of a paragraph: is it shown as a plain line (starting outside code spans,
+    HTML comments and `<details>`, touching no comment)? And how many `<details>` elements are
+    open after it, given `details` open before."""
+    inline = _read_inline("\n".join(lines))
+    eligible: list[bool] = []
+    hidden = comment = tag = start = 0
+    for line in lines:
+        end = start + len(line)
+        while tag < len(inline.details_tags) and inline.details_tags[tag][0] < start:
+            details = details + 1 if inline.details_tags[tag][1] else max(0, details - 1)
+            tag += 1
+        while hidden < len(inline.hidden) and inline.hidden[hidden].end <= start:
+            hidden += 1
+        while comment < len(inline.comments) and inline.comments[comment].end <= start:
+            comment += 1
+        inside = hidden < len(inline.hidden) and inline.hidden[hidden].start <= start
+        touches = comment < len(inline.comments) and inline.comments[comment].start < end
+        eligible.append(not (inside or touches) and details == 0)
+        start = end + 1
+    for _, opens in inline.details_tags[tag:]:
+        details = details + 1 if opens else max(0, details - 1)
+    return eligible, details
+
+
+def _details_after(line: str, details: int) -> int:
+    for tag in _DETAILS.finditer(line):
+        details = details + 1 if tag.group()[1] != "/" else max(0, details - 1)
+    return details
+
+
+@dataclass
+class _Reader:
+    """The block structure read so far, line by line."""
+
+    eligible: list[bool] = field(default_factory=list)
+    paragraph: list[str] = field(default_factory=list)
+    fence: _Fence | None = None
+    html: _HtmlBlock | None = None
+    in_quote: bool = False  # a quote line, or a lazy continuation of one, came just before
+    details: int = 0  # `<details>` elements open: what they hold is collapsed, not a command
+
+    def end_paragraph(self) -> None:
+        if self.paragraph:
+            shown, self.details = _paragraph_lines(self.paragraph, self.details)
+            self.eligible.extend(
+                show and _indentation(line) < _TAB_WIDTH
+                for show, line in zip(shown, self.paragraph, strict=True)
+            )
+            self.paragraph = []
+
+    def read(self, line: str) -> None:
+        blank = not line.strip()
+        if self.paragraph and not blank and not _interrupts_paragraph(line):
+            self.paragraph.append(line)
+            return
+        self.end_paragraph()
+        if self.fence is not None:
+            if self.fence.closed_by(line):
+                self.fence = None
+        elif self.html is not None:
+            self.details = _details_after(line, self.details)
+            if self.html.ended_by(line, blank):
+                self.html = None
+        elif blank:
+            self.in_quote = False
+        elif _is_quote(line) or (self.in_quote and _fence_opened_by(line) is None):
+            self.in_quote = True
+        elif _indentation(line) >= _TAB_WIDTH:
+            pass  # indented code
+        elif (fence := _fence_opened_by(line)) is not None:
+            self.fence = fence
+        elif (html := _html_block_opened_by(line, interrupts_paragraph=False)) is not None:
+            self.details = _details_after(line, self.details)
+            self.html = None if html.ends_on_its_first_line(line) else html
+        else:
+            self.paragraph.append(line)
+            return
+        self.eligible.append(False)
+
+
+def _command_lines(lines: list[str]) -> list[bool]:
+    """For each line: may it hold a command (shown by GitHub as a plain line of text)?"""
+    reader = _Reader()
+    for line in lines:
+        reader.read(line)
+    reader.end_paragraph()
+    return reader.eligible
 
 
 # --- command heads and near misses ---------------------------------------------------------
@@ -382,6 +571,8 @@ def _edit_distance(typed: str, name: str) -> int:
 
 
 def _is_near(typed: str, name: str) -> bool:
+    if abs(len(typed) - len(name)) > 2:
+        return False  # more than two edits apart, whatever the letters
     distance = _edit_distance(typed, name)
     if len(name) <= 3:
         # A slip on a short name keeps its letters (`/ackk`, `/akc`); `/ask` is another word.
@@ -390,11 +581,18 @@ def _is_near(typed: str, name: str) -> bool:
     return distance == 1 or (distance == 2 and len(name) >= 6 and len(typed) >= 5)
 
 
-def _suggestion(typed: str) -> str | None:
-    """The command name or alias a mistyped word most likely meant, if any."""
-    word = typed.lower()
-    if len(word) < 3 or len(word) > 20 or not _WORD.fullmatch(word):
-        return None
+# Looking for a typo costs tens of microseconds a word: a comment gets that for this many
+# different words at most, and a word already looked at costs nothing.
+_TYPO_LOOKUPS_PER_COMMENT = 20
+
+
+def _may_be_typo(word: str) -> bool:
+    return 3 <= len(word) <= 20 and _WORD.fullmatch(word) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _suggestion(word: str) -> str | None:
+    """The command name or alias a mistyped lower-case word most likely meant, if any."""
     near = [written for written in _BY_NAME if _is_near(word, written)]
     if not near:
         return None
@@ -584,12 +782,20 @@ def parse_comment(body: str) -> ParsedComment:
     """The commands and near misses in a comment, in order. Never raises."""
     lines = _LINE_BREAK.split(body.removeprefix("\ufeff"))
     found: list[tuple[int, _Head, CommandSpec | None, str | None]] = []
+    looked_up: set[str] = set()
     for index, eligible in enumerate(_command_lines(lines)):
         head = _head(lines[index]) if eligible else None
         if head is None:
             continue
-        spec = _BY_NAME.get(head.written.lower())
-        suggestion = None if spec else _suggestion(head.written)
+        word = head.written.lower()
+        spec, suggestion = _BY_NAME.get(word), None
+        if (
+            spec is None
+            and _may_be_typo(word)
+            and (word in looked_up or len(looked_up) < _TYPO_LOOKUPS_PER_COMMENT)
+        ):
+            looked_up.add(word)
+            suggestion = _suggestion(word)
         if spec is not None or suggestion is not None:
             found.append((index, head, spec, suggestion))
     # A command's text runs up to the next command line, or the next mistyped one.
@@ -688,10 +894,24 @@ also works on any issue, to make it an incident.
 
 ## What is not a command
 
-Lines inside fenced code blocks (```` ``` ```` or `~~~`), indented code (four spaces or a
-tab), block quotes (`>`, including the lines that continue a quote without a blank line)
-and HTML comments (`<!-- -->`, and any line that touches one) are never commands: quoting
-an earlier comment never runs it again, and you can show a command in code to explain it.
+A command is a line that GitHub shows as a plain line of text. These lines never are:
+
+- lines inside fenced code blocks (```` ``` ```` or `~~~`) and indented code (four spaces or
+  a tab);
+- block quotes (`>`, including the lines that continue a quote without a blank line):
+  quoting an earlier comment never runs it again;
+- HTML comments (`<!-- -->`), and any line that touches one; a `<!--` inside a code span
+  (`` `<!--` ``) is only text, and so is a `<!--` in a paragraph that is never closed;
+- lines inside a code span that runs over several lines;
+- the lines of an HTML block, as CommonMark defines it: from a line starting with `<pre>`,
+  `<script>`, `<style>` or `<textarea>` to its closing tag, or from a line starting with a
+  block tag such as `<div>` or `<details>` (or a tag alone on its line) to the next blank
+  line; GitHub joins such lines into one, so none of them shows as a line of its own;
+- anything inside `<details>` … `</details>`, even what GitHub renders as Markdown after a
+  blank line: a folded section is out of sight, and a command there would run unseen.
+
+You can show a command in code to explain it. Only the first 20 different slash-words of a
+comment that are not commands are checked for typos.
 
 ## All or nothing
 

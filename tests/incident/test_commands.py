@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.incident.commands import (
@@ -574,3 +575,134 @@ def test_examples_joined_are_found_in_order(specs: list[CommandSpec], data: st.D
     commands = parse_comment("\n".join(examples)).commands
     assert [command.name for command in commands] == [spec.name for spec in specs]
     assert all(command.problem is None for command in commands)
+
+
+# --- what GitHub shows (GitHub Flavored Markdown) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<pre>\n/ack\n</pre>",
+        "<PRE class='x'>\n\n/ack\n\n</pre>",
+        "<script>\n/ack\n</script>",
+        "<textarea>\n/ack",
+        "<details>\n/ack\n</details>",
+        "<details>\n<summary>log</summary>\n\n/ack\n\n</details>",
+        "<details open>\n<summary>log</summary>\n\n<details>\n\n</details>\n\n/ack\n\n</details>",
+        "<div>\n/ack\n</div>",
+        "<custom-tag>\n/ack",
+        "text `code\n/ack\nmore` end",
+        "text <!-- hidden\n/ack\n--> end",
+        "some text <details>\n/ack",
+        "<?php\n\n/ack\n?>",
+        # The HTML block that `</details>` starts runs to the next blank line: GitHub joins its
+        # lines into one line of text.
+        "<details>\n/help\n</details>\n/ack",
+    ],
+)
+def test_lines_github_shows_inside_html_or_code_are_not_commands(body: str) -> None:
+    assert parse_comment(body) == parse_comment("")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "type `<!--` to start a comment\n/ack",
+        "`<!--`\n/ack",
+        "``a ` <!-- b``\n/ack",
+        "an open <!-- that never closes\n/ack",
+        "<details>\n/help\n</details>\n\n/ack",
+        "<details><summary>x</summary>\n\n/help\n\n</details>\n\n/ack",
+        "use `<details>` to fold a log\n/ack",
+        "<div>\n/help\n</div>\n\n/ack",
+        "<div>\n\n/ack\n\n</div>",
+        "<pre>/help</pre>\n/ack",
+        "an unclosed `backtick\n/ack",
+        "<span>\n\n/ack",
+        "a paragraph\n<custom-tag>\n/ack",  # an HTML block of kind 7 cannot interrupt a paragraph
+    ],
+)
+def test_commands_github_shows_as_plain_lines_are_commands(body: str) -> None:
+    assert command_names(body) == ["ack"]
+
+
+# --- cost: linear in the comment, bounded -------------------------------------------------------
+
+GITHUB_COMMENT_LIMIT = 65_536
+
+
+def filled(unit: str, size: int = GITHUB_COMMENT_LIMIT) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+def distinct_words(size: int) -> str:
+    """Lines of different five-letter slash-words, so that no look-up is answered twice."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = (f"/{a}{b}{c}{d}k\n" for a in letters for b in letters for c in letters for d in "ack")
+    return "".join(words)[:size]
+
+
+WORST_COMMENTS = {
+    "slash-words": lambda size: filled("/x /y /z ", size),
+    "slash-word lines": lambda size: filled("/x\n", size),
+    "near-miss lines": lambda size: filled("/ackk\n", size),
+    "long near misses": lambda size: filled("/resovled now\n/hanoff @mona\n", size),
+    "different words": distinct_words,
+    "backticks and comment openers": lambda size: filled("`<!--\n", size),
+    "comment openers": lambda size: filled("a <!-- /ack\n", size),
+    "backtick runs": lambda size: "".join("`" * n + " " for n in range(1, 400))[:size],
+    "html tags": lambda size: filled("<details>\n<a b='c' d>\n/ack\n", size),
+    "commands": lambda size: filled("/update x\n", size),
+}
+
+
+def cpu_seconds(body: str) -> float:
+    started = time.process_time()
+    parse_comment(body)
+    return time.process_time() - started
+
+
+@pytest.mark.parametrize("name", WORST_COMMENTS)
+def test_the_worst_comments_parse_fast_and_in_linear_time(name: str) -> None:
+    make = WORST_COMMENTS[name]
+    largest = cpu_seconds(make(GITHUB_COMMENT_LIMIT))
+    # About 0.06 s here; it was 2 s for near misses before the look-ups were bounded.
+    assert largest < 0.5
+    quarter = min(cpu_seconds(make(GITHUB_COMMENT_LIMIT // 4)) for _ in range(3))
+    assert largest < 4 * max(quarter, 0.002) * 3, (largest, quarter)  # linear, with room
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "/ack",
+                "/ackk",
+                "`",
+                "``",
+                "<!--",
+                "-->",
+                "<details>",
+                "</details>",
+                "<pre>",
+                "</pre>",
+                "<div>",
+                "> ",
+                "```",
+                "    ",
+                "\n",
+                "\n\n",
+                "x",
+                "/hanoff",
+                "<a b>",
+            ]
+        ),
+        max_size=400,
+    ).map("".join)
+    | st.text(max_size=2000)
+)
+def test_any_text_parses_without_error_in_bounded_time(body: str) -> None:
+    big = body * max(1, GITHUB_COMMENT_LIMIT // max(len(body), 1))
+    assert cpu_seconds(big[:GITHUB_COMMENT_LIMIT]) < 1.0

@@ -7,8 +7,11 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
 import re
+import secrets
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,12 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.config import LoadResult, load_config
-from app.demo.harness import REPO, Stage
+from app.demo.harness import APP_ID, REPO, Stage, app_key_pem
 from app.incident.card import CARD_END, CARD_START, read_card
 from app.server.web import MAX_BODY_BYTES
 from tests.e2e.conftest import card_key
 from tests.e2e.test_card_protection import with_severity_forged
+from tests.incident.test_commands import WORST_COMMENTS
 from tests.reliability.helpers import built_stage, declare, replies, reply_keys, state_of
+from tests.reliability.test_crash_restart import baton_process, free_port
 
 GITHUB_BODY_LIMIT = 65_536
 TEAM = "@acme/sre"
@@ -238,3 +243,80 @@ async def test_a_reporter_who_edits_the_hidden_state_is_reverted_every_time(
         assert state_of(world, number).severity == "sev3", f"attempt {attempt + 1}"
     notices = [b for b in replies(world, number) if KEPT_BY_BATON in b]
     assert len(notices) == 5, "each forgery reverted and explained"
+
+
+async def test_deeply_nested_json_with_a_good_signature_gets_400(world: Stage) -> None:
+    secret = world.settings.webhook_secret
+    assert secret is not None
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000):
+        headers = {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "issue_comment",
+            "X-GitHub-Delivery": "deep",
+            "X-Hub-Signature-256": signed(secret, body),
+        }
+        response = await post(world, body, headers)
+        assert response.status_code == 400, response.text
+        assert "nested too deeply" in response.json()["error"]
+    assert await stored(world) == 0
+
+
+# --- the acknowledgement under the costliest comments ------------------------------------------
+
+
+def comment_delivery(number: int, comment_id: int, body: str) -> bytes:
+    return json.dumps(
+        {
+            "action": "created",
+            "installation": {"id": 1},
+            "repository": {"full_name": REPO},
+            "sender": {"login": "mallory"},
+            "issue": {"number": number, "body": "Down.\n", "labels": []},
+            "comment": {"id": comment_id, "body": body},
+        }
+    ).encode()
+
+
+async def test_the_costliest_comments_do_not_delay_another_acknowledgement(
+    tmp_path: Path,
+) -> None:
+    secret = secrets.token_hex(16)
+    port = free_port()
+    env = {
+        **os.environ,
+        "GITHUB_APP_ID": str(APP_ID),
+        "GITHUB_APP_PRIVATE_KEY": app_key_pem()[0],
+        "GITHUB_WEBHOOK_SECRET": secret,
+        "GITHUB_API_URL": "http://127.0.0.1:9",  # the acknowledgement never calls GitHub
+        "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
+        "BATON_SWEEP_INTERVAL": "0",
+    }
+    worst = [make(GITHUB_BODY_LIMIT - 1) for make in WORST_COMMENTS.values()]
+    async with (
+        baton_process(env, port, tmp_path / "baton.log"),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+    ):
+
+        async def deliver(delivery_id: str, body: bytes) -> float:
+            headers = {
+                "Content-Type": "application/json",
+                "X-GitHub-Event": "issue_comment",
+                "X-GitHub-Delivery": delivery_id,
+                "X-Hub-Signature-256": signed(secret, body),
+            }
+            started = time.perf_counter()
+            response = await client.post("/webhooks", content=body, headers=headers)
+            assert response.status_code == 202, response.text
+            return time.perf_counter() - started
+
+        ordinary = comment_delivery(1, 1, "/ack")
+        await deliver("warm-up", comment_delivery(1, 0, "/ack"))
+        hostile = [
+            deliver(f"worst-{i}", comment_delivery(2, 100 + i, text))
+            for i, text in enumerate(worst)
+        ]
+        waits = await asyncio.gather(*hostile[:4], deliver("ordinary", ordinary), *hostile[4:])
+
+    # Before, four such comments held the answer to another delivery for over 11 s.
+    assert waits[4] < 1.0, waits
+    assert max(waits) < 2.0, waits
