@@ -666,11 +666,12 @@ def cpu_seconds(body: str) -> float:
 @pytest.mark.parametrize("name", WORST_COMMENTS)
 def test_the_worst_comments_parse_fast_and_in_linear_time(name: str) -> None:
     make = WORST_COMMENTS[name]
-    largest = cpu_seconds(make(GITHUB_COMMENT_LIMIT))
+    # The least of three runs, so that a collection or another thread's turn is not counted.
+    largest = min(cpu_seconds(make(GITHUB_COMMENT_LIMIT)) for _ in range(3))
     # About 0.06 s here; it was 2 s for near misses before the look-ups were bounded.
     assert largest < 0.5
     quarter = min(cpu_seconds(make(GITHUB_COMMENT_LIMIT // 4)) for _ in range(3))
-    assert largest < 4 * max(quarter, 0.002) * 3, (largest, quarter)  # linear, with room
+    assert largest < 4 * max(quarter, 0.005) * 3, (largest, quarter)  # linear, with room
 
 
 @settings(max_examples=200, deadline=None)
