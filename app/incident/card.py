@@ -58,6 +58,8 @@ class CardReading:
     problem: str | None  # why the state cannot be trusted, or what else looked wrong
     tampered: bool  # the state parses but its MAC does not match
     human_text: str  # the body outside the card, as people wrote it
+    # An earlier card than the last one Baton wrote was put back; `state` is Baton's.
+    replayed: bool = False
 
 
 def render_card(state: IncidentState, view: CardView, key: bytes) -> str:
