@@ -214,9 +214,9 @@ async def test_a_hand_edit_of_the_visible_card_is_not_called_a_replay(world: Sta
     number = await open_incident(world)
     body = world.standin.issue(REPO, number)["body"]
 
-    await world.standin.edit_body(REPO, number, body.replace("_unassigned_", "@rita", 1), "rita")
+    await world.standin.edit_body(REPO, number, body.replace("_unassigned_", "@mallory", 1), "rita")
     await world.settle()
 
-    assert "@rita" not in (card_block(world.standin.issue(REPO, number)["body"]) or "")
+    assert "@mallory" not in (card_block(world.standin.issue(REPO, number)["body"]) or "")
     notice = bot_comments(world, number)[-1]
     assert "your edit to it was undone." in notice
