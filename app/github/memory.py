@@ -8,7 +8,8 @@ Neither can show a person's edit of the body made after the command's comment an
 Baton's write, which that write would undo. So every body Baton writes is remembered with the
 body it was written over, as Baton believed it: when GitHub's `issues.edited` delivery for
 Baton's own write shows another body replaced (`changes.body.from`), someone's edit was
-overwritten and Baton puts their text back (`app/handlers/edits.py`).
+overwritten and Baton puts their text back (`app/handlers/edits.py`). The last body Baton wrote
+of each issue is kept too: a card older than the one in it was pasted back by someone.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class IssueMemory:
     _replaced: OrderedDict[tuple[str, int, str], str] = field(
         default_factory=OrderedDict, repr=False
     )
+    _last_written: OrderedDict[Key, str] = field(default_factory=OrderedDict, repr=False)
 
     def saw(self, issue: IssueView) -> None:
         """The issue as GitHub answered a read or a write of it."""
@@ -54,6 +56,11 @@ class IssueMemory:
     def wrote(self, repo: str, number: int, *, body: str, over: str) -> None:
         """Baton wrote `body`, believing the issue's body was `over`."""
         _keep(self._replaced, (repo, number, _digest(body)), _digest(over), self.writes_kept)
+        _keep(self._last_written, (repo, number), body, self.issues_kept)
+
+    def last_written(self, repo: str, number: int) -> str | None:
+        """The last body Baton wrote of the issue, if this process wrote one (and remembers it)."""
+        return self._last_written.get((repo, number))
 
     def overwrote_someone(self, repo: str, number: int, *, body: str, replaced: str) -> bool:
         """Whether Baton's write of `body` replaced another body than it believed it did. False

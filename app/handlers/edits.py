@@ -3,7 +3,11 @@ belongs to people: an edit of it that a write of Baton's undid is put back.
 
 Anyone who can edit the issue body (its author needs no repository permission at all) could
 change the card or its hidden state. The MAC shows a state edit; `changes.body.from` in the
-`issues.edited` delivery holds the body before the edit, and so the last good card.
+`issues.edited` delivery holds the body before the edit, and so the last good card. A validly
+signed card from the body's edit history pasted back is told apart by its revision, which grows
+with every card Baton writes: it is no newer than the card it replaced (or than the last card
+Baton wrote). A card wrapped in fenced code is dead but still shown: the fenced copy goes when
+the card is put back.
 
 Baton writes the card from the issue as it last saw it (app/github/memory.py), so a person's
 edit made just before that write is undone by it; the `issues.edited` delivery of Baton's own
@@ -44,9 +48,13 @@ async def on_issue_edited(work: Work, event: Event) -> Plan | None:
     if before is None or previous is None or number is None:
         return None  # there was no trustworthy card to protect
     issue, now = await work.load_incident(number)
-    if now.state is not None and now.state != before:
+    if now.state is not None and not now.replayed and now.state.rev > before.rev:
         return None  # Baton itself moved the card on since this edit: nothing to restore
-    if now.state == before and card.card_block(issue.body) == card.card_block(previous):
+    if (
+        now.state == before
+        and not now.replayed
+        and card.card_block(issue.body) == card.card_block(previous)
+    ):
         return None  # only people's text changed
     restored_by = event.sender or "someone"
     reply = Reply(
@@ -56,12 +64,17 @@ async def on_issue_edited(work: Work, event: Event) -> Plan | None:
             editor=restored_by,
             tampered=now.tampered,
             removed=not now.found,
+            replayed=now.replayed or (now.state is not None and now.state != before),
         ),
     )
+    # A signed card no newer than the one it replaced is an earlier card pasted back; the last
+    # good one is the card the edit replaced, or the one Baton last wrote if that is newer.
+    good = now.state if now.replayed and now.state is not None else before
     # The card is written whenever the plan carries a state different from `previous`, so
     # passing no previous state makes the executor put the last good card back in place.
-    decision = Decision(state=before, replies=(reply,))
-    return work.plan(decision, issue, previous=None)
+    plan = work.plan(Decision(state=good, replies=(reply,)), issue, previous=None)
+    text = card.without_fenced_copies(issue.body, previous)
+    return plan if text == issue.body else replace(plan, text_from=text)
 
 
 def undid_an_edit(event: Event, memory: IssueMemory) -> bool:

@@ -37,6 +37,8 @@ class Work:
     _incidents: dict[int, IssueView] = field(default_factory=dict, repr=False)
     # The incidents loaded without a read, as they were loaded.
     _unread: dict[int, IssueView] = field(default_factory=dict, repr=False)
+    # The incidents loaded with an earlier card than Baton last wrote: their card is rewritten.
+    _replayed: set[int] = field(default_factory=set, repr=False)
 
     @property
     def config(self) -> Config:
@@ -76,7 +78,20 @@ class Work:
             else:
                 self._unread[number] = issue
             self._incidents[number] = issue
-        return issue, self.read_card(issue.body, number)
+        return issue, self._not_replayed(self.read_card(issue.body, number), number)
+
+    def _not_replayed(self, reading: card.CardReading, number: int) -> card.CardReading:
+        """The reading, or, when its card is older than the last one Baton wrote (a validly
+        signed earlier card pasted back), Baton's last state in its place, so that nothing is
+        ever decided on the earlier one."""
+        written = self.session.caches.issues.last_written(self.repo, number)
+        if reading.state is None or written is None:
+            return reading
+        last = self.read_card(written, number).state
+        if last is None or reading.state.rev >= last.rev:
+            return reading
+        self._replayed.add(number)
+        return replace(reading, state=last, replayed=True)
 
     def _known_now(self, number: int) -> IssueView | None:
         remembered = self.session.caches.issues.last_seen(self.repo, number)
@@ -100,6 +115,7 @@ class Work:
             return
         body = issue.body
         if plan.state is not None:
+            self._replayed.discard(plan.number)
             card_text = self.render_card(plan.state, plan.number, plan.title)
             body = card.place_card(plan.text_from or body, card_text)
         self._incidents[plan.number] = replace(
@@ -126,9 +142,16 @@ class Work:
         )
 
     def plan(self, decision: Decision, issue: IssueView, previous: IncidentState | None) -> Plan:
+        """The plan for a decision; a card it writes gets the next revision. A replayed card is
+        written over even when the state did not change."""
         decision = self._with_config_notice(decision, issue)
         ours = tuple(n for n in decision.issue.labels or () if is_baton_label(n, self.config))
-        return plan_for(decision, issue=issue, previous=previous, ours=ours)
+        if issue.number in self._replayed:
+            previous = None
+        plan = plan_for(decision, issue=issue, previous=previous, ours=ours)
+        if plan.state is None:
+            return plan
+        return replace(plan, state=plan.state.next_revision())
 
     def _with_config_notice(self, decision: Decision, issue: IssueView) -> Decision:
         """Say once per incident, and again whenever the file changes, which keys are wrong."""

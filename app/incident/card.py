@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 from app.incident.state import IncidentState, StateError, TamperedState, decode_state, encode_state
 from app.incident.text import closes_fence, opening_fence
@@ -22,8 +23,8 @@ from app.incident.words import render
 CARD_START = "<!-- baton:card:start -->"
 CARD_END = "<!-- baton:card:end -->"
 STATE_OPENER = "<!-- baton:state "
-# The state's JSON never contains `--` (see `encode_state`), so the first `-->` closes it.
-_STATE_LINE = re.compile(r"<!-- baton:state (?P<json>.*?) -->")
+# The state's JSON never contains `--` (see `encode_state`), so the first ` -->` closes it.
+STATE_CLOSER = " -->"
 _MARKER = re.compile(re.escape(CARD_START) + "|" + re.escape(CARD_END))
 # CommonMark line endings only: `str.splitlines` would also split at form feeds and U+2028.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
@@ -57,6 +58,8 @@ class CardReading:
     problem: str | None  # why the state cannot be trusted, or what else looked wrong
     tampered: bool  # the state parses but its MAC does not match
     human_text: str  # the body outside the card, as people wrote it
+    # An earlier card than the last one Baton wrote was put back; `state` is Baton's.
+    replayed: bool = False
 
 
 def render_card(state: IncidentState, view: CardView, key: bytes) -> str:
@@ -117,11 +120,21 @@ def without_card(body: str) -> str:
     return body if span is None else _human_text(body, span)
 
 
+def without_fenced_copies(body: str, earlier: str) -> str:
+    """`body` without the fenced code blocks holding a card marker that `earlier` did not have:
+    a card someone wrapped in a fence is dead, yet still shown. Only the block goes (its fences
+    included; an unclosed fence up to the last marker line it swallowed); the rest is kept."""
+    for start, end in reversed(list(_fenced_copies(body))):
+        if body[start:end] not in earlier:
+            body = _human_text(body, (start, end))
+    return body
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 
 def _state_in(card: str, key: bytes) -> IncidentState:
-    lines = _STATE_LINE.findall(card)
+    lines = list(islice(_state_lines(card), 2))
     if not lines:
         if STATE_OPENER in card:
             raise StateError("malformed: the state line is not closed")
@@ -129,6 +142,19 @@ def _state_in(card: str, key: bytes) -> IncidentState:
     if len(lines) > 1:
         raise StateError("malformed: more than one state line")
     return decode_state(lines[0], key)
+
+
+def _state_lines(card: str) -> Iterator[str]:
+    """The JSON of each state line, in one pass over the card however many openers it holds."""
+    for line in card.split("\n"):
+        position = line.find(STATE_OPENER)
+        while position != -1:
+            json_start = position + len(STATE_OPENER)
+            close = line.find(STATE_CLOSER, json_start)
+            if close == -1:
+                break  # no opener further on this line is closed either
+            yield line[json_start:close]
+            position = line.find(STATE_OPENER, close + len(STATE_CLOSER))
 
 
 def _problem_with(error: StateError) -> str:
@@ -198,10 +224,35 @@ def _markers(body: str) -> Iterator[tuple[int, str]]:
         offset += len(line)
 
 
+def _fenced_copies(body: str) -> Iterator[tuple[int, int]]:
+    """Each fenced code block holding a card marker: from its opening fence to the end of its
+    closing fence (line ending excluded), or of the last marker line when it is never closed."""
+    offset = 0
+    opener: str | None = None
+    start = copied_to = 0
+    for line in (match.group() for match in _LINE.finditer(body) if match.group()):
+        content_end = offset + len(line.rstrip("\r\n"))
+        if opener is None:
+            opener = opening_fence(line)
+            start, copied_to = offset, 0
+        elif closes_fence(line, opener):
+            if copied_to:
+                yield start, content_end
+            opener = None
+        elif _MARKER.search(line):
+            copied_to = content_end
+        offset += len(line)
+    if opener is not None and copied_to:
+        yield start, copied_to
+
+
 def _markers_in_line(line: str, offset: int) -> Iterator[tuple[int, str]]:
+    backticks = counted_to = 0
     for match in _MARKER.finditer(line):
         # An odd number of backticks before the marker: it sits inside a code span.
-        if line.count("`", 0, match.start()) % 2 == 0:
+        backticks += line.count("`", counted_to, match.start())
+        counted_to = match.start()
+        if backticks % 2 == 0:
             yield offset + match.start(), match.group()
 
 
@@ -214,4 +265,5 @@ __all__ = [
     "read_card",
     "render_card",
     "without_card",
+    "without_fenced_copies",
 ]

@@ -80,6 +80,11 @@ class IncidentState:
         str, ...
     ] = ()  # keys of reminders already posted, e.g. "update@2026-11-24T10:00Z"
     applied: tuple[int, ...] = ()  # command comment ids already applied (most recent last)
+    # One more with every card Baton writes, so an earlier card pasted back shows as older.
+    rev: int = 0
+
+    def next_revision(self) -> IncidentState:
+        return replace(self, rev=self.rev + 1)
 
     @property
     def liaison_or_ic(self) -> str | None:
@@ -132,6 +137,7 @@ def state_to_dict(state: IncidentState) -> dict[str, Any]:
     """The JSON object, without the MAC. Keys follow SPEC §3."""
     data: dict[str, Any] = {
         "v": STATE_VERSION,
+        "rev": state.rev,
         "status": state.status,
         "severity": state.severity,
         "ic": state.ic,
@@ -196,6 +202,7 @@ def state_from_dict(data: Mapping[str, Any]) -> IncidentState:
             stale=bool(data.get("stale", False)),
             nudges=tuple(_text(k) for k in _list(data.get("nudges"))),
             applied=tuple(_int(n) for n in _list(data.get("applied"))),
+            rev=_int(data.get("rev", 0)),  # cards written before revisions count as the first
             **times,
         )
     except (AttributeError, TypeError, ValueError) as error:
@@ -295,6 +302,8 @@ def decode_state(text: str, key: bytes) -> IncidentState:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise StateError(f"state is not JSON: {error.msg}") from error
+    except RecursionError as error:  # arrays or objects nested thousands deep
+        raise StateError("state is not JSON: nested too deep") from error
     if not isinstance(data, dict):
         raise StateError("state is not a JSON object")
     mac = data.pop("mac", None)

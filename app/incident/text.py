@@ -6,6 +6,10 @@ Three contexts, three filters:
 - `cell`: one cell of a Markdown table, and anywhere that must not notify anybody;
 - `block`: several lines quoted in a reply (handoff notes, updates, notes).
 
+Format characters (Unicode category Cf: bidirectional overrides and isolates, zero-width spaces
+and joiners, the byte order mark, ...) are removed from every text: they would reorder or hide
+what a reader sees.
+
 Mentions are neutralised by putting a zero-width joiner (U+200D) right after the `@`: the text
 still reads `@acme/sre`, but GitHub no longer links it, so nobody is paged. Backticks would do
 the same but turn the entities of `inline` into visible `&lt;` inside the code span.
@@ -14,6 +18,7 @@ the same but turn the entities of `inline` into visible `&lt;` inside the code s
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -78,7 +83,7 @@ def block(value: str, limit: int = 20000) -> str:
     fences a `<` that could open a tag or a comment becomes `&lt;` (which shows as `&lt;` inside
     an inline code span: the price of never letting a tag or comment through).
     """
-    text = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _visible(value.replace("\r\n", "\n").replace("\r", "\n"))
     lines = text.split("\n")
     rendered = "\n".join(_block_lines(lines))
     closed = rendered + _closing_fence(rendered)
@@ -87,12 +92,20 @@ def block(value: str, limit: int = 20000) -> str:
     return _truncated_block(rendered, limit)
 
 
+def _visible(text: str) -> str:
+    """The text without control characters and without invisible format characters."""
+    text = _CONTROL.sub("", text)
+    if text.isascii():
+        return text  # the common case: no format character is ASCII
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
 # --- one line ----------------------------------------------------------------------------------
 
 
 def _one_line(value: str, limit: int, *, mentions: re.Pattern[str], pipes: bool) -> str:
     limit = max(limit, 1)
-    text = _CONTROL.sub("", _WHITESPACE.sub(" ", value)).strip()
+    text = _visible(_WHITESPACE.sub(" ", value)).strip()
     # Every character yields at least one output character, so `limit + 1` is enough to decide.
     pieces = list(_line_pieces(text[: limit + 1], mentions=mentions, pipes=pipes))
     if len(text) <= limit and sum(map(len, pieces)) <= limit:

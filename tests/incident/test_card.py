@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import time
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +24,9 @@ from app.incident.card import (
     read_card,
     render_card,
     without_card,
+    without_fenced_copies,
 )
-from app.incident.state import STATUSES, Handoff, IncidentState, Sme
+from app.incident.state import STATUSES, Handoff, IncidentState, Sme, compute_mac, state_to_dict
 
 KEY = b"test-key-for-the-card-mac"
 GOLDEN = Path(__file__).parent / "golden" / "card.md"
@@ -381,3 +386,104 @@ def test_card_block_is_the_card_as_it_stands_in_the_body() -> None:
     body = place_card("people's text", card)
     assert card_module.card_block(body) == card
     assert card_module.card_block("no card here") is None
+
+
+# --- revisions ---------------------------------------------------------------------------------
+
+
+def test_the_revision_travels_in_the_signed_state() -> None:
+    reading = read_card(card_of(replace(EXAMPLE, rev=7)), KEY)
+    assert reading.state is not None and reading.state.rev == 7
+    forged = card_of(replace(EXAMPLE, rev=7)).replace('"rev":7', '"rev":70')
+    assert read_card(forged, KEY).tampered
+
+
+def test_a_card_written_before_revisions_reads_as_revision_zero() -> None:
+    data = state_to_dict(EXAMPLE)
+    del data["rev"]
+    data["mac"] = compute_mac(data, KEY)
+    line = json.dumps(data, separators=(",", ":")).replace("-", "\\u002d")
+    old_card = re.sub(r"\{.*\}", lambda _: line, card_of(EXAMPLE))
+    reading = read_card(old_card, KEY)
+    assert reading.state == replace(EXAMPLE, rev=0)
+
+
+# --- cards wrapped in code ---------------------------------------------------------------------
+
+
+def test_a_fenced_card_is_a_dead_copy_to_remove() -> None:
+    card = card_of(EXAMPLE)
+    earlier = place_card("We see 500s.\r\n", card)
+    fenced = "```\n" + card + "\n```\n\nWe see 500s.\r\n"
+    assert without_fenced_copies(fenced, earlier) == "We see 500s.\r\n"
+    around = "above\n~~~~ md\n" + card + "\n~~~~\nbelow"
+    assert without_fenced_copies(around, earlier) == "above\n\nbelow"
+
+
+def test_an_unclosed_fence_loses_only_the_card_it_swallowed() -> None:
+    card = card_of(EXAMPLE)
+    fenced = "```\n" + card + "\n\nWe see 500s."
+    assert without_fenced_copies(fenced, place_card("We see 500s.", card)) == "We see 500s."
+
+
+def test_fenced_cards_people_had_before_are_theirs() -> None:
+    quoted = "An old card:\n\n~~~\n" + card_of(replace(EXAMPLE, status="closed")) + "\n~~~\n"
+    earlier = place_card(quoted, card_of(EXAMPLE))
+    assert without_fenced_copies(quoted, earlier) == quoted
+    assert without_fenced_copies("```\nplain code\n```", earlier) == "```\nplain code\n```"
+
+
+# --- hostile bodies ----------------------------------------------------------------------------
+
+
+def invisible_characters(text: str) -> list[str]:
+    """Format characters other than the joiner that breaks a mention after `@`."""
+    return [c for c in text.replace("@\u200d", "@") if unicodedata.category(c) == "Cf"]
+
+
+def test_invisible_characters_never_reach_the_visible_card() -> None:
+    sneaky = "db\u202eexe.\u202c \u200bpay\u2066ments\u2069\ufeff"
+    state = replace(EXAMPLE, smes=(Sme("bob", sneaky),), impact=sneaky, started=sneaky)
+    visible = visible_part(card_of(state, replace(EXAMPLE_VIEW, title=sneaky)))
+    assert "dbexe. payments" in visible
+    assert invisible_characters(visible) == []
+
+
+def worst_bodies() -> dict[str, str]:
+    """Bodies made to make a reader backtrack or go quadratic, each within GitHub's limit."""
+    limit = GITHUB_BODY_LIMIT
+    state_opener = "<!-- baton:state "
+    in_state = {"head": CARD_START + "\n" + state_opener, "tail": " -->\n" + CARD_END}
+
+    def filled(unit: str, head: str = CARD_START + "\n", tail: str = "\n" + CARD_END) -> str:
+        return head + unit * ((limit - len(head) - len(tail)) // len(unit)) + tail
+
+    return {
+        "unclosed state openers": filled(state_opener),
+        "unclosed state openers, one a line": filled(state_opener + "\n"),
+        "state openers closed far away": filled(state_opener, tail=" -->\n" + CARD_END),
+        "unclosed comments": filled("<!--"),
+        "start markers": filled(CARD_START, head=""),
+        "end markers": filled(CARD_END, head="", tail=""),
+        "cards": filled(CARD_START + CARD_END, head="", tail=""),
+        "markers after backticks": filled("`" + CARD_START + CARD_END, head="", tail=""),
+        "fences": filled("```\n" + CARD_START + "\n"),
+        "nested arrays": filled("[", **in_state),
+        "nested objects": filled('{"a":', **in_state),
+    }
+
+
+@pytest.mark.parametrize("name", worst_bodies())
+def test_reading_a_hostile_body_stays_cheap(name: str) -> None:
+    body = worst_bodies()[name]
+    assert len(body) <= GITHUB_BODY_LIMIT
+
+    def cpu_seconds() -> float:
+        started = time.process_time()
+        reading = read_card(body, KEY)
+        without_fenced_copies(body, "")
+        assert reading.state is None
+        return time.process_time() - started
+
+    # The best of three, so a busy machine does not count; a linear read takes 1 to 15 ms here.
+    assert min(cpu_seconds() for _ in range(3)) < 0.1, name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -246,3 +247,66 @@ def test_huge_text_is_bounded_everywhere() -> None:
     assert len(inline(huge)) <= 300
     assert len(cell(huge)) <= 300
     assert len(block(huge)) <= 20000
+
+
+# --- invisible characters ----------------------------------------------------------------------
+
+# Bidirectional controls and zero-width characters: they reorder or hide what a reader sees.
+INVISIBLE = [
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200e",
+    "\u200f",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u061c",
+    "\u00ad",
+    "\U000e0041",
+]
+sneaky_text = st.lists(
+    st.one_of(st.text(max_size=8), st.sampled_from(HOSTILE), st.sampled_from(INVISIBLE)),
+    max_size=30,
+).map("".join)
+
+
+def stray_format_characters(text: str) -> list[str]:
+    """Format characters (category Cf) other than the joiners the filters put in on purpose:
+    after an `@` to break a mention, inside `<!--` and `-->` in code to break a comment."""
+    for token in ("@", "<!", "--"):
+        text = text.replace(token + ZERO_WIDTH_JOINER, token)
+    return [char for char in text if unicodedata.category(char) == "Cf"]
+
+
+@pytest.mark.parametrize("invisible", INVISIBLE)
+def test_invisible_characters_are_removed_everywhere(invisible: str) -> None:
+    typed = f"pay{invisible}ments gnp.{invisible}exe"
+    assert inline(typed) == "payments gnp.exe"
+    assert cell(typed) == "payments gnp.exe"
+    assert block(f"{typed}\n```\n{typed}\n```") == "payments gnp.exe\n```\npayments gnp.exe\n```"
+
+
+def test_a_right_to_left_override_cannot_reverse_a_title() -> None:
+    assert inline("Checkout down \u202eteg\u202c for EU") == "Checkout down teg for EU"
+
+
+def test_a_hidden_character_cannot_smuggle_a_mention_past_the_filter() -> None:
+    assert cell("@\u200bbob") == "@" + ZERO_WIDTH_JOINER + "bob"
+    assert inline("@\u2060acme/sre") == "@" + ZERO_WIDTH_JOINER + "acme/sre"
+
+
+@settings(max_examples=300)
+@given(sneaky_text, st.integers(min_value=1, max_value=400))
+def test_no_invisible_character_survives_a_filter(value: str, limit: int) -> None:
+    assert stray_format_characters(inline(value, limit)) == []
+    assert stray_format_characters(cell(value, limit)) == []
+    assert stray_format_characters(block(value, max(limit, 100))) == []
