@@ -21,6 +21,15 @@ from app.server.store import DeliveryStatus
 from tests.e2e.conftest import FakeClock, card_key
 
 BOT = "baton[bot]"
+FIGURE_PREFIX = "figure: "
+
+
+def report_figure(name: str, text: str) -> None:
+    """Print one figure of the reliability page (`python -m bench.reliability` collects them;
+    `-s` shows them)."""
+    print(f"\n{FIGURE_PREFIX}{name}: {text}")
+
+
 REPLY_KEY = re.compile(r"<!-- baton:reply (\S+) -->")
 ISSUE_KEY = re.compile(r"<!-- baton:issue (\S+) -->")
 

@@ -10,7 +10,14 @@ import pytest
 
 from app.demo.harness import REPO, Stage
 from app.sandbox import Fault
-from tests.reliability.helpers import BOT, REPLY_KEY, built_stage, declare, state_of
+from tests.reliability.helpers import (
+    BOT,
+    REPLY_KEY,
+    built_stage,
+    declare,
+    report_figure,
+    state_of,
+)
 
 ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"
 COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
@@ -71,7 +78,8 @@ async def test_a_slow_issue_does_not_hold_up_the_others(world: Stage) -> None:
     assert (replied_at[slow] - started).total_seconds() >= SLOW
     assert max(others) < replied_at[slow], "the 49 others finished before the slow one"
     assert (max(others) - started).total_seconds() < SLOW
-    print(
-        f"\n49 issues declared in {(max(others) - started).total_seconds():.2f} s "
-        f"while #{slow} took {(replied_at[slow] - started).total_seconds():.2f} s"
+    report_figure(
+        "one slow issue",
+        f"49 issues declared in {(max(others) - started).total_seconds():.2f} s "
+        f"while #{slow} took {(replied_at[slow] - started).total_seconds():.2f} s",
     )

@@ -24,7 +24,7 @@ from app.incident.card import read_card
 from app.incident.state import issue_state_key
 from app.sandbox import HttpWebhookSink, StandIn
 from app.settings import Settings
-from tests.reliability.helpers import BOT, REPLY_KEY
+from tests.reliability.helpers import BOT, REPLY_KEY, report_figure
 
 VENV = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 # In CI the process runs without write pacing (GitHub's "about 1 s between writes" and 80
@@ -178,10 +178,11 @@ async def test_a_killed_server_processes_every_delivery_exactly_once(tmp_path: P
     # is not missing: Baton's recovery leaves it alone.
     recovered = {d.delivery_id for d in redelivered} | stored
     assert missed and {d.delivery_id for d in missed} <= recovered
-    print(
-        f"\n{COMMANDS} commands, {len(standin.deliveries)} deliveries sent, "
+    report_figure(
+        "crash and restart",
+        f"{COMMANDS} commands, {len(standin.deliveries)} deliveries sent, "
         f"{len(missed)} missed while down, {len(redelivered)} redelivered by Baton's recovery, "
-        f"{statuses['done']} stored rows all done, {elapsed:.1f} s"
+        f"{statuses['done']} stored rows all done, {elapsed:.1f} s",
     )
 
 

@@ -19,6 +19,7 @@ from tests.reliability.helpers import (
     built_stage,
     declare,
     reply_keys,
+    report_figure,
     settle_through_reschedules,
     state_of,
     unfinished,
@@ -80,11 +81,12 @@ async def test_ten_commands_per_incident_under_github_faults_apply_exactly_once(
         assert counts[DeliveryStatus.FAILED] == 0
 
         total = sum(faults.injected.values())
-        print(
-            f"\n{INCIDENTS * len(SCRIPT)} commands, {len(world.standin.requests)} requests, "
+        report_figure(
+            "github faults",
+            f"{INCIDENTS * len(SCRIPT)} commands, {len(world.standin.requests)} requests, "
             f"{total} faults injected "
             f"{dict(sorted(faults.injected.items()))}, clock moved {moves} times, "
-            f"{elapsed:.1f} s"
+            f"{elapsed:.1f} s",
         )
         assert total >= 0.15 * len(world.standin.requests) * 0.8
         assert Counter(faults.injected).keys() >= {"502", "500", "429", "drop", "slow"}

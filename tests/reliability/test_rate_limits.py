@@ -17,7 +17,7 @@ from app.demo.harness import REPO
 from app.github import client
 from app.github.client import WritePacer
 from app.sandbox.standin import CONTENT_CREATING_ROUTES
-from tests.reliability.helpers import built_stage, declare, reply_keys
+from tests.reliability.helpers import built_stage, declare, reply_keys, report_figure
 
 MINUTE = 60.0
 
@@ -150,9 +150,10 @@ async def test_end_to_end_content_creation_stays_under_80_a_minute(tmp_path: Pat
         assert per_minute <= 80
         took = (creating[-1] - creating[0]).total_seconds()
         assert took >= MINUTE, "more than 80 comments cannot all go within one minute"
-        print(
-            f"\n{len(creating)} content-creating requests, at most {per_minute} in any minute, "
-            f"{len(writes)} writes in {took:.1f} s"
+        report_figure(
+            "rate-limited writes",
+            f"{len(creating)} content-creating requests, at most {per_minute} in any minute, "
+            f"{len(writes)} writes in {took:.1f} s",
         )
 
 
