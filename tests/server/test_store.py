@@ -290,6 +290,19 @@ async def test_a_second_store_on_the_same_file_is_refused_while_the_first_is_ope
     assert "another" in str(refused.value)
 
 
+async def test_a_file_that_is_not_a_database_is_refused_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "baton.db"
+    path.write_bytes(b"not a database, " * 512)
+
+    with pytest.raises(StoreUnavailable) as refused:
+        SqliteDeliveryStore(str(path))
+    path.unlink()
+    reopened = SqliteDeliveryStore(str(path))  # the refused one let go of the lock
+    await reopened.close()
+
+    assert str(refused.value) == f"cannot open the delivery store {path}: file is not a database"
+
+
 async def test_writes_waiting_on_a_locked_store_fail_together_and_it_writes_once_unlocked(
     tmp_path: Path,
 ) -> None:
