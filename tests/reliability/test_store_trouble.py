@@ -29,6 +29,7 @@ from tests.reliability.test_crash_restart import (
     baton_process,
     eventually,
     free_port,
+    healthy,
     idle,
     reply_keys,
 )
@@ -85,18 +86,12 @@ def unhealthy_because(reason: str) -> Callable[[int], Awaitable[bool]]:
     return check
 
 
-async def healthy_again(port: int) -> bool:
-    response = await healthz(port)
-    return response is not None and response.status_code == 200
-
-
-def redeliver_refused(standin: StandIn) -> list[str]:
+def redeliver_refused(standin: StandIn) -> None:
     """Redeliver each delivery that only ever failed, as one does from the App's settings."""
     answered = {d.guid for d in standin.hookshot.hook_deliveries if d.status_code < 300}
     refused = {d.guid: d for d in standin.hookshot.hook_deliveries if d.guid not in answered}
     for delivery in refused.values():
         standin.hookshot.redeliver(delivery)
-    return list(refused)
 
 
 async def test_a_locked_database_stops_acknowledgement_until_it_is_unlocked(
@@ -119,7 +114,7 @@ async def test_a_locked_database_stops_acknowledgement_until_it_is_unlocked(
                 declared_while_locked = status_codes(standin, "labeled")
 
                 lock.close()
-                await eventually(lambda: healthy_again(port), what="the worker to recover")
+                await eventually(lambda: healthy(port), what="the worker to recover")
                 redeliver_refused(standin)
                 await standin.settle()
                 await eventually(lambda: idle(port), what="the incident to be declared")
@@ -172,7 +167,7 @@ async def test_a_second_baton_serve_on_the_same_database_refuses_to_start(
                 text=True,
                 timeout=30,
             )
-            still_serving = await healthy_again(port)
+            still_serving = await healthy(port)
 
     assert second.returncode != 0
     assert second.stderr.splitlines() == [
