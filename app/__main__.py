@@ -74,9 +74,14 @@ def _serve(args: argparse.Namespace) -> int:
         serve_setup(settings, host=args.host, port=args.port)
         return 0
 
+    from app.server.store import StoreUnavailable
     from app.service import build_service
 
-    service = build_service(settings)
+    try:
+        service = build_service(settings)
+    except StoreUnavailable as error:
+        print(f"baton: {error}", file=sys.stderr)
+        return 1
     # No access log and no proxy-header rewriting: Baton logs what it does with a delivery
     # itself and never reads the client's address, and both cost time on every request.
     uvicorn.run(

@@ -12,7 +12,9 @@ Order within an issue: a delivery is claimable only when no earlier unfinished (
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -80,6 +82,10 @@ class Claim:
 
     deliveries: list[Delivery]
     next_due: datetime | None
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be opened; the words say why and what to do."""
 
 
 class DeliveryStore(Protocol):
@@ -289,6 +295,33 @@ def _run_all(works: list[Callable[[], Any]]) -> list[Any]:
     return [work() for work in works]
 
 
+# Errors of the database as a whole rather than of one write: locked by another process,
+# read-only, out of space, unreadable.
+_STORE_ERRORS = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_NOTADB,
+    }
+)
+
+
+def _of_the_whole_store(error: Exception) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _STORE_ERRORS  # the primary code
+
+
+def _fail_all(batch: list[tuple[Callable[[], Any], asyncio.Future[Any]]], error: Exception) -> None:
+    for _, done in batch:
+        if not done.done():
+            done.set_exception(error)
+
+
 def _to_text(moment: datetime) -> str:
     # One fixed format, so that text comparison in SQL is time comparison.
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -331,6 +364,41 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
     )
 
 
+def _lock_exclusively(path: str) -> int | None:
+    """Hold `<path>.lock` for as long as the store is open: a second process on the same
+    database would claim its deliveries too and post every reply twice. The operating system
+    releases the lock when the process ends, however it ends."""
+    if path in {"", ":memory:"}:
+        return None
+    lock_path = f"{path}.lock"
+    try:
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise StoreUnavailable(f"cannot create {lock_path}: {error.strerror}") from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise StoreUnavailable(
+            f"another baton process is using the delivery store {path} (it holds {lock_path});"
+            " stop it, or give this one its own BATON_DATABASE_URL: several processes on one"
+            " database are not supported yet"
+        ) from None
+    return descriptor
+
+
+def _connect(path: str, busy_timeout: timedelta) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    # How long a write waits for another connection's lock before it fails.
+    db.execute(f"PRAGMA busy_timeout={busy_timeout // timedelta(milliseconds=1)}")
+    db.executescript(_SCHEMA)
+    if "body" in {column[1] for column in db.execute("PRAGMA table_info(deliveries)")}:
+        db.executescript(_MOVE_BODIES)
+    return db
+
+
 class SqliteDeliveryStore:
     """SQLite in WAL mode with `synchronous=FULL`; one connection used from one thread.
 
@@ -339,17 +407,21 @@ class SqliteDeliveryStore:
     after its own batch committed, so one fsync serves many deliveries.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, busy_timeout: timedelta = timedelta(seconds=5)) -> None:
+        self._lock = _lock_exclusively(path)
+        try:
+            self._db = _connect(path, busy_timeout)
+        except sqlite3.Error as error:
+            self._unlock()
+            raise StoreUnavailable(f"cannot open the delivery store {path}: {error}") from None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-store")
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-        if "body" in {column[1] for column in self._db.execute("PRAGMA table_info(deliveries)")}:
-            self._db.executescript(_MOVE_BODIES)
         self._inbox: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # the lock goes with its file descriptor
+            self._lock = None
 
     async def _call(self, work: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
@@ -358,10 +430,12 @@ class SqliteDeliveryStore:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             result = work(*args)
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # SQLite has already rolled back after some errors (a full disk, for one).
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
         return result
 
     async def add(self, delivery: NewDelivery) -> bool:
@@ -381,8 +455,11 @@ class SqliteDeliveryStore:
             batch, self._inbox = self._inbox, []
             try:
                 results = await self._call(self._transaction, _run_all, [w for w, _ in batch])
-            except Exception:
-                await self._commit_one_by_one(batch)  # so one failure does not fail the rest
+            except Exception as error:
+                if _of_the_whole_store(error):  # each write alone would meet it again
+                    _fail_all(batch, error)
+                else:
+                    await self._commit_one_by_one(batch)  # so one failure does not fail the rest
                 continue
             for (_, done), result in zip(batch, results, strict=True):
                 if not done.done():
@@ -570,6 +647,7 @@ class SqliteDeliveryStore:
             await self._committer
         await self._call(self._db.close)
         self._thread.shutdown(wait=True)
+        self._unlock()
 
     async def _write(self, sql: str, *params: Any) -> int:
         changed: int = await self._grouped(partial(self._rowcount, sql, params))

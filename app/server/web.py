@@ -27,9 +27,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Lifespan, Message, Receive, Scope, Send
 
+from app.server.health import Health
 from app.server.metrics import Metrics
 from app.server.store import DeliveryStatus, DeliveryStore, NewDelivery
-from app.server.worker import Worker
+from app.server.worker import Worker, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,7 @@ class WebhookEndpoint:
         self._worker = worker
         self._metrics = metrics
         self._triage = triage
+        self.storing = Health("storing deliveries", utc_now)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope["headers"])
@@ -216,11 +218,16 @@ class WebhookEndpoint:
             body=body,
             received_at=datetime.now(UTC),
         )
+        unclaimable = self._worker.trouble if self._worker is not None else None
+        if unclaimable is not None:  # it would be stored and left undone
+            return 503, _error_body(f"{unclaimable.reason()}; redeliver it later")
         try:
             added = await self._store.add(delivery)
-        except Exception:
-            log.exception("could not store delivery %s", delivery_id)
+        except Exception as error:
+            log.warning("could not store delivery %s", delivery_id)
+            self.storing.failed(error)
             return 503, _error_body("the delivery could not be stored; redeliver it later")
+        self.storing.worked()
         if not added:
             return 202, _DUPLICATE
         if self._worker is not None:
@@ -254,6 +261,16 @@ def create_web_app(
     )
 
     async def health(request: Request) -> Response:
+        trouble = webhooks.storing.trouble or (worker.trouble if worker is not None else None)
+        if trouble is not None:
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "error": trouble.reason(),
+                    "since": trouble.since.isoformat(timespec="seconds"),
+                },
+                status_code=503,
+            )
         try:
             counts = await store.counts()
         except Exception:

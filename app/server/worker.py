@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from app.server.health import Health, Trouble
 from app.server.metrics import Metrics
 from app.server.store import Delivery, DeliveryStore, Joins
 
@@ -28,7 +29,6 @@ Process = Callable[[Sequence[Delivery]], Awaitable[int]]
 Clock = Callable[[], datetime]
 
 _ERROR_TEXT_LIMIT = 2000
-_STORE_RETRY_SECONDS = 1.0
 
 
 class Reschedule(Exception):
@@ -52,6 +52,12 @@ def exponential_backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=2**attempts), timedelta(minutes=5))
 
 
+def store_backoff(failures: int) -> timedelta:
+    """0.5 s, 1 s, 2 s … after each failure of the store in a row, capped at 30 s: soon back
+    at work once a lock is gone, without hammering a store that stays broken."""
+    return min(timedelta(seconds=0.5 * 2 ** (failures - 1)), timedelta(seconds=30))
+
+
 class Worker:
     def __init__(
         self,
@@ -67,6 +73,7 @@ class Worker:
         metrics: Metrics | None = None,
         joins: Joins | None = None,
         longest_run: int = 20,
+        retry_store: Callable[[int], timedelta] = store_backoff,
     ) -> None:
         self._store = store
         self._process = process
@@ -79,20 +86,33 @@ class Worker:
         self._backoff = backoff
         self._lease = lease
         self._metrics = metrics
+        self._retry_store = retry_store
+        self._claiming = Health("claiming deliveries", clock)
+        self._released_at_start = False
+        self._unrecorded: set[str] = set()  # handled or not, their outcome could not be stored
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._issues_in_flight: set[str] = set()  # at most one delivery per issue runs
         self._wake = asyncio.Event()
         self._quiet = asyncio.Event()
         self._stopping = False
+        self._stopped = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+
+    @property
+    def trouble(self) -> Trouble | None:
+        """Why the worker cannot claim deliveries now, if it cannot."""
+        return self._claiming.trouble
 
     def start(self) -> None:
         self._stopping = False
+        self._stopped.clear()
+        self._released_at_start = False
         self._loop_task = asyncio.create_task(self._run(), name="baton-worker")
 
     async def stop(self) -> None:
         """Stop claiming work and wait for the deliveries in flight to finish."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
         if self._loop_task is not None:
             await self._loop_task
@@ -115,19 +135,40 @@ class Worker:
         await self._quiet.wait()
 
     async def _run(self) -> None:
-        await self._store.release_running()
         while not self._stopping:
             self._wake.clear()
             try:
+                await self._put_back()
                 claimed, next_due = await self._claim()
-            except Exception:
-                log.exception("the delivery store failed; trying again shortly")
-                await self._sleep(_STORE_RETRY_SECONDS)
+            except Exception as error:
+                await self._back_off(error)
                 continue
+            self._claiming.worked()
             if not claimed and not self._in_flight and not self._wake.is_set():
                 self._quiet.set()
             await self._sleep(self._seconds_until(next_due))
         self._quiet.set()
+
+    async def _back_off(self, error: Exception) -> None:
+        """The store failed: wait longer after each failure in a row, however often the
+        worker is notified meanwhile, and try again."""
+        trouble = self._claiming.failed(error)
+        with contextlib.suppress(TimeoutError):
+            delay = self._retry_store(trouble.failures).total_seconds()
+            await asyncio.wait_for(self._stopped.wait(), delay)
+
+    async def _put_back(self) -> None:
+        """Make claimable again what no one is working on but is marked running: at start,
+        all of it (this process's crash left it); later, the deliveries whose outcome could
+        not be recorded, rather than waiting for their leases to end."""
+        if not self._released_at_start:
+            await self._store.release_running()
+            self._released_at_start = True
+            self._unrecorded.clear()
+        if self._unrecorded:
+            put_back = list(self._unrecorded)
+            await self._store.release(put_back)
+            self._unrecorded.difference_update(put_back)
 
     async def _claim(self) -> tuple[list[Delivery], datetime | None]:
         """Start the runnable deliveries there is room for; the next time one falls due, as
@@ -163,11 +204,15 @@ class Worker:
                 current, started = delivery, time.perf_counter()
                 try:
                     delivery = await self._settle([current, *await self._following(current)])
-                except Exception:
-                    # The store is unreachable: the lease expires, and the delivery runs again.
-                    log.exception(
-                        "could not record the outcome of delivery %s", current.delivery_id
+                except Exception as error:
+                    # The store fails: the delivery runs again once it works.
+                    log.warning(
+                        "could not record the outcome of delivery %s: %s",
+                        current.delivery_id,
+                        error,
                     )
+                    self._claiming.failed(error)
+                    self._unrecorded.add(current.delivery_id)
                     delivery = None
                 finally:
                     if self._metrics is not None:

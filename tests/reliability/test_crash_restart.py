@@ -51,8 +51,15 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def baton_process(env: dict[str, str], port: int, logs: Path) -> AsyncIterator[int]:
-    """Run `baton serve` until it answers /healthz; yields its pid; SIGTERM at the end."""
+async def baton_process(
+    env: dict[str, str],
+    port: int,
+    logs: Path,
+    *,
+    started: Callable[[int], Awaitable[bool]] | None = None,
+) -> AsyncIterator[int]:
+    """Run `baton serve` until it is `started` (by default: /healthz answers ok); yields its
+    pid; SIGTERM at the end."""
     with logs.open("ab") as out:
         process = subprocess.Popen(
             [*COMMAND, "serve", "--port", str(port)],
@@ -62,7 +69,9 @@ async def baton_process(env: dict[str, str], port: int, logs: Path) -> AsyncIter
             stderr=subprocess.STDOUT,
         )
     try:
-        await eventually(lambda: healthy(port), what="baton serve to start", timeout=30)
+        await eventually(
+            lambda: (started or healthy)(port), what="baton serve to start", timeout=30
+        )
         yield process.pid
     finally:
         if process.poll() is None:

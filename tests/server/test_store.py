@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,8 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.server.store import _CLAIMABLE, Claim, DeliveryStatus, SqliteDeliveryStore, open_store
-from tests.server.helpers import new_delivery
+from app.server.store import (
+    _CLAIMABLE,
+    Claim,
+    DeliveryStatus,
+    SqliteDeliveryStore,
+    StoreUnavailable,
+    open_store,
+)
+from tests.server.helpers import locked, new_delivery
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=10)
@@ -260,6 +268,78 @@ async def test_deliveries_added_together_are_committed_before_add_returns(
 
     assert added == [True] * 50 + [False, False]
     assert count == 50
+
+
+async def test_a_second_store_on_the_same_file_is_refused_while_the_first_is_open(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "baton.db")
+    first = SqliteDeliveryStore(path)
+    try:
+        with pytest.raises(StoreUnavailable) as refused:
+            SqliteDeliveryStore(path)
+    finally:
+        await first.close()
+    second = SqliteDeliveryStore(path)  # the lock went with the first
+    await second.close()
+    in_memory = [SqliteDeliveryStore(":memory:") for _ in range(2)]  # nothing to share
+    for store in in_memory:
+        await store.close()
+
+    assert path in str(refused.value)
+    assert "another" in str(refused.value)
+
+
+async def test_a_file_that_is_not_a_database_is_refused_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "baton.db"
+    path.write_bytes(b"not a database, " * 512)
+
+    with pytest.raises(StoreUnavailable) as refused:
+        SqliteDeliveryStore(str(path))
+    path.unlink()
+    reopened = SqliteDeliveryStore(str(path))  # the refused one let go of the lock
+    await reopened.close()
+
+    assert str(refused.value) == f"cannot open the delivery store {path}: file is not a database"
+
+
+async def test_writes_waiting_on_a_locked_store_fail_together_and_it_writes_once_unlocked(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "baton.db"
+    store = SqliteDeliveryStore(str(path), busy_timeout=timedelta(milliseconds=200))
+    try:
+        with locked(path):
+            started = time.monotonic()
+            results = await asyncio.gather(
+                *(store.add(new_delivery("o/r#1")) for _ in range(20)), return_exceptions=True
+            )
+            elapsed = time.monotonic() - started
+        added = await store.add(new_delivery("o/r#1"))
+    finally:
+        await store.close()
+
+    assert {str(result) for result in results} == {"database is locked"}
+    assert elapsed < 2.0, "one wait for the lock, not one per write (20 times 0.2 s)"
+    assert added
+
+
+async def test_a_full_disk_fails_a_write_with_its_own_error_and_the_store_recovers(
+    tmp_path: Path,
+) -> None:
+    store = SqliteDeliveryStore(str(tmp_path / "baton.db"))
+    large = replace(new_delivery("o/r#1"), body=b'{"text": "' + b"x" * 100_000 + b'"}')
+    try:
+        (pages,) = store._db.execute("PRAGMA page_count").fetchone()
+        store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            await store.add(large)
+        store._db.execute("PRAGMA max_page_count = 1073741823")  # room again
+        added = await store.add(large)
+    finally:
+        await store.close()
+
+    assert added
 
 
 # -- claims against a model of the rules ---------------------------------------------------

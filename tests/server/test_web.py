@@ -5,6 +5,8 @@ import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +23,7 @@ from app.server.worker import Worker
 from tests.server.helpers import (
     SECRET,
     comment_payload,
+    locked,
     new_delivery,
     one_at_a_time,
     sign,
@@ -252,6 +255,73 @@ async def test_health_is_unavailable_when_the_store_is_closed(metrics: Metrics) 
 
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
+
+
+async def test_while_the_store_cannot_write_deliveries_are_refused_and_health_says_why(
+    client: httpx.AsyncClient, store: SqliteDeliveryStore
+) -> None:
+    body = json.dumps({**comment_payload(12), "padding": "x" * 100_000}).encode()
+    (pages,) = store._db.execute("PRAGMA page_count").fetchone()
+    store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full
+
+    refused = await post(client, body, webhook_headers(body, delivery_id="full-1"))
+    health = await client.get("/healthz")
+    store._db.execute("PRAGMA max_page_count = 1073741823")  # room again
+    accepted = await post(client, body, webhook_headers(body, delivery_id="full-2"))
+    recovered = await client.get("/healthz")
+
+    assert refused.status_code == 503
+    assert health.status_code == 503
+    assert health.json()["status"] == "unavailable"
+    assert health.json()["error"] == (
+        "storing deliveries fails: OperationalError: database or disk is full"
+    )
+    assert "since" in health.json()
+    assert accepted.status_code == 202
+    assert recovered.status_code == 200
+    assert await store.known_ids(["full-1", "full-2"]) == {"full-2"}
+
+
+async def test_while_the_worker_cannot_claim_deliveries_are_refused_and_health_says_why(
+    tmp_path: Path, metrics: Metrics
+) -> None:
+    path = tmp_path / "baton.db"
+    store = SqliteDeliveryStore(str(path), busy_timeout=timedelta(milliseconds=50))
+    processed: list[str] = []
+
+    async def process(delivery: Delivery) -> None:
+        processed.append(delivery.delivery_id)
+
+    worker = Worker(store, one_at_a_time(process), retry_store=lambda _: timedelta(milliseconds=20))
+    app = create_web_app(
+        webhook_secret=SECRET, store=store, worker=worker, metrics=metrics, triage=triage
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://baton.test"
+    ) as client:
+        with locked(path):
+            worker.start()
+            while worker.trouble is None:
+                await asyncio.sleep(0.01)
+            health = await client.get("/healthz")
+            refused = await post(client, BODY, webhook_headers(BODY, delivery_id="locked"))
+        while worker.trouble is not None:
+            await asyncio.sleep(0.01)
+        recovered = await client.get("/healthz")
+        accepted = await post(client, BODY, webhook_headers(BODY, delivery_id="unlocked"))
+        await asyncio.wait_for(worker.idle(), 5)
+    await worker.stop()
+    await store.close()
+
+    assert health.status_code == 503
+    assert health.json()["error"] == (
+        "claiming deliveries fails: OperationalError: database is locked"
+    )
+    assert refused.status_code == 503
+    assert "database is locked" in refused.json()["error"]
+    assert recovered.status_code == 200
+    assert accepted.status_code == 202
+    assert processed == ["unlocked"], "the refused delivery was not stored"
 
 
 async def test_metrics_count_deliveries_and_github_responses(

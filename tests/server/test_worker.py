@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvloop
 
 from app.server.metrics import Metrics
 from app.server.store import Claim, Delivery, DeliveryStatus, SqliteDeliveryStore
-from app.server.worker import Reschedule, Worker, exponential_backoff
-from tests.server.helpers import new_delivery, one_at_a_time
+from app.server.worker import Reschedule, Worker, exponential_backoff, store_backoff
+from tests.server.helpers import locked, new_delivery, one_at_a_time
 
 
 class ManualClock:
@@ -415,3 +416,80 @@ def test_retries_run_when_due_under_uvloop_with_no_other_traffic() -> None:
     # Lateness is how long the loop took to get round to it; 0.1 s is far more than that.
     # A retry left asleep shows up as None or as a whole stagger (0.15 s) late, or more.
     assert all(late is not None and late < 0.1 for late in lateness), lateness
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(5):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+def quick_retries(failures: int) -> timedelta:
+    return timedelta(milliseconds=20)
+
+
+async def test_a_worker_started_on_a_locked_store_waits_for_it_then_does_the_work(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "baton.db"
+    store = SqliteDeliveryStore(str(path), busy_timeout=timedelta(milliseconds=50))
+    ids = await add_all(store, ["o/r#1", "o/r#2"])
+    await store.claim(datetime.now(UTC), limit=1, lease=timedelta(hours=1))  # before a crash
+    processed: list[str] = []
+
+    async def process(delivery: Delivery) -> None:
+        processed.append(delivery.delivery_id)
+
+    worker = Worker(store, one_at_a_time(process), retry_store=quick_retries)
+    with locked(path):
+        worker.start()
+        await until(lambda: worker.trouble is not None and worker.trouble.failures >= 5)
+        trouble = worker.trouble
+        assert processed == []
+    await run_until_idle(worker)
+    await worker.stop()
+    await store.close()
+
+    assert processed == ids
+    assert trouble is not None
+    assert trouble.reason() == "claiming deliveries fails: OperationalError: database is locked"
+    assert worker.trouble is None
+    said = [r.getMessage() for r in caplog.records if r.name == "app.server.health"]
+    assert len(said) == 2, "a streak of failures is told once, and its end once"
+    assert said[0].startswith("claiming deliveries fails (OperationalError: database is locked)")
+    assert said[1].startswith("claiming deliveries works again, after")
+
+
+async def test_a_delivery_whose_outcome_could_not_be_recorded_runs_again_once_the_store_works(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "baton.db"
+    store = SqliteDeliveryStore(str(path), busy_timeout=timedelta(milliseconds=50))
+    [delivery_id] = await add_all(store, ["o/r#1"])
+    lock = contextlib.ExitStack()
+    handled: list[str] = []
+
+    async def process(delivery: Delivery) -> None:
+        handled.append(delivery.delivery_id)
+        if len(handled) == 1:
+            lock.enter_context(locked(path))  # the store fails before the end is recorded
+
+    worker = Worker(store, one_at_a_time(process), retry_store=quick_retries)
+    worker.start()
+    await until(lambda: worker.trouble is not None)
+    lock.close()
+    await until(lambda: len(handled) == 2)  # long before its lease of ten minutes ends
+    await run_until_idle(worker)
+    await worker.stop()
+    stored = await store.get(delivery_id)
+    await store.close()
+
+    assert handled == [delivery_id, delivery_id]
+    assert stored is not None and stored.status is DeliveryStatus.DONE
+
+
+def test_store_retries_grow_and_are_capped() -> None:
+    delays = [store_backoff(n) for n in range(1, 20)]
+    assert delays[:3] == [timedelta(seconds=0.5), timedelta(seconds=1), timedelta(seconds=2)]
+    assert delays == sorted(delays)
+    assert max(delays) == timedelta(seconds=30)
