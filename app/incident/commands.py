@@ -49,7 +49,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "ic",
         (),
         "/ic [me|@user] [notes]",
-        "`/ic` or `/ic me`: take the Incident Commander role now. "
+        "`/ic` or `/ic me`: take the Incident Commander role now, also from a sitting IC, "
+        "who is told by name that they no longer hold it (no `/accept` needed, so an incident "
+        "never waits for an IC who cannot answer); a pending handoff is withdrawn. "
         "`/ic @user`: propose a handoff, as `/handoff` does.",
         "a responder takes the role; a handoff: the IC, or any responder while there is none",
         "/ic me",
