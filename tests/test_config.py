@@ -16,6 +16,7 @@ from app.config import (
     CONFIG_PATH,
     DEFAULTS,
     MAX_DEPTH,
+    MAX_EXTENDS,
     MAX_FILE_BYTES,
     MAX_REGIONS,
     MAX_SEVERITIES,
@@ -27,6 +28,7 @@ from app.config import (
     Config,
     ConfigProblem,
     ConfigSource,
+    LoadResult,
     check_config_file,
     configuration_table,
     extends_target,
@@ -35,7 +37,9 @@ from app.config import (
     parse_duration,
     resolve,
 )
+from app.handlers.work import NOTICE_PROBLEMS, config_notice
 from app.incident.calendar import Region
+from app.incident.timeline import GITHUB_BODY_LIMIT
 
 SPEC_EXAMPLE = """\
 labels: {incident: incident, retrospective: retrospective, stale: stale}
@@ -849,6 +853,24 @@ def test_a_long_unknown_key_is_named_in_short() -> None:
     assert problems == [f"clocks.{'x' * 40}…: unknown key; use one of {clocks}"]
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    count=st.integers(0, 5000),
+    path=st.text(max_size=400),
+    message=st.text(max_size=2000),
+    sources=st.lists(st.text(max_size=400), max_size=2 * (MAX_EXTENDS + 1)),
+)
+def test_the_notice_fits_in_a_comment_whatever_the_problems(
+    count: int, path: str, message: str, sources: list[str]
+) -> None:
+    problems = (ConfigProblem(path, message),) * count
+    notice = config_notice(LoadResult(DEFAULTS, problems, tuple(sources)))
+    assert len(notice) <= GITHUB_BODY_LIMIT
+    assert notice.count("\n- ") == min(count, NOTICE_PROBLEMS) + (count > NOTICE_PROBLEMS)
+    if count > NOTICE_PROBLEMS:
+        assert f"and {count - NOTICE_PROBLEMS} more problem" in notice
+
+
 # --- check-config ------------------------------------------------------------------------------
 
 
@@ -953,6 +975,50 @@ def test_resolve_never_raises_and_always_gives_a_valid_config(layers: list[objec
 def test_parse_document_never_raises(text: str) -> None:
     document, problem = parse_document(text, "baton.yml")
     assert (document is None) == (problem is not None)
+
+
+ANCHORS = st.sampled_from(["a", "b", "c"])
+
+
+def _flow(anchor: str | None, items: list[str], as_mapping: bool) -> str:
+    text = (
+        "{" + ", ".join(f"k{n}: {item}" for n, item in enumerate(items)) + "}"
+        if as_mapping
+        else "[" + ", ".join(items) + "]"
+    )
+    return f"&{anchor} {text}" if anchor else text
+
+
+FLOW_YAML = st.recursive(
+    st.sampled_from(["x", "1", "null"]) | ANCHORS.map(lambda name: f"*{name}"),
+    lambda children: st.builds(
+        _flow, st.none() | ANCHORS, st.lists(children, max_size=4), st.booleans()
+    ),
+    max_leaves=40,
+).map(lambda node: f"labels: {node}\n")
+
+
+def values_within_limits(value: object, depth: int = 1) -> int:
+    """The values a document stands for, counted as the loader counts them."""
+    assert depth <= MAX_DEPTH
+    if isinstance(value, Mapping):
+        pairs = [part for pair in value.items() for part in pair]
+        return 1 + sum(values_within_limits(part, depth + 1) for part in pairs)
+    if isinstance(value, list):
+        return 1 + sum(values_within_limits(item, depth + 1) for item in value)
+    return 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(FLOW_YAML)
+def test_anchors_and_aliases_never_raise_and_what_is_read_stays_within_the_limits(
+    text: str,
+) -> None:
+    document, problem = parse_document(text, "baton.yml")
+    assert (document is None) == (problem is not None)
+    if document is not None:
+        assert values_within_limits(document) <= MAX_VALUES
+        resolve([document, document])
 
 
 # --- docs/configuration.md ---------------------------------------------------------------------
