@@ -1013,7 +1013,8 @@ async def load_config(fetch: Fetch, owner: str, repo: str) -> LoadResult:
     """The repository's configuration: its file over the organisation's, over the defaults.
 
     `fetch(owner, repo, path)` returns a file's text from the default branch, or None when
-    it is absent (not a problem). An exception from `fetch` propagates.
+    it is absent (not a problem). An exception from `fetch` propagates. Parsing and checking
+    run in a worker thread: even a file at the limits never holds up the event loop.
     """
     problems: list[ConfigProblem] = []
     org = ConfigSource(owner, ORG_CONFIG_REPO)
