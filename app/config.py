@@ -12,11 +12,13 @@ is given a `fetch` function; everything else is pure.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import functools
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -33,6 +35,12 @@ from app.incident.calendar import Region
 CONFIG_PATH: Final = ".github/baton.yml"
 ORG_CONFIG_REPO: Final = ".github"
 MAX_EXTENDS: Final = 3
+# What one file may cost, so that a hostile file costs little (docs/configuration.md, Limits).
+MAX_FILE_BYTES: Final = 64 * 1024
+MAX_DEPTH: Final = 16  # levels of nesting, the top-level mapping being the first
+MAX_VALUES: Final = 10_000  # scalars, lists and mappings, each use of an alias counted in full
+MAX_SEVERITIES: Final = 20
+MAX_REGIONS: Final = 20
 PERMISSIONS: Final = ("read", "triage", "write", "maintain", "admin")
 STATUSES: Final = ("investigating", "identified", "mitigated", "resolved", "closed")
 RETROSPECTIVE_OPENINGS: Final = ("resolved", "manual")
@@ -277,10 +285,14 @@ def _known_keys(section: str) -> tuple[str, ...]:
 # --- small parsers: each returns the typed value or raises ValueError with a fix ----------
 
 
+def _shorten(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 def _show(raw: object) -> str:
     """A value as the user wrote it, short enough for a one-line problem."""
     if isinstance(raw, str):
-        return json.dumps(raw if len(raw) <= 40 else raw[:40] + "…", ensure_ascii=False)
+        return json.dumps(_shorten(raw), ensure_ascii=False)
     if isinstance(raw, bool):
         return "true" if raw else "false"
     if isinstance(raw, Mapping):
@@ -290,16 +302,30 @@ def _show(raw: object) -> str:
     return str(raw)[:40]
 
 
+_CLOSE: Final = 0.6
+
+
 def _did_you_mean(name: object, known: Sequence[str], otherwise: str | None = None) -> str:
     """The one close match; else `otherwise`, or the whole list (also for a tie)."""
-    text = str(name)[:100]
-    scored = sorted(
-        ((difflib.SequenceMatcher(None, text, option).ratio(), option) for option in known),
-        reverse=True,
-    )
-    if scored and scored[0][0] >= 0.6 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+    scored = sorted(_close_matches(str(name)[:100], known), reverse=True)
+    if scored and (len(scored) == 1 or scored[1][0] < scored[0][0]):
         return f'did you mean "{scored[0][1]}"?'
     return otherwise or f"use one of {', '.join(known)}"
+
+
+def _close_matches(text: str, known: Sequence[str]) -> list[tuple[float, str]]:
+    """The options as close as `_CLOSE` to the text, scored; the cheap upper bounds of the
+    score rule out most options before the costly one is worked out (as difflib's
+    get_close_matches does)."""
+    matcher = difflib.SequenceMatcher(None, text)
+    scored = []
+    for option in known:
+        matcher.set_seq2(option)
+        if matcher.real_quick_ratio() >= _CLOSE and matcher.quick_ratio() >= _CLOSE:
+            score = matcher.ratio()
+            if score >= _CLOSE:
+                scored.append((score, option))
+    return scored
 
 
 _DURATION: Final = re.compile(
@@ -347,13 +373,15 @@ def _names(raw: object) -> tuple[str, ...]:
     if not isinstance(raw, list):
         raise ValueError(f"{_show(raw)} is not a list; use [a, b]")
     names = tuple(_name(item) for item in raw)
-    duplicates = sorted({name for name in names if names.count(name) > 1})
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicates:
         raise ValueError(f"{', '.join(duplicates)} appears twice; name each once")
     return names
 
 
 def _severities(raw: object) -> tuple[str, ...]:
+    if isinstance(raw, list) and len(raw) > MAX_SEVERITIES:
+        raise ValueError(f"has {len(raw)}; name at most {MAX_SEVERITIES}")
     severities = _names(raw)
     if not severities:
         raise ValueError("is empty; name at least one severity, most severe first")
@@ -545,7 +573,8 @@ class _Section:
 
 
 def _join(path: str, name: object) -> str:
-    return f"{path}.{name}" if path else str(name)
+    shown = _shorten(str(name))
+    return f"{path}.{shown}" if path else shown
 
 
 def _section(
@@ -653,7 +682,10 @@ def _read_working_hours(raw: object, problems: list[ConfigProblem]) -> tuple[Reg
     regions: list[Region] = []
     if raw == []:
         problems.append(ConfigProblem("working_hours", "is empty; use [{timezone: UTC}]"))
-    if isinstance(raw, list):
+    if isinstance(raw, list) and len(raw) > MAX_REGIONS:
+        message = f"has {len(raw)} regions; use at most {MAX_REGIONS}"
+        problems.append(ConfigProblem("working_hours", message))
+    elif isinstance(raw, list):
         for index, item in enumerate(raw):
             if isinstance(item, Mapping):
                 region = _section(item, f"working_hours[{index}]", "working_hours[]", problems)
@@ -776,8 +808,63 @@ def _not_a_mapping(document: object) -> str:
 DEFAULTS: Final[Config] = resolve(()).config
 
 
+class _OverLimit(yaml.YAMLError):
+    """A file that goes beyond what Baton reads, and where."""
+
+    def __init__(self, reason: str, mark: yaml.Mark) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.mark = mark
+
+
 class _ConfigLoader(yaml.SafeLoader):
-    """YAML with 1.2-style scalars: `NO` stays Norway, `17:00` stays a time, `on` a word."""
+    """YAML with 1.2-style scalars: `NO` stays Norway, `17:00` stays a time, `on` a word.
+
+    Bounded while it is composed, before anything is built from it: at most MAX_DEPTH levels
+    of nesting, and at most MAX_VALUES values counting each use of an alias as a copy of what it
+    names, so that a few lines of anchors cannot stand for a billion values (or for themselves).
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._values: dict[int, int] = {}  # id of a composed node: the values it stands for
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        is_alias = self.check_event(yaml.AliasEvent)
+        mark = self.peek_event().start_mark
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _OverLimit(f"nested more than {MAX_DEPTH} levels deep", mark)
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        if node is not None:
+            self._values[id(node)] = self._count(node, is_alias, mark)
+        return node
+
+    def _count(self, node: yaml.Node, is_alias: bool, mark: yaml.Mark) -> int:
+        """The values a node stands for: its own and its children's, an alias's in full."""
+        if not is_alias:
+            values = 1 + sum(self._values[id(child)] for child in _children(node))
+        elif id(node) in self._values:
+            values = self._values[id(node)]
+        else:  # the alias's node is still being composed
+            raise _OverLimit("an alias names the value it is part of", mark)
+        if values > MAX_VALUES:
+            raise _OverLimit(
+                f"more than {MAX_VALUES:,} values, counting each use of an alias as a copy of "
+                "what it names",
+                mark,
+            )
+        return values
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _timestamp_or_text(loader: _ConfigLoader, node: yaml.Node) -> object:
@@ -814,8 +901,15 @@ def parse_document(
     text: str, source: str
 ) -> tuple[Mapping[object, object] | None, ConfigProblem | None]:
     """One file's YAML: its mapping (empty for an empty file), or None and the problem."""
+    size = len(text.encode(errors="replace"))
+    if size > MAX_FILE_BYTES:
+        message = f"the file is {size:,} bytes, more than the {MAX_FILE_BYTES:,} Baton reads"
+        return None, ConfigProblem(source, f"{message}; {_FILE_IGNORED}")
     try:
         document = yaml.load(text, Loader=_ConfigLoader)
+    except _OverLimit as error:
+        where = f"line {error.mark.line + 1}, column {error.mark.column + 1}"
+        return None, ConfigProblem(source, f"{error.reason} ({where}); {_FILE_IGNORED}")
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -882,7 +976,7 @@ async def _read_chain(
             if chain:
                 problems.append(_extends_problem(chain[0].source, f"{source} does not exist"))
             break
-        document, problem = parse_document(text, str(source))
+        document, problem = await asyncio.to_thread(parse_document, text, str(source))
         if document is None:
             problems.extend([problem] if problem else [])
             break
@@ -919,7 +1013,8 @@ async def load_config(fetch: Fetch, owner: str, repo: str) -> LoadResult:
     """The repository's configuration: its file over the organisation's, over the defaults.
 
     `fetch(owner, repo, path)` returns a file's text from the default branch, or None when
-    it is absent (not a problem). An exception from `fetch` propagates.
+    it is absent (not a problem). An exception from `fetch` propagates. Parsing and checking
+    run in a worker thread: even a file at the limits never holds up the event loop.
     """
     problems: list[ConfigProblem] = []
     org = ConfigSource(owner, ORG_CONFIG_REPO)
@@ -929,7 +1024,9 @@ async def load_config(fetch: Fetch, owner: str, repo: str) -> LoadResult:
         repo_chain = await _read_chain(fetch, ConfigSource(owner, repo), problems)
     already_below = {layer.source for layer in repo_chain}
     layers = [layer for layer in org_chain if layer.source not in already_below] + repo_chain
-    result = resolve([layer.document for layer in layers], [str(layer.source) for layer in layers])
+    result = await asyncio.to_thread(
+        resolve, [layer.document for layer in layers], [str(layer.source) for layer in layers]
+    )
     return LoadResult(result.config, (*problems, *result.problems), result.sources)
 
 

@@ -339,8 +339,10 @@ def plan_writes(plan: Plan) -> int:
     return len(plan.reactions) + len(plan.new_issues) + int(updates) + len(plan.replies)
 
 
-def _problems(loaded: LoadResult) -> str:
-    return "; ".join(map(str, loaded.problems))
+def _problems(loaded: LoadResult, shown: int = 3) -> str:
+    """The first problems and how many more: a file can hold thousands, a report line not."""
+    more = len(loaded.problems) - shown
+    return "; ".join(map(str, loaded.problems[:shown])) + (f"; and {more} more" if more > 0 else "")
 
 
 # --- every installation ------------------------------------------------------------------------

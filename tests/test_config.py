@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,6 +15,12 @@ from hypothesis import strategies as st
 from app.config import (
     CONFIG_PATH,
     DEFAULTS,
+    MAX_DEPTH,
+    MAX_EXTENDS,
+    MAX_FILE_BYTES,
+    MAX_REGIONS,
+    MAX_SEVERITIES,
+    MAX_VALUES,
     PERMISSIONS,
     RETROSPECTIVE_OPENINGS,
     SETTINGS,
@@ -21,6 +28,7 @@ from app.config import (
     Config,
     ConfigProblem,
     ConfigSource,
+    LoadResult,
     check_config_file,
     configuration_table,
     extends_target,
@@ -29,7 +37,9 @@ from app.config import (
     parse_duration,
     resolve,
 )
+from app.handlers.work import NOTICE_PROBLEMS, config_notice
 from app.incident.calendar import Region
+from app.incident.timeline import GITHUB_BODY_LIMIT
 
 SPEC_EXAMPLE = """\
 labels: {incident: incident, retrospective: retrospective, stale: stale}
@@ -706,6 +716,161 @@ async def test_extends_a_missing_file_or_a_bad_value_is_a_problem() -> None:
     ]
 
 
+# --- limits: what one file may cost ------------------------------------------------------------
+
+
+def alias_bomb(levels: int) -> str:
+    """Each anchor names the one before twice: a few lines that stand for 2**levels values."""
+    lines = ["l0: &l0 {a: x, b: x}"]
+    lines += [f"l{n}: &l{n} {{a: *l{n - 1}, b: *l{n - 1}}}" for n in range(1, levels)]
+    return "\n".join([*lines, f"labels: *l{levels - 1}"]) + "\n"
+
+
+def nested(levels: int) -> str:
+    """A document nested `levels` deep, the top-level mapping being the first."""
+    return "labels: " + "[" * (levels - 2) + "x" + "]" * (levels - 2) + "\n"
+
+
+def test_an_alias_bomb_is_refused_without_being_expanded() -> None:
+    started = time.process_time()
+    document, problem = parse_document(alias_bomb(60), "baton.yml")
+    assert time.process_time() - started < 1
+    assert document is None
+    assert str(problem) == (
+        f"baton.yml: more than {MAX_VALUES:,} values, counting each use of an alias as a copy "
+        "of what it names (line 12, column 6); Baton uses the defaults instead of this file"
+    )
+
+
+def test_aliases_within_the_limit_are_read() -> None:
+    document, problem = parse_document(
+        "base: &base {incident: incident, stale: stale}\nlabels: *base\n", "baton.yml"
+    )
+    assert problem is None and document is not None
+    assert resolve([document]).config.labels.stale == "stale"
+
+
+async def test_two_files_that_would_grow_while_merging_fall_back_to_the_defaults() -> None:
+    github = FakeRepositories(
+        {
+            f"acme/api:{CONFIG_PATH}": "_extends: base\n" + alias_bomb(16),
+            f"acme/base:{CONFIG_PATH}": alias_bomb(16),
+        }
+    )
+    started = time.process_time()
+    result = await load_config(github.fetch, "acme", "api")
+    assert time.process_time() - started < 2
+    assert result.config == DEFAULTS
+    assert [problem.path for problem in result.problems] == [f"acme/api:{CONFIG_PATH}"]
+    assert f"more than {MAX_VALUES:,} values" in result.problems[0].message
+
+
+async def test_an_alias_to_the_value_it_is_part_of_is_refused() -> None:
+    github = FakeRepositories(
+        {
+            f"acme/.github:{CONFIG_PATH}": "labels: &loop {incident: *loop}\n",
+            f"acme/api:{CONFIG_PATH}": "labels: &loop {incident: *loop}\n",
+        }
+    )
+    result = await load_config(github.fetch, "acme", "api")
+    assert result.config == DEFAULTS
+    assert [str(problem) for problem in result.problems] == [
+        f"acme/{repo}:{CONFIG_PATH}: an alias names the value it is part of (line 1, column 26); "
+        "Baton uses the defaults instead of this file"
+        for repo in (".github", "api")
+    ]
+
+
+def test_nesting_up_to_the_limit_is_read() -> None:
+    document, problem = parse_document(nested(MAX_DEPTH), "baton.yml")
+    assert problem is None and document is not None
+
+
+@pytest.mark.parametrize("levels", [MAX_DEPTH + 1, 5000])
+def test_nesting_deeper_than_the_limit_is_refused(levels: int) -> None:
+    started = time.process_time()
+    document, problem = parse_document(nested(levels), "baton.yml")
+    assert time.process_time() - started < 1
+    assert document is None
+    assert str(problem) == (
+        f"baton.yml: nested more than {MAX_DEPTH} levels deep (line 1, column {MAX_DEPTH + 8}); "
+        "Baton uses the defaults instead of this file"
+    )
+
+
+def test_a_file_over_the_size_limit_is_refused_as_a_whole() -> None:
+    keys = "default_severity: sev1\n"
+    at_limit = keys + "#" * (MAX_FILE_BYTES - len(keys) - 1) + "\n"
+    assert parse_document(at_limit, "baton.yml") == ({"default_severity": "sev1"}, None)
+    document, problem = parse_document(at_limit + "é", "baton.yml")  # é is two bytes
+    assert document is None
+    assert str(problem) == (
+        f"baton.yml: the file is {MAX_FILE_BYTES + 2:,} bytes, more than the {MAX_FILE_BYTES:,} "
+        "Baton reads; Baton uses the defaults instead of this file"
+    )
+
+
+HOSTILE_BUT_WITHIN_LIMITS = {
+    "3,000 unknown keys": "".join(f"unknown_{n:05}: 1\n" for n in range(3000)),
+    "3,000 severities and as many cadences": (
+        f"severities: [{', '.join(f's{n}' for n in range(3000))}]\n"
+        f"clocks: {{update_every: {{{', '.join(f'u{n}: 1h' for n in range(3000))}}}}}\n"
+    ),
+    "2,000 regions in no time zone": "working_hours:\n"
+    + "".join(f"- {{timezone: Lond{n}}}\n" for n in range(2000)),
+    "3,000 responder teams": f"responders: {{teams: [{', '.join(f'o/{n}' for n in range(3000))}]}}",
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE_BUT_WITHIN_LIMITS.values(), ids=HOSTILE_BUT_WITHIN_LIMITS)
+def test_a_file_within_the_limits_is_checked_in_linear_time(text: str) -> None:
+    assert len(text.encode()) <= MAX_FILE_BYTES
+    started = time.process_time()
+    document, problem = parse_document(text, "baton.yml")
+    assert problem is None and document is not None
+    resolve([document])
+    assert time.process_time() - started < 3  # about 0.3 s; over 7 s when it was quadratic
+
+
+def test_at_most_so_many_severities_and_regions() -> None:
+    config, problems = load(
+        f"severities: [{', '.join(f's{n}' for n in range(MAX_SEVERITIES + 1))}]\n"
+        f"working_hours: [{', '.join(['{timezone: UTC}'] * (MAX_REGIONS + 1))}]\n"
+    )
+    assert config.severities == DEFAULTS.severities
+    assert config.working_hours == DEFAULTS.working_hours
+    assert problems == [
+        f"severities: has {MAX_SEVERITIES + 1}; name at most {MAX_SEVERITIES}",
+        f"working_hours: has {MAX_REGIONS + 1} regions; use at most {MAX_REGIONS}",
+    ]
+
+
+def test_a_long_unknown_key_is_named_in_short() -> None:
+    _, problems = load(f"clocks:\n  ? {'x' * 5000}\n  : 1\n")  # a key as long as YAML allows
+    clocks = "acknowledge_within, escalate_after, update_every, handoff_reminder, " + (
+        "close_after_working_hours, stale_after_working_days"
+    )
+    assert problems == [f"clocks.{'x' * 40}…: unknown key; use one of {clocks}"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    count=st.integers(0, 5000),
+    path=st.text(max_size=400),
+    message=st.text(max_size=2000),
+    sources=st.lists(st.text(max_size=400), max_size=2 * (MAX_EXTENDS + 1)),
+)
+def test_the_notice_fits_in_a_comment_whatever_the_problems(
+    count: int, path: str, message: str, sources: list[str]
+) -> None:
+    problems = (ConfigProblem(path, message),) * count
+    notice = config_notice(LoadResult(DEFAULTS, problems, tuple(sources)))
+    assert len(notice) <= GITHUB_BODY_LIMIT
+    assert notice.count("\n- ") == min(count, NOTICE_PROBLEMS) + (count > NOTICE_PROBLEMS)
+    if count > NOTICE_PROBLEMS:
+        assert f"and {count - NOTICE_PROBLEMS} more problem" in notice
+
+
 # --- check-config ------------------------------------------------------------------------------
 
 
@@ -810,6 +975,50 @@ def test_resolve_never_raises_and_always_gives_a_valid_config(layers: list[objec
 def test_parse_document_never_raises(text: str) -> None:
     document, problem = parse_document(text, "baton.yml")
     assert (document is None) == (problem is not None)
+
+
+ANCHORS = st.sampled_from(["a", "b", "c"])
+
+
+def _flow(anchor: str | None, items: list[str], as_mapping: bool) -> str:
+    text = (
+        "{" + ", ".join(f"k{n}: {item}" for n, item in enumerate(items)) + "}"
+        if as_mapping
+        else "[" + ", ".join(items) + "]"
+    )
+    return f"&{anchor} {text}" if anchor else text
+
+
+FLOW_YAML = st.recursive(
+    st.sampled_from(["x", "1", "null"]) | ANCHORS.map(lambda name: f"*{name}"),
+    lambda children: st.builds(
+        _flow, st.none() | ANCHORS, st.lists(children, max_size=4), st.booleans()
+    ),
+    max_leaves=40,
+).map(lambda node: f"labels: {node}\n")
+
+
+def values_within_limits(value: object, depth: int = 1) -> int:
+    """The values a document stands for, counted as the loader counts them."""
+    assert depth <= MAX_DEPTH
+    if isinstance(value, Mapping):
+        pairs = [part for pair in value.items() for part in pair]
+        return 1 + sum(values_within_limits(part, depth + 1) for part in pairs)
+    if isinstance(value, list):
+        return 1 + sum(values_within_limits(item, depth + 1) for item in value)
+    return 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(FLOW_YAML)
+def test_anchors_and_aliases_never_raise_and_what_is_read_stays_within_the_limits(
+    text: str,
+) -> None:
+    document, problem = parse_document(text, "baton.yml")
+    assert (document is None) == (problem is not None)
+    if document is not None:
+        assert values_within_limits(document) <= MAX_VALUES
+        resolve([document, document])
 
 
 # --- docs/configuration.md ---------------------------------------------------------------------

@@ -22,6 +22,19 @@ from app.incident.labels import is_baton_label
 from app.incident.state import IncidentState, issue_state_key
 from app.incident.words import render
 
+NOTICE_PROBLEMS = 20  # a notice lists this many problems and counts the rest
+
+
+def config_notice(loaded: LoadResult) -> str:
+    """The notice of what is wrong with the configuration: the first problems, and how many
+    more `baton check-config` would list, so that it stays short whatever the file holds."""
+    return render(
+        "reply/config_problems.md.j2",
+        problems=loaded.problems[:NOTICE_PROBLEMS],
+        more=max(len(loaded.problems) - NOTICE_PROBLEMS, 0),
+        sources=loaded.sources,
+    )
+
 
 @dataclass
 class Work:
@@ -162,11 +175,6 @@ class Work:
         notice_key = f"config@{digest}"
         if notice_key in decision.state.nudges:
             return decision
-        notice = Reply(
-            key=f"config:{issue.number}:{digest}",
-            body=render(
-                "reply/config_problems.md.j2", problems=problems, sources=self.loaded.sources
-            ),
-        )
+        notice = Reply(key=f"config:{issue.number}:{digest}", body=config_notice(self.loaded))
         state = replace(decision.state, nudges=(*decision.state.nudges, notice_key))
         return replace(decision, state=state, replies=(*decision.replies, notice))

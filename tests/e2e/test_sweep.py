@@ -276,6 +276,20 @@ async def test_a_broken_configuration_nags_and_closes_nothing(
     assert report.skipped and "configuration is broken" in report.skipped[0][1]
 
 
+async def test_a_configuration_with_thousands_of_problems_is_skipped_in_a_few_words(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    world = timed_world
+    world.standin.put_file(REPO, ".github/baton.yml", "".join(f"k{n}: 1\n" for n in range(3000)))
+    plant_incident(world, declared(clock(), ic=None))
+
+    report = await sweep(world, clock() + timedelta(days=10))
+
+    [(where, reason)] = report.skipped
+    assert where == REPO and len(reason) < 1000
+    assert reason.endswith("; and 2997 more")
+
+
 async def test_a_tampered_card_is_left_alone(timed_world: Stage, clock: FakeClock) -> None:
     world = timed_world
     number = plant_incident(world, declared(clock(), ic=None))
