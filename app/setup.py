@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -34,7 +35,7 @@ from app.settings import DEFAULT_API_URL, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-MANIFEST_PATH = Path(__file__).resolve().parent.parent / "app.yml"
+MANIFEST = resources.files("app") / "app.yml"
 SETUP_PATH = "/setup"
 CALLBACK_PATH = "/setup/callback"
 STATE_LIFETIME = 3600.0  # seconds: as long as GitHub's code lives
@@ -82,10 +83,12 @@ class SetupStates:
         return expiry is not None and expiry > self.clock()
 
 
-def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Any]:
-    manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+def load_manifest() -> dict[str, Any]:
+    """The App's manifest as the package ships it (`app/app.yml`, the same as the repository's
+    top-level `app.yml`), so that a wheel installed anywhere has it."""
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     if not isinstance(manifest, dict):
-        raise ValueError(f"{path} is not a GitHub App manifest")
+        raise ValueError(f"{MANIFEST} is not a GitHub App manifest")
     return manifest
 
 

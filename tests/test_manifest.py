@@ -12,6 +12,7 @@ from githubkit import GitHub
 from githubkit_schemas.latest.models import AppPermissions
 
 from app.handlers.router import handled_events
+from app.setup import MANIFEST
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_PATH = ROOT / "app.yml"
@@ -139,3 +140,11 @@ def test_permission_lookup(operation: str, expected: tuple[str | None, str]) -> 
 def test_permission_lookup_refuses_unknown_operations() -> None:
     with pytest.raises(KeyError):
         permission_needed("repos.delete")
+
+
+def test_the_package_ships_the_manifest_of_the_repository() -> None:
+    """`baton serve` reads the manifest from the installed package; the repository's top-level
+    `app.yml` is the copy people read and edit: they must be the same file."""
+    assert MANIFEST.read_bytes() == MANIFEST_PATH.read_bytes(), (
+        "app/app.yml and app.yml differ: copy app.yml over app/app.yml"
+    )

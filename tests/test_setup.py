@@ -26,7 +26,7 @@ from app.sandbox import StandIn
 from app.sandbox.manifests import issue_manifest_code
 from app.settings import load_settings
 from app.setup import (
-    MANIFEST_PATH,
+    MANIFEST,
     SetupStates,
     create_setup_app,
     github_web_url,
@@ -35,7 +35,7 @@ from app.setup import (
 )
 
 PUBLIC_URL = "https://baton.acme.test"
-APP_YML = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
+APP_YML = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
 
 
 class Forms(HTMLParser):
