@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 from collections import Counter
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from app.demo.harness import REPO, Stage, stage
+from app.demo.harness import APP_ID, REPO, Stage, stage
 from app.incident.card import read_card
 from app.incident.state import IncidentState
 from app.sandbox import Fault, FaultPlan
@@ -22,6 +23,21 @@ from tests.e2e.conftest import FakeClock, card_key
 
 BOT = "baton[bot]"
 FIGURE_PREFIX = "figure: "
+
+
+def serve_environment(
+    *, api_url: str, private_pem: str, webhook_secret: str, database: Path
+) -> dict[str, str]:
+    """The environment of a `baton serve` process talking to a stand-in at `api_url`."""
+    return {
+        **os.environ,
+        "GITHUB_APP_ID": str(APP_ID),
+        "GITHUB_APP_PRIVATE_KEY": private_pem,
+        "GITHUB_WEBHOOK_SECRET": webhook_secret,
+        "GITHUB_API_URL": api_url,
+        "BATON_DATABASE_URL": f"sqlite:///{database}",
+        "BATON_SWEEP_INTERVAL": "0",
+    }
 
 
 def report_figure(name: str, text: str) -> None:

@@ -24,7 +24,7 @@ from app.incident.card import read_card
 from app.incident.state import issue_state_key
 from app.sandbox import HttpWebhookSink, StandIn
 from app.settings import Settings
-from tests.reliability.helpers import BOT, REPLY_KEY, report_figure
+from tests.reliability.helpers import BOT, REPLY_KEY, report_figure, serve_environment
 
 VENV = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 # In CI the process runs without write pacing (GitHub's "about 1 s between writes" and 80
@@ -121,15 +121,9 @@ async def test_a_killed_server_processes_every_delivery_exactly_once(tmp_path: P
     database = tmp_path / "baton.db"
     port = free_port()
     async with serving(standin.app, lifespan="off") as api_url:
-        env = {
-            **os.environ,
-            "GITHUB_APP_ID": str(APP_ID),
-            "GITHUB_APP_PRIVATE_KEY": private_pem,
-            "GITHUB_WEBHOOK_SECRET": secret,
-            "GITHUB_API_URL": api_url,
-            "BATON_DATABASE_URL": f"sqlite:///{database}",
-            "BATON_SWEEP_INTERVAL": "0",
-        }
+        env = serve_environment(
+            api_url=api_url, private_pem=private_pem, webhook_secret=secret, database=database
+        )
         standin.hookshot.sink = HttpWebhookSink(f"http://127.0.0.1:{port}/webhooks")
         logs = tmp_path / "baton.log"
         key = Settings(webhook_secret=secret).state_key()

@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import sqlite3
@@ -22,13 +21,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.config import LoadResult, load_config
-from app.demo.harness import APP_ID, REPO, Stage, app_key_pem
+from app.demo.harness import REPO, Stage, app_key_pem
 from app.incident.card import CARD_END, CARD_START, read_card
 from app.server.web import MAX_BODY_BYTES
 from tests.e2e.conftest import card_key
 from tests.e2e.test_card_protection import with_severity_forged
 from tests.incident.test_commands import WORST_COMMENTS
-from tests.reliability.helpers import built_stage, declare, replies, reply_keys, state_of
+from tests.reliability.helpers import (
+    built_stage,
+    declare,
+    replies,
+    reply_keys,
+    serve_environment,
+    state_of,
+)
 from tests.reliability.test_crash_restart import baton_process, free_port
 
 GITHUB_BODY_LIMIT = 65_536
@@ -282,15 +288,12 @@ async def test_the_costliest_comments_do_not_delay_another_acknowledgement(
 ) -> None:
     secret = secrets.token_hex(16)
     port = free_port()
-    env = {
-        **os.environ,
-        "GITHUB_APP_ID": str(APP_ID),
-        "GITHUB_APP_PRIVATE_KEY": app_key_pem()[0],
-        "GITHUB_WEBHOOK_SECRET": secret,
-        "GITHUB_API_URL": "http://127.0.0.1:9",  # the acknowledgement never calls GitHub
-        "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
-        "BATON_SWEEP_INTERVAL": "0",
-    }
+    env = serve_environment(
+        api_url="http://127.0.0.1:9",  # the acknowledgement never calls GitHub
+        private_pem=app_key_pem()[0],
+        webhook_secret=secret,
+        database=tmp_path / "baton.db",
+    )
     worst = [make(GITHUB_BODY_LIMIT - 1) for make in WORST_COMMENTS.values()]
     async with (
         baton_process(env, port, tmp_path / "baton.log"),

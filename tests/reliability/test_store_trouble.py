@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,7 +22,7 @@ from app.incident.state import issue_state_key
 from app.sandbox import HttpWebhookSink, StandIn
 from app.server.store import SqliteDeliveryStore
 from app.settings import Settings
-from tests.reliability.helpers import BOT
+from tests.reliability.helpers import BOT, serve_environment
 from tests.reliability.test_crash_restart import (
     COMMAND,
     baton_process,
@@ -54,15 +53,9 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
     populate(standin)
     database = tmp_path / "baton.db"
     async with serving(standin.app, lifespan="off") as api_url:
-        env = {
-            **os.environ,
-            "GITHUB_APP_ID": str(APP_ID),
-            "GITHUB_APP_PRIVATE_KEY": private_pem,
-            "GITHUB_WEBHOOK_SECRET": secret,
-            "GITHUB_API_URL": api_url,
-            "BATON_DATABASE_URL": f"sqlite:///{database}",
-            "BATON_SWEEP_INTERVAL": "0",
-        }
+        env = serve_environment(
+            api_url=api_url, private_pem=private_pem, webhook_secret=secret, database=database
+        )
         yield Scene(standin, env, database, tmp_path / "baton.log", secret)
 
 
