@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from app.sandbox import StandIn
+from app.sandbox.editions import ENTERPRISE_SERVER
 from app.sandbox.manifests import issue_manifest_code
 from app.settings import load_settings
 from app.setup import (
@@ -228,6 +229,37 @@ async def test_callback_saves_the_credentials_and_links_to_the_install_page(
     lines = env_path.read_text().splitlines()
     assert lines[:2] == ["# Baton", "BATON_DATABASE_URL=sqlite:///incidents.db"]
     assert sum(line.startswith("GITHUB_APP_PRIVATE_KEY=") for line in lines) == 1
+
+
+async def test_on_an_enterprise_server_the_code_is_exchanged_there(
+    standin_key_pem: bytes, env_path: Path
+) -> None:
+    server = StandIn(
+        app_id=1,
+        app_public_key_pem=standin_key_pem,
+        webhook_secret="unused",
+        edition=ENTERPRISE_SERVER,
+    )
+    github = RecordingTransport(server.transport())
+    app = create_setup_app(
+        env_path=env_path,
+        github_url=github_web_url(server.base_url),
+        api_url=server.base_url,
+        public_url=PUBLIC_URL,
+        transport=github,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as browser:
+        state, manifest = await start(browser)
+        page = await confirm_on_github(browser, server, state, manifest)
+
+    assert [(r.route, r.status) for r in server.requests] == [
+        ("/app-manifests/{code}/conversions", 201)
+    ]
+    assert page.status_code == 200
+    install_url = f"http://ghes.test/github-apps/{github.answers[-1]['slug']}/installations/new"
+    assert f'href="{install_url}"' in page.text
+    assert load_settings(environ={}, env_file=env_path).api_url == "http://ghes.test/api/v3"
 
 
 async def test_a_state_this_server_never_issued_is_refused(
