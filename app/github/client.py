@@ -331,6 +331,11 @@ def client_options(
 ) -> dict[str, Any]:
     """githubkit options shared by App, installation and token clients."""
 
+    async def pin_api_version(request: httpx.Request) -> None:
+        # githubkit's installation-token request names no version; GraphQL has none.
+        if not request.url.path.endswith("/graphql"):
+            request.headers.setdefault("X-GitHub-Api-Version", REST_API_VERSION)
+
     async def on_response(response: httpx.Response) -> None:
         if observe is not None:
             remaining = response.headers.get("x-ratelimit-remaining")
@@ -345,7 +350,7 @@ def client_options(
         "http_cache": False,
         "cache_strategy": TokenCache(),
         "async_transport": transport,
-        "async_event_hooks": {"response": [on_response]},
+        "async_event_hooks": {"request": [pin_api_version], "response": [on_response]},
     }
 
 

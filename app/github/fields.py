@@ -1,9 +1,9 @@
 """Baton's own small types for answers whose githubkit model asks more than GitHub guarantees.
 
-githubkit's models follow GitHub.com's newest description: a label must carry `archived_at`
-and `archived_by`, and the user nested in a collaborator's permission a `role_name`. GitHub
-Enterprise Server's description has neither, so where Baton needs only a few fields it reads
-them from the raw JSON, and every answer GitHub's descriptions allow parses.
+githubkit's models require a label's `archived_at` and `archived_by`, and the `role_name` of
+the user nested in a collaborator's permission. GitHub Enterprise Server's description does not
+guarantee them, so where Baton needs only a few fields it reads them from the raw JSON, and
+every answer GitHub's descriptions allow parses.
 """
 
 from __future__ import annotations

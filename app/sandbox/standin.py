@@ -71,6 +71,7 @@ class RecordedRequest:
     installation_id: int | None
     json: Any
     at: datetime
+    api_version: str | None = None  # the X-GitHub-Api-Version header, if the request had one
 
 
 class ConnectionDropped(Exception):
@@ -325,7 +326,14 @@ class StandIn:
         reply.headers = {**RateLimits.headers(window, resource), **reply.headers}
         self.requests.append(
             RecordedRequest(
-                method, path, template, reply.status, installation_id, _parsed(raw), self.clock()
+                method,
+                path,
+                template,
+                reply.status,
+                installation_id,
+                _parsed(raw),
+                self.clock(),
+                headers.get("x-github-api-version"),
             )
         )
         return reply, drop
