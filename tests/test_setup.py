@@ -28,6 +28,7 @@ from app.sandbox.manifests import issue_manifest_code
 from app.settings import load_settings
 from app.setup import (
     MANIFEST,
+    NewApp,
     SetupStates,
     create_setup_app,
     github_web_url,
@@ -387,14 +388,12 @@ def test_addresses() -> None:
 
 # -- the stand-in's conversion ----------------------------------------------------------------
 async def test_standin_converts_a_code_once_with_githubs_shape(standin: StandIn) -> None:
-    from githubkit_schemas.latest.models import AppManifestsCodeConversionsPostResponse201
-
     code = issue_manifest_code(standin, APP_YML, owner="acme-admin")
     async with httpx.AsyncClient(transport=standin.transport(), base_url=standin.base_url) as gh:
         first = await gh.post(f"/app-manifests/{code}/conversions")
         second = await gh.post(f"/app-manifests/{code}/conversions")
     assert first.status_code == 201 and second.status_code == 404
-    app = AppManifestsCodeConversionsPostResponse201.model_validate(first.json())
+    app = NewApp.model_validate(first.json())
     assert app.owner.login == "acme-admin"  # type: ignore[union-attr]
     assert app.events == APP_YML["default_events"]
     assert app.html_url == f"https://github.com/apps/{app.slug}"

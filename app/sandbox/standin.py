@@ -306,7 +306,8 @@ class StandIn:
         method = request.method
         headers = {k.lower(): v for k, v in request.headers.items()}
         path = self._route_path(request.url.path)
-        matched = self.api.router.match(method, path)
+        matched = self.api.router.match(method, path) if path is not None else None
+        path = path or request.url.path
         template = matched[0].template if matched else None
         token = self.api.token_for(headers)
         installation_id = (
@@ -391,12 +392,15 @@ class StandIn:
         return error(fault.status, _phrase(fault.status)).reply
 
     # -- helpers --------------------------------------------------------------------------
-    def _route_path(self, path: str) -> str:
+    def _route_path(self, path: str) -> str | None:
         """The request's path as the routes know it: without the API's prefix (`/api/v3` on
-        Enterprise Server), and GraphQL wherever the edition serves it as `/graphql`."""
+        Enterprise Server), and GraphQL wherever the edition serves it as `/graphql`; None
+        outside the API (on Enterprise Server, the web pages)."""
         prefix = httpx.URL(self.base_url).path.rstrip("/")
         if path.rstrip("/") == graphql_path(prefix):
             return "/graphql"
+        if not path.startswith(prefix):
+            return None
         return path.removeprefix(prefix) or "/"
 
     def _account(self, login: str, type: str = "User") -> Account:

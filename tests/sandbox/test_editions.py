@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from githubkit import AppInstallationAuthStrategy, GitHub
 from githubkit.exception import RequestFailed
@@ -64,6 +65,9 @@ async def test_rest_is_under_api_v3_and_graphql_at_api_graphql(
     data = await client.async_graphql(PROJECT_QUERY, {"login": OWNER, "number": 7})
     assert data["organization"]["projectV2"]["title"] == "Incidents"
     assert server.requests[-1].route == "/graphql"
+    async with httpx.AsyncClient(transport=server.transport()) as browser:
+        outside = await browser.get(f"http://ghes.test/repos/{REPO}/issues")
+    assert outside.status_code == 404
 
 
 async def test_labels_have_no_archive_fields_and_the_nested_user_no_role_name(
