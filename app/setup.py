@@ -24,13 +24,16 @@ import httpx
 import yaml
 from githubkit import GitHub
 from githubkit.exception import RequestError, RequestFailed
-from githubkit_schemas.latest.models import AppManifestsCodeConversionsPostResponse201 as NewApp
+from githubkit_schemas.v2022_11_28.models import (
+    AppManifestsCodeConversionsPostResponse201 as NewApp,
+)
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from app.github.client import REST_API_VERSION
 from app.settings import DEFAULT_API_URL, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -180,7 +183,7 @@ async def exchange_code(
         async_transport=transport,
     )
     async with github:
-        response = await github.rest.apps.async_create_from_manifest(code)
+        response = await github.rest(REST_API_VERSION).apps.async_create_from_manifest(code)
     return response.parsed_data
 
 

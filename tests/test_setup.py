@@ -23,10 +23,12 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from app.sandbox import StandIn
+from app.sandbox.editions import ENTERPRISE_SERVER
 from app.sandbox.manifests import issue_manifest_code
 from app.settings import load_settings
 from app.setup import (
     MANIFEST,
+    NewApp,
     SetupStates,
     create_setup_app,
     github_web_url,
@@ -230,6 +232,37 @@ async def test_callback_saves_the_credentials_and_links_to_the_install_page(
     assert sum(line.startswith("GITHUB_APP_PRIVATE_KEY=") for line in lines) == 1
 
 
+async def test_on_an_enterprise_server_the_code_is_exchanged_there(
+    standin_key_pem: bytes, env_path: Path
+) -> None:
+    server = StandIn(
+        app_id=1,
+        app_public_key_pem=standin_key_pem,
+        webhook_secret="unused",
+        edition=ENTERPRISE_SERVER,
+    )
+    github = RecordingTransport(server.transport())
+    app = create_setup_app(
+        env_path=env_path,
+        github_url=github_web_url(server.base_url),
+        api_url=server.base_url,
+        public_url=PUBLIC_URL,
+        transport=github,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as browser:
+        state, manifest = await start(browser)
+        page = await confirm_on_github(browser, server, state, manifest)
+
+    assert [(r.route, r.status) for r in server.requests] == [
+        ("/app-manifests/{code}/conversions", 201)
+    ]
+    assert page.status_code == 200
+    install_url = f"http://ghes.test/github-apps/{github.answers[-1]['slug']}/installations/new"
+    assert f'href="{install_url}"' in page.text
+    assert load_settings(environ={}, env_file=env_path).api_url == "http://ghes.test/api/v3"
+
+
 async def test_a_state_this_server_never_issued_is_refused(
     browser: httpx.AsyncClient, standin: StandIn, env_path: Path
 ) -> None:
@@ -355,14 +388,12 @@ def test_addresses() -> None:
 
 # -- the stand-in's conversion ----------------------------------------------------------------
 async def test_standin_converts_a_code_once_with_githubs_shape(standin: StandIn) -> None:
-    from githubkit_schemas.latest.models import AppManifestsCodeConversionsPostResponse201
-
     code = issue_manifest_code(standin, APP_YML, owner="acme-admin")
     async with httpx.AsyncClient(transport=standin.transport(), base_url=standin.base_url) as gh:
         first = await gh.post(f"/app-manifests/{code}/conversions")
         second = await gh.post(f"/app-manifests/{code}/conversions")
     assert first.status_code == 201 and second.status_code == 404
-    app = AppManifestsCodeConversionsPostResponse201.model_validate(first.json())
+    app = NewApp.model_validate(first.json())
     assert app.owner.login == "acme-admin"  # type: ignore[union-attr]
     assert app.events == APP_YML["default_events"]
     assert app.html_url == f"https://github.com/apps/{app.slug}"

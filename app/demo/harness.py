@@ -15,12 +15,14 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
+import httpx
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.github.client import WritePacer
 from app.sandbox import AsgiWebhookSink, HttpWebhookSink, StandIn
+from app.sandbox.editions import GITHUB_COM, Edition
 from app.service import Service, build_service
 from app.settings import Settings
 
@@ -146,18 +148,25 @@ async def stage(
     over_http: bool = False,
     clock: Callable[[], datetime] | None = None,
     write_interval: float = 0.0,
+    edition: Edition = GITHUB_COM,
 ) -> AsyncIterator[Stage]:
+    """`edition`: GitHub.com, or the Enterprise Server the stand-in plays."""
     private_pem, public_pem = app_key_pem()
     secret = secrets.token_hex(16)
     now = clock or (lambda: datetime.now(UTC))
     standin = StandIn(
-        app_id=APP_ID, app_public_key_pem=public_pem, webhook_secret=secret, clock=now
+        app_id=APP_ID,
+        app_public_key_pem=public_pem,
+        webhook_secret=secret,
+        clock=now,
+        edition=edition,
     )
     populate(standin)
     async with contextlib.AsyncExitStack() as stack:
         api_url = standin.base_url
         if over_http:
-            api_url = await stack.enter_async_context(serving(standin.app, lifespan="off"))
+            served = await stack.enter_async_context(serving(standin.app, lifespan="off"))
+            api_url = served + httpx.URL(standin.base_url).path.rstrip("/")
         settings = Settings(
             app_id=APP_ID,
             private_key=private_pem,

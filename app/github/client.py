@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import httpx
 from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy
@@ -45,6 +45,9 @@ ResponseObserver = Callable[[int, int | None], None]
 RETRIES = 2  # after the first try, for reads and idempotent writes
 SHORT_WAIT = timedelta(seconds=2)  # a rate limit this short is waited out in place
 USER_AGENT = "Baton (incident response on GitHub issues)"
+# The REST API version of every request: the one GitHub Enterprise Server 3.x serves, which
+# GitHub.com serves too; Baton reads the same fields in every version (docs/setup.md).
+REST_API_VERSION: Final = "2022-11-28"
 ACTIONS_BOT = "github-actions[bot]"  # who a workflow's GITHUB_TOKEN writes as (Action mode)
 # When this little is left of an installation's allowance, reminders wait and commands go first.
 REQUESTS_KEPT_FOR_COMMANDS = 100
@@ -271,7 +274,8 @@ class GitHubApp:
         """The App's bot account (`<slug>[bot]`), learned once from `GET /app`."""
         if self._bot_login is None:
             async with self._github:
-                app = (await self._github.rest.apps.async_get_authenticated()).parsed_data
+                rest = self._github.rest(REST_API_VERSION)
+                app = (await rest.apps.async_get_authenticated()).parsed_data
             if app is None or not app.slug:
                 raise GitHubUnavailable("GET /app returned no app slug")
             self._bot_login = f"{app.slug}[bot]"
@@ -327,6 +331,11 @@ def client_options(
 ) -> dict[str, Any]:
     """githubkit options shared by App, installation and token clients."""
 
+    async def pin_api_version(request: httpx.Request) -> None:
+        # githubkit's installation-token request names no version; GraphQL has none.
+        if not request.url.path.endswith("/graphql"):
+            request.headers.setdefault("X-GitHub-Api-Version", REST_API_VERSION)
+
     async def on_response(response: httpx.Response) -> None:
         if observe is not None:
             remaining = response.headers.get("x-ratelimit-remaining")
@@ -341,7 +350,7 @@ def client_options(
         "http_cache": False,
         "cache_strategy": TokenCache(),
         "async_transport": transport,
-        "async_event_hooks": {"response": [on_response]},
+        "async_event_hooks": {"request": [pin_api_version], "response": [on_response]},
     }
 
 
@@ -377,7 +386,7 @@ class GitHubSession:
     ) -> None:
         self.github = github
         self._clock = clock
-        self.rest = github.rest
+        self.rest = github.rest(REST_API_VERSION)
         self.caches = caches
         self._pacer = pacer
         self._budget = budget

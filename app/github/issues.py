@@ -11,6 +11,7 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.github.client import AmbiguousWrite, GitHubSession, GitHubUnavailable
+from app.github.fields import NamedLabel, Permission, read_as
 from app.incident.effects import IssueView, NewIssue, Reply, UserFacts
 from app.incident.labels import colour_for
 from app.incident.limits import fit
@@ -209,8 +210,9 @@ async def ensure_labels(session: GitHubSession, repo: str, names: Sequence[str])
                     owner, name, per_page=100, page=p
                 )
             )
-            known.names.update(label.name for label in response.parsed_data)
-            if len(response.parsed_data) < 100:
+            labels = read_as(response, list[NamedLabel])
+            known.names.update(label.name for label in labels)
+            if len(labels) < 100:
                 break
             page += 1
         known.listed = True
@@ -239,7 +241,8 @@ async def role_of(session: GitHubSession, repo: str, login: str) -> str | None:
     )
     role: str | None = None
     if response is not None:
-        role = response.parsed_data.role_name or response.parsed_data.permission or "none"
+        access = read_as(response, Permission)
+        role = access.role_name or access.permission or "none"
     session.caches.roles[(repo, login)] = (role, time.monotonic())
     return role
 

@@ -27,7 +27,7 @@ from app.sandbox.http import (
     validation_failed,
 )
 from app.sandbox.manifests import ManifestConversions
-from app.sandbox.shapes import HTML_BASE, REACTION_CONTENTS, Shapes, iso
+from app.sandbox.shapes import REACTION_CONTENTS, Shapes, iso
 from app.sandbox.webhooks import Hookshot
 from app.sandbox.world import (
     ROLES,
@@ -204,8 +204,8 @@ class GitHubApi:
                 "owner": self.shapes.user(identity.owner),
                 "name": identity.slug.capitalize(),
                 "description": "Incident response on GitHub issues",
-                "external_url": f"{HTML_BASE}/apps/{identity.slug}",
-                "html_url": f"{HTML_BASE}/apps/{identity.slug}",
+                "external_url": self.shapes.app_url(identity.slug),
+                "html_url": self.shapes.app_url(identity.slug),
                 "created_at": iso(identity.created_at),
                 "updated_at": iso(identity.created_at),
                 "permissions": {"issues": "write", "metadata": "read", "contents": "read"},
@@ -497,11 +497,7 @@ class GitHubApi:
         if role is None and not repo.private:
             role = "read"  # a public repository reports read access for anyone
         permission = PERMISSION_OF_ROLE[role] if role else "none"
-        user = {
-            **self.shapes.user(account),
-            "permissions": _permission_flags(role),
-            "role_name": role or "none",
-        }
+        user = self.shapes.collaborator(account, role, _permission_flags(role))
         return Reply(200, {"permission": permission, "role_name": role or "none", "user": user})
 
     async def team_membership(self, call: Call) -> Reply:
@@ -531,7 +527,7 @@ class GitHubApi:
         data = stored.text.encode()
         encoded = base64.b64encode(data).decode()
         api_url = f"{self.shapes.api}/repos/{repo.full_name}"
-        html_url = f"{HTML_BASE}/{repo.full_name}/blob/{repo.default_branch}/{path}"
+        html_url = f"{self.shapes.web}/{repo.full_name}/blob/{repo.default_branch}/{path}"
         git_url = f"{api_url}/git/blobs/{stored.sha}"
         self_url = f"{api_url}/contents/{path}?ref={repo.default_branch}"
         return Reply(

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.sandbox.http import Call, Reply, not_found
-from app.sandbox.shapes import HTML_BASE, Shapes, iso
+from app.sandbox.shapes import Shapes, iso
 from app.sandbox.world import Account, World
 
 if TYPE_CHECKING:
@@ -66,8 +66,8 @@ class ManifestConversions:
             "owner": self.shapes.user(pending.owner),
             "name": name,
             "description": manifest.get("description"),
-            "external_url": manifest.get("url", f"{HTML_BASE}/apps/{slug}"),
-            "html_url": f"{HTML_BASE}/apps/{slug}",
+            "external_url": manifest.get("url", self.shapes.app_url(slug)),
+            "html_url": self.shapes.app_url(slug),
             "created_at": now,
             "updated_at": now,
             "permissions": dict(manifest.get("default_permissions", {})),

@@ -10,6 +10,7 @@ import base64
 from datetime import datetime
 from typing import Any
 
+from app.sandbox.editions import GITHUB_COM, Edition
 from app.sandbox.world import (
     Account,
     Comment,
@@ -21,7 +22,6 @@ from app.sandbox.world import (
     TimelineEvent,
 )
 
-HTML_BASE = "https://github.com"
 REACTION_CONTENTS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "eyes", "rocket")
 JSON = dict[str, Any]
 
@@ -37,8 +37,13 @@ def node_id(kind: str, number: int) -> str:
 class Shapes:
     """Renders records with URLs under the stand-in's base URL."""
 
-    def __init__(self, api_base: str) -> None:
+    def __init__(self, api_base: str, edition: Edition = GITHUB_COM) -> None:
         self.api = api_base.rstrip("/")
+        self.edition = edition
+        self.web = edition.web_url
+
+    def app_url(self, slug: str) -> str:
+        return f"{self.web}/{self.edition.apps_path}/{slug}"
 
     def user(self, account: Account) -> JSON:
         login = account.login
@@ -50,7 +55,7 @@ class Shapes:
             "avatar_url": f"https://avatars.githubusercontent.com/u/{account.id}?v=4",
             "gravatar_id": "",
             "url": url,
-            "html_url": f"{HTML_BASE}/{login}",
+            "html_url": f"{self.web}/{login}",
             "followers_url": f"{url}/followers",
             "following_url": f"{url}/following{{/other_user}}",
             "gists_url": f"{url}/gists{{/gist_id}}",
@@ -93,8 +98,19 @@ class Shapes:
         }
 
     def rest_label(self, repo: Repo, label: Label) -> JSON:
-        """The label endpoints add archive fields that issues and webhook payloads omit."""
+        """GitHub.com's label endpoints add archive fields that issues and webhook payloads
+        omit; Enterprise Server's description does not have them."""
+        if not self.edition.label_archive_fields:
+            return self.label(repo, label)
         return {**self.label(repo, label), "archived_at": None, "archived_by": None}
+
+    def collaborator(self, account: Account, role: str | None, flags: dict[str, bool]) -> JSON:
+        """The user of a collaborator's permission: `role_name` only where the edition's
+        description requires it."""
+        shaped = {**self.user(account), "permissions": flags}
+        if self.edition.nested_role_name:
+            shaped["role_name"] = role or "none"
+        return shaped
 
     def reaction_rollup(self, url: str, reactions: list[Reaction]) -> JSON:
         counts = {content: 0 for content in REACTION_CONTENTS}
@@ -120,7 +136,7 @@ class Shapes:
             "labels_url": f"{url}/labels{{/name}}",
             "comments_url": f"{url}/comments",
             "events_url": f"{url}/events",
-            "html_url": f"{HTML_BASE}/{repo.full_name}/issues/{issue.number}",
+            "html_url": f"{self.web}/{repo.full_name}/issues/{issue.number}",
             "id": issue.id,
             "node_id": node_id("Issue", issue.id),
             "number": issue.number,
@@ -148,7 +164,7 @@ class Shapes:
     def comment(self, repo: Repo, comment: Comment) -> JSON:
         issue_url = f"{self.api}/repos/{repo.full_name}/issues/{comment.issue_number}"
         url = f"{self.api}/repos/{repo.full_name}/issues/comments/{comment.id}"
-        html = f"{HTML_BASE}/{repo.full_name}/issues/{comment.issue_number}"
+        html = f"{self.web}/{repo.full_name}/issues/{comment.issue_number}"
         return {
             "url": url,
             "html_url": f"{html}#issuecomment-{comment.id}",
@@ -166,7 +182,7 @@ class Shapes:
 
     def repository(self, repo: Repo, open_issues: int) -> JSON:
         url = f"{self.api}/repos/{repo.full_name}"
-        html = f"{HTML_BASE}/{repo.full_name}"
+        html = f"{self.web}/{repo.full_name}"
         created = iso(repo.created_at)
         templated = {
             "keys_url": "keys{/key_id}",
@@ -254,7 +270,7 @@ class Shapes:
             "repository_selection": "all" if installation.repos is None else "selected",
             "access_tokens_url": f"{url}/access_tokens",
             "repositories_url": f"{self.api}/installation/repositories",
-            "html_url": f"{HTML_BASE}/settings/installations/{installation.id}",
+            "html_url": f"{self.web}/settings/installations/{installation.id}",
             "app_id": app_id,
             "app_slug": app_slug,
             "target_id": installation.account.id,

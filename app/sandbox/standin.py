@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.sandbox.api import AppIdentity, GitHubApi, bearer, blob_sha, is_jwt
 from app.sandbox.changes import Changes
+from app.sandbox.editions import GITHUB_COM, Edition, graphql_path
 from app.sandbox.faults import Fault, FaultPlan
 from app.sandbox.http import Call, RateLimits, Refusal, Reply, Window, error
 from app.sandbox.shapes import JSON, Shapes
@@ -70,6 +71,7 @@ class RecordedRequest:
     installation_id: int | None
     json: Any
     at: datetime
+    api_version: str | None = None  # the X-GitHub-Api-Version header, if the request had one
 
 
 class ConnectionDropped(Exception):
@@ -100,13 +102,15 @@ class StandIn:
         app_slug: str = "baton",
         webhook_sink: WebhookSink | None = None,
         clock: Callable[[], datetime] = utc_now,
-        base_url: str = "http://standin.test",
+        base_url: str | None = None,
         core_rate_limit: int | None = None,
+        edition: Edition = GITHUB_COM,
     ) -> None:
         self.clock = clock
-        self.base_url = base_url.rstrip("/")
+        self.edition = edition
+        self.base_url = (base_url or edition.base_url).rstrip("/")
         self.world = World()
-        self.shapes = Shapes(self.base_url)
+        self.shapes = Shapes(self.base_url, edition)
         self.hookshot = Hookshot(
             secret=webhook_secret, app_id=app_id, sink=webhook_sink, clock=clock
         )
@@ -301,8 +305,9 @@ class StandIn:
         """GitHub's reply to one request, and whether to drop the connection after it."""
         method = request.method
         headers = {k.lower(): v for k, v in request.headers.items()}
-        path = request.url.path.removeprefix(httpx.URL(self.base_url).path.rstrip("/")) or "/"
-        matched = self.api.router.match(method, path)
+        path = self._route_path(request.url.path)
+        matched = self.api.router.match(method, path) if path is not None else None
+        path = path or request.url.path
         template = matched[0].template if matched else None
         token = self.api.token_for(headers)
         installation_id = (
@@ -322,7 +327,14 @@ class StandIn:
         reply.headers = {**RateLimits.headers(window, resource), **reply.headers}
         self.requests.append(
             RecordedRequest(
-                method, path, template, reply.status, installation_id, _parsed(raw), self.clock()
+                method,
+                path,
+                template,
+                reply.status,
+                installation_id,
+                _parsed(raw),
+                self.clock(),
+                headers.get("x-github-api-version"),
             )
         )
         return reply, drop
@@ -340,6 +352,9 @@ class StandIn:
             return _limit_reply(
                 403, "API rate limit exceeded. Wait for the reset.", RATE_LIMIT_DOCS
             )
+        version = headers.get("x-github-api-version")
+        if version is not None and (refusal := self.edition.refusal_of_version(version)):
+            return error(400, refusal).reply
         if matched is None:
             return error(404, "Not Found").reply
         route, params = matched
@@ -377,6 +392,17 @@ class StandIn:
         return error(fault.status, _phrase(fault.status)).reply
 
     # -- helpers --------------------------------------------------------------------------
+    def _route_path(self, path: str) -> str | None:
+        """The request's path as the routes know it: without the API's prefix (`/api/v3` on
+        Enterprise Server), and GraphQL wherever the edition serves it as `/graphql`; None
+        outside the API (on Enterprise Server, the web pages)."""
+        prefix = httpx.URL(self.base_url).path.rstrip("/")
+        if path.rstrip("/") == graphql_path(prefix):
+            return "/graphql"
+        if not path.startswith(prefix):
+            return None
+        return path.removeprefix(prefix) or "/"
+
     def _account(self, login: str, type: str = "User") -> Account:
         account = self.world.account(login)
         if account is None:
