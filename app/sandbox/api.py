@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -686,8 +685,3 @@ def _permission_flags(role: str | None) -> dict[str, bool]:
 
 def _delivery_ok(status_code: int) -> str:
     return "success" if 200 <= status_code < 300 else "failure"
-
-
-def blob_sha(text: str) -> str:
-    data = text.encode()
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
