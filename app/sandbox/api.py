@@ -103,6 +103,7 @@ class GitHubApi:
             ("POST", "/app/hook/deliveries/{delivery_id}/attempts", self.redeliver),
             ("POST", "/app/installations/{installation_id}/access_tokens", self.mint_token),
             ("GET", f"{repo}/installation", self.get_repo_installation),
+            ("GET", repo, self.get_repo),
             ("GET", f"{repo}/assignees/{{assignee}}", self.check_assignee),
             ("GET", f"{repo}/collaborators/{{username}}/permission", self.get_permission),
             ("GET", f"{repo}/contents/{{path}}", self.get_content),
@@ -212,6 +213,11 @@ class GitHubApi:
                 "installations_count": len(self.world.installations),
             },
         )
+
+    async def get_repo(self, call: Call) -> Reply:
+        repo, _ = self.repo_for(call, "metadata", "read")
+        shaped = self.shapes.repository(repo, repo.open_issues)
+        return Reply(200, {**shaped, "network_count": 0, "subscribers_count": 0})
 
     async def get_repo_installation(self, call: Call) -> Reply:
         self.require_app(call)
