@@ -66,14 +66,20 @@ async def read_config(session: GitHubSession, repo: str, *, diagnose: bool = Fal
 async def _sees_every_repository(session: GitHubSession) -> bool:
     """Whether the token's installation covers all the owner's repositories: a 404 is then an
     absence. (A workflow's token covers its own repository only.)"""
-    response = await session.read(
-        lambda: session.rest.apps.async_list_repos_accessible_to_installation(per_page=1)
-    )
+    try:
+        response = await session.read(
+            lambda: session.rest.apps.async_list_repos_accessible_to_installation(per_page=1)
+        )
+    except RequestFailed:  # a token that cannot tell: ask about the repository itself
+        return False
     return bool(response.parsed_data.repository_selection == "all")
 
 
 async def _sees(session: GitHubSession, owner: str, repo: str) -> bool:
-    found = await session.read_if_found(lambda: session.rest.repos.async_get(owner, repo))
+    try:
+        found = await session.read_if_found(lambda: session.rest.repos.async_get(owner, repo))
+    except RequestFailed:  # refused: not seen either
+        return False
     return found is not None
 
 

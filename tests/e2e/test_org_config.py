@@ -122,3 +122,14 @@ async def test_an_owner_without_a_github_repository_is_not_told_of_one(world: St
 
     assert ORG_REPO not in notice and ORG_REPO not in text
     assert code == 1 and "escalaton" in text
+
+
+async def test_a_refused_question_about_the_installation_does_not_stop_the_check(
+    world: Stage,
+) -> None:
+    org_file_elsewhere(world)
+    world.standin.faults.add(Fault("GET", "/installation/repositories", status=403))
+
+    code, text = await check(world)
+
+    assert code == 1 and ORG_FILE in text and "404" in text
