@@ -477,14 +477,14 @@ class ServerSweep:
             listings=self._listings,
             enqueue=self._enqueue,
         )
-        # Named once, and again when they change: not at every run.
+        # Named once, and again when they change (or come back once fixed): not at every run.
+        told, self._told = self._told, dict(report.config_problems)
         report.config_problems = [
             (repo, problems)
             for repo, problems in report.config_problems
-            if self._told.get(repo) != problems
+            if told.get(repo) != problems
         ]
         for repo, problems in report.config_problems:
-            self._told[repo] = problems
             log.warning("sweep: %s", _config_line(repo, problems))
         log.info("sweep: %s", report.summary())
         return report

@@ -311,6 +311,12 @@ async def test_the_server_sweep_names_a_wrong_key_once(
     changed = await world.service.sweep.run_once()
     assert [line for line in changed.lines() if "escalaton" in line], "a new problem is named"
 
+    for text in ("", WRONG_KEYS):  # fixed, then broken again as before
+        await world.standin.push_file(REPO, ".github/baton.yml", text, "alice")
+        await world.settle()
+        fixed_or_back = await world.service.sweep.run_once()
+    assert [line for line in fixed_or_back.lines() if "escalaton" in line]
+
 
 async def test_a_configuration_with_thousands_of_problems_is_named_in_a_few_words(
     timed_world: Stage, clock: FakeClock
