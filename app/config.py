@@ -959,8 +959,8 @@ def extends_target(raw: object, owner: str) -> ConfigSource:
 
 
 class Unreadable(Exception):
-    """Raised by `fetch` for a file GitHub will not show Baton (a refusal, or a repository it
-    cannot see), as opposed to a file that is absent; the message says why, for the user."""
+    """Raised by `fetch` for a file GitHub refuses to show Baton (403), as opposed to a file
+    that is absent; the message says why, for the user."""
 
 
 @dataclass(frozen=True)
@@ -1022,10 +1022,10 @@ async def load_config(fetch: Fetch, owner: str, repo: str) -> LoadResult:
     """The repository's configuration: its file over the organisation's, over the defaults.
 
     `fetch(owner, repo, path)` returns a file's text from the default branch, or None when
-    it is absent (not a problem); it raises Unreadable when GitHub will not show the file to
-    Baton, which is a problem, and the file's keys keep their defaults. Any other exception
-    from `fetch` propagates. Parsing and checking
-    run in a worker thread: even a file at the limits never holds up the event loop.
+    it is absent (not a problem); it raises Unreadable when GitHub refuses the file, which is
+    a problem: the file's keys keep their defaults. Any other exception from `fetch`
+    propagates. Parsing and checking run in a worker thread: even a file at the limits never
+    holds up the event loop.
     """
     problems: list[ConfigProblem] = []
     org = ConfigSource(owner, ORG_CONFIG_REPO)

@@ -25,10 +25,10 @@ from app.github.client import GitHubSession
 from app.github.issues import fetch_file, split_repo
 
 CONFIG_TTL_SECONDS = 60.0  # a change not announced by a push takes effect within a minute
-NOT_APPLIED = "its settings are not applied"
-UNSEEN = (
+_NOT_APPLIED = "its settings are not applied"
+_UNSEEN = (
     "GitHub answers 404: Baton cannot see this repository (it does not exist, the App is not "
-    f"installed on it, or a workflow's token reads only its own repository); {NOT_APPLIED}"
+    f"installed on it, or a workflow's token reads only its own repository); {_NOT_APPLIED}"
 )
 
 
@@ -49,7 +49,7 @@ async def read_config(session: GitHubSession, repo: str, *, diagnose: bool = Fal
         except RequestFailed as error:
             if error.response.status_code != 403:
                 raise
-            raise Unreadable(f"GitHub answers 403 ({_message(error)}); {NOT_APPLIED}") from error
+            raise Unreadable(f"GitHub answers 403 ({_message(error)}); {_NOT_APPLIED}") from error
         if text is None:
             absent.add(ConfigSource(file_owner, file_repo, path))
         return text
@@ -60,7 +60,7 @@ async def read_config(session: GitHubSession, repo: str, *, diagnose: bool = Fal
         return result
     if await _sees_every_repository(session) or await _sees(session, owner, ORG_CONFIG_REPO):
         return result  # the file is absent indeed
-    return replace(result, problems=(ConfigProblem(str(org_file), UNSEEN), *result.problems))
+    return replace(result, problems=(ConfigProblem(str(org_file), _UNSEEN), *result.problems))
 
 
 async def _sees_every_repository(session: GitHubSession) -> bool:
@@ -85,9 +85,10 @@ async def _sees(session: GitHubSession, owner: str, repo: str) -> bool:
 
 def _message(error: RequestFailed) -> str:
     try:
-        message = error.response.json().get("message")
+        body = error.response.json()
     except ValueError:
-        message = None
+        body = None
+    message = body.get("message") if isinstance(body, dict) else None
     return message if isinstance(message, str) and message else error.response.reason_phrase
 
 
