@@ -4,9 +4,8 @@ cached configurations to read again, so an incident declared right after the pus
 from __future__ import annotations
 
 import asyncio
-import time
 
-from app.config import CONFIG_PATH, ORG_CONFIG_REPO, resolve
+from app.config import CONFIG_PATH, ORG_CONFIG_REPO
 from app.demo.harness import ORG, REPO, Stage
 from app.github.config_source import ConfigCache
 from app.sandbox.faults import Fault
@@ -91,10 +90,19 @@ async def test_a_configuration_read_while_a_push_comes_is_not_kept(world: Stage)
         assert configs.peek(REPO) is not None
 
 
-def test_a_push_to_the_organisations_github_repository_forgets_only_that_owner() -> None:
+async def test_a_push_to_the_organisations_github_repository_forgets_only_that_owner(
+    world: Stage,
+) -> None:
+    standin = world.standin
+    standin.add_repo("acme/api")
+    standin.add_org("globex")
+    standin.add_repo("globex/web")
+    acme = next(iter(standin.world.installations))
+    globex = standin.install("globex")
     configs = ConfigCache()
-    for repo in ("acme/web", "Acme/api", "globex/web"):
-        configs._entries[repo.lower()] = (resolve(()), time.monotonic())
+    for repo, installation in (("acme/web", acme), ("Acme/API", acme), ("globex/web", globex)):
+        async with world.service.github.installation(installation) as session:
+            await configs.get(session, repo)
 
     configs.forget("ACME/.github")
 
