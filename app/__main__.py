@@ -52,8 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     action = commands.add_parser("action", help="handle the event of a GitHub Actions run")
     action.set_defaults(run=_action)
 
-    check = commands.add_parser("check-config", help="validate a .github/baton.yml file")
-    check.add_argument("file")
+    check = commands.add_parser(
+        "check-config", help="validate a .github/baton.yml file, or a repository's configuration"
+    )
+    check.add_argument("file", nargs="?")
+    check.add_argument(
+        "--repo", metavar="OWNER/NAME", help="the configuration Baton reads from GitHub instead"
+    )
     check.set_defaults(run=_check_config)
 
     report = commands.add_parser("report", help="incident figures of one repository")
@@ -138,8 +143,15 @@ def _action(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     from app.config import check_config_file
+    from app.config_check import check_repository_config
 
-    code, text = check_config_file(args.file)
+    if (args.file is None) == (args.repo is None):
+        raise SettingsError("check-config: give a FILE or --repo OWNER/NAME")
+    if args.repo is None:
+        code, text = check_config_file(args.file)
+    else:
+        token = os.environ.get("GITHUB_TOKEN")
+        code, text = asyncio.run(check_repository_config(load_settings(), args.repo, token=token))
     print(text)
     return code
 

@@ -958,6 +958,11 @@ def extends_target(raw: object, owner: str) -> ConfigSource:
     return ConfigSource(match["owner"] or owner, match["repo"], match["path"] or CONFIG_PATH)
 
 
+class Unreadable(Exception):
+    """Raised by `fetch` for a file GitHub refuses to show Baton (403), as opposed to a file
+    that is absent; the message says why, for the user."""
+
+
 @dataclass(frozen=True)
 class _Layer:
     source: ConfigSource
@@ -971,7 +976,11 @@ async def _read_chain(
     chain: list[_Layer] = []
     source: ConfigSource | None = start
     while source is not None:
-        text = await fetch(source.owner, source.repo, source.path)
+        try:
+            text = await fetch(source.owner, source.repo, source.path)
+        except Unreadable as reason:
+            problems.append(ConfigProblem(str(source), f"Baton cannot read it: {reason}"))
+            break
         if text is None:
             if chain:
                 problems.append(_extends_problem(chain[0].source, f"{source} does not exist"))
@@ -1013,8 +1022,10 @@ async def load_config(fetch: Fetch, owner: str, repo: str) -> LoadResult:
     """The repository's configuration: its file over the organisation's, over the defaults.
 
     `fetch(owner, repo, path)` returns a file's text from the default branch, or None when
-    it is absent (not a problem). An exception from `fetch` propagates. Parsing and checking
-    run in a worker thread: even a file at the limits never holds up the event loop.
+    it is absent (not a problem); it raises Unreadable when GitHub refuses the file, which is
+    a problem: the file's keys keep their defaults. Any other exception from `fetch`
+    propagates. Parsing and checking run in a worker thread: even a file at the limits never
+    holds up the event loop.
     """
     problems: list[ConfigProblem] = []
     org = ConfigSource(owner, ORG_CONFIG_REPO)
@@ -1030,7 +1041,7 @@ async def load_config(fetch: Fetch, owner: str, repo: str) -> LoadResult:
     return LoadResult(result.config, (*problems, *result.problems), result.sources)
 
 
-# --- `baton check-config FILE` ----------------------------------------------------------------
+# --- `baton check-config FILE` (and `--repo`) ---------------------------------------------------
 
 
 def check_config_file(path: str) -> tuple[int, str]:
@@ -1050,12 +1061,25 @@ def check_config_file(path: str) -> tuple[int, str]:
             extends_target(extends, "OWNER")
         except ValueError as error:
             problems.append(ConfigProblem("_extends", str(error)))
+    return _verdict(path, problems, result.config)
+
+
+def check_loaded(repo: str, loaded: LoadResult) -> tuple[int, str]:
+    """`check_config_file`'s exit code and text for a repository's configuration as read from
+    GitHub (`baton check-config --repo`), naming the files merged."""
+    files = ", ".join(loaded.sources) or "no file: the defaults"
+    return _verdict(repo, loaded.problems, loaded.config, f"{repo} ({files})")
+
+
+def _verdict(
+    name: str, problems: Sequence[ConfigProblem], config: Config, ok: str | None = None
+) -> tuple[int, str]:
     if problems:
         lines = [str(item) for item in problems]
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
-        lines.append(f"{path}: {count}; Baton uses the defaults for these keys")
+        lines.append(f"{name}: {count}; Baton uses the defaults for these keys")
         return 1, "\n".join(lines)
-    return 0, f"ok: {path}\n{_summary(result.config)}"
+    return 0, f"ok: {ok or name}\n{_summary(config)}"
 
 
 def _summary(config: Config) -> str:

@@ -269,7 +269,7 @@ async def repository_report(
     """The figures of one repository: with the App's credentials through its installation on
     the repository, else with `token`."""
     key = settings.state_key()
-    async with _session_for(settings, repo, token, transport) as session:
+    async with repository_session(settings, repo, token, transport) as session:
         loaded = await ConfigCache().get(session, repo)
         listed = await incident_issues(
             session, repo, loaded.config.labels.incident, None if since is None else now - since
@@ -325,9 +325,10 @@ def _issues_of(repo: str, listed: Any) -> list[IssueView]:
 
 
 @asynccontextmanager
-async def _session_for(
+async def repository_session(
     settings: Settings, repo: str, token: str | None, transport: httpx.AsyncBaseTransport | None
 ) -> AsyncIterator[GitHubSession]:
+    """A session for one repository: the App's installation on it, else `token`."""
     if settings.app_id and settings.private_key:
         async with GitHubApp.from_settings(settings, transport=transport) as github:
             installation_id = await _installation_on(github, repo)

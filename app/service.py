@@ -105,6 +105,7 @@ def build_service(
             cached_config=configs.peek,
             known_bot_login=github.known_bot_login,
             undid_an_edit=partial(undid_an_edit, memory=github.caches.issues),
+            config_pushed=configs.forget,
         ),
         lifespan=lifespan,
     )

@@ -86,6 +86,8 @@ class SweepReport:
     acted: list[PlannedNudge] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, why)
     deferred: list[str] = field(default_factory=list)  # left for the next run: over budget
+    # (repository, its configuration's problems): swept with those keys at their defaults
+    config_problems: list[tuple[str, str]] = field(default_factory=list)
     dry_run: bool = False
 
     def merge(self, other: SweepReport) -> None:
@@ -93,6 +95,7 @@ class SweepReport:
         self.acted += other.acted
         self.skipped += other.skipped
         self.deferred += other.deferred
+        self.config_problems += other.config_problems
 
     def summary(self) -> str:
         verb = "would nudge" if self.dry_run else "nudged"
@@ -103,12 +106,17 @@ class SweepReport:
 
     def lines(self) -> list[str]:
         """What was (or would be) done, one line each, for `baton sweep`."""
-        out = [
+        out = [_config_line(repo, problems) for repo, problems in self.config_problems]
+        out += [
             f"{a.repo}#{a.number}: {', '.join(a.nudges)} ({_writes_words(a)})" for a in self.acted
         ]
         out += [f"{where}: skipped, {why}" for where, why in self.skipped]
         out += [f"{where}: left for the next run (budget)" for where in self.deferred]
         return out
+
+
+def _config_line(repo: str, problems: str) -> str:
+    return f"{repo}: its configuration has problems; these keys have their defaults: {problems}"
 
 
 def _writes_words(planned: PlannedNudge) -> str:
@@ -240,9 +248,8 @@ async def sweep_repository(
     mode), or handing each due incident to `enqueue` (the server)."""
     report = SweepReport(dry_run=dry_run)
     loaded = await configs.get(session, repo)
-    if loaded.problems:
-        report.skipped.append((repo, f"its configuration is broken: {_problems(loaded)}"))
-        return report
+    if loaded.problems:  # the broken keys have their defaults, as for the handlers
+        report.config_problems.append((repo, _problems(loaded)))
     # No bot login: nudges never need to tell Baton's own comments apart (commands do).
     work = Work(session=session, repo=repo, loaded=loaded, now=now, key=key)
     session.nudging = True
@@ -313,8 +320,6 @@ async def _nudge_inline(
 async def nudge_plan(work: Work, number: int) -> tuple[Plan, tuple[str, ...]] | str | None:
     """The plan for the nudges due on one incident, decided on the issue as GitHub has it now;
     None when nothing is due any more, or why the incident must be left alone."""
-    if work.loaded.problems:
-        return f"its configuration is broken: {_problems(work.loaded)}"
     issue, reading = await work.load_incident(number)
     state = reading.state
     if issue.state != "open" or (state is None and not reading.found):
@@ -460,6 +465,7 @@ class ServerSweep:
         self._budget = budget
         self._configs = configs or ConfigCache()  # shared with the worker: one read per minute
         self._listings = ListingCache()
+        self._told: dict[str, str] = {}  # repository -> the configuration problems last named
 
     async def run_once(self) -> SweepReport:
         report = await sweep_installations(
@@ -471,6 +477,15 @@ class ServerSweep:
             listings=self._listings,
             enqueue=self._enqueue,
         )
+        # Named once, and again when they change (or come back once fixed): not at every run.
+        told, self._told = self._told, dict(report.config_problems)
+        report.config_problems = [
+            (repo, problems)
+            for repo, problems in report.config_problems
+            if told.get(repo) != problems
+        ]
+        for repo, problems in report.config_problems:
+            log.warning("sweep: %s", _config_line(repo, problems))
         log.info("sweep: %s", report.summary())
         return report
 

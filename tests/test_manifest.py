@@ -27,6 +27,7 @@ PERMISSION_FOR_OPERATION: dict[str, str | None] = {
     "issues.*": "issues",
     "reactions.create_for_issue_comment": "issues",
     "repos.get_collaborator_permission_level": "metadata",
+    "repos.get": "metadata",
     "repos.get_content": "contents",
     "teams.get_membership_for_user_in_org": "members",
     "apps.*": None,
@@ -70,7 +71,7 @@ def permission_needed(operation: str) -> tuple[str | None, str]:
     """(permission, access) for an operation; KeyError when the table does not know it."""
     namespace, name = operation.split(".", 1)
     key = operation if operation in PERMISSION_FOR_OPERATION else f"{namespace}.*"
-    access = "read" if name.startswith(READ_ONLY_VERBS) else "write"
+    access = "read" if name == "get" or name.startswith(READ_ONLY_VERBS) else "write"
     return PERMISSION_FOR_OPERATION[key], access
 
 
@@ -130,6 +131,7 @@ def test_manifest_grants_every_permission_the_code_needs(manifest: dict[str, Any
         ("issues.update", ("issues", "write")),
         ("issues.list_comments", ("issues", "read")),
         ("repos.get_content", ("contents", "read")),
+        ("repos.get", ("metadata", "read")),
         ("apps.get_authenticated", (None, "read")),
     ],
 )

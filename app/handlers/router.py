@@ -58,5 +58,9 @@ def joins_run(event: str, action: str | None) -> bool:
     return route is not None and route.runs
 
 
+# Events handled whole while they are acknowledged (see `app/handlers/triage.py`), never stored.
+ACKNOWLEDGED: frozenset[str] = frozenset({"push"})
+
+
 def handled_events() -> set[str]:
-    return {event for (event, _), route in ROUTES.items() if route.from_github}
+    return {event for (event, _), route in ROUTES.items() if route.from_github} | ACKNOWLEDGED

@@ -23,6 +23,7 @@ import msgspec
 
 from app.config import Config
 from app.handlers.events import Event, Known, issue_key
+from app.handlers.pushes import pushed_config
 from app.handlers.router import route_for
 
 
@@ -40,6 +41,13 @@ class _Id(msgspec.Struct, omit_defaults=True):
 
 class _Repository(msgspec.Struct, omit_defaults=True):
     full_name: object = None
+    default_branch: object = None
+
+
+class _Commit(msgspec.Struct, omit_defaults=True):
+    added: object = None
+    modified: object = None
+    removed: object = None
 
 
 class _Issue(msgspec.Struct, omit_defaults=True):
@@ -73,6 +81,10 @@ class _Projection(msgspec.Struct, omit_defaults=True):
     comment: _Comment | None = None
     label: _Named | None = None
     changes: _Changes | None = None
+    # push
+    ref: object = None
+    forced: object = None
+    commits: list[_Commit] | None = None
 
 
 _DECODER = msgspec.json.Decoder(_Projection)
@@ -119,11 +131,17 @@ class Triage:
     known_bot_login: Callable[[], str | None] = lambda: None
     # Whether a delivery of Baton's own edit shows a person's edit undone by it.
     undid_an_edit: Callable[[Event], bool] = lambda event: False
+    # Told of a repository whose configuration file a push may have changed.
+    config_pushed: Callable[[str], None] = lambda repo: None
 
     def __call__(self, event_name: str, body: bytes) -> Verdict:
         payload = glance(body)
         action = payload.get("action")
         event = Event(event_name, action if isinstance(action, str) else None, payload)
+        if event.name == "push":  # handled here and now: see app/handlers/pushes.py
+            if (repo := pushed_config(event)) is not None:
+                self.config_pushed(repo)
+            return Verdict(False, None, None)
         store = self.matters(event)
         return Verdict(store, event.action, issue_key(payload) if store else None)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -104,6 +103,7 @@ class GitHubApi:
             ("POST", "/app/hook/deliveries/{delivery_id}/attempts", self.redeliver),
             ("POST", "/app/installations/{installation_id}/access_tokens", self.mint_token),
             ("GET", f"{repo}/installation", self.get_repo_installation),
+            ("GET", repo, self.get_repo),
             ("GET", f"{repo}/assignees/{{assignee}}", self.check_assignee),
             ("GET", f"{repo}/collaborators/{{username}}/permission", self.get_permission),
             ("GET", f"{repo}/contents/{{path}}", self.get_content),
@@ -213,6 +213,11 @@ class GitHubApi:
                 "installations_count": len(self.world.installations),
             },
         )
+
+    async def get_repo(self, call: Call) -> Reply:
+        repo, _ = self.repo_for(call, "metadata", "read")
+        shaped = self.shapes.repository(repo, repo.open_issues)
+        return Reply(200, {**shaped, "network_count": 0, "subscribers_count": 0})
 
     async def get_repo_installation(self, call: Call) -> Reply:
         self.require_app(call)
@@ -682,8 +687,3 @@ def _permission_flags(role: str | None) -> dict[str, bool]:
 
 def _delivery_ok(status_code: int) -> str:
     return "success" if 200 <= status_code < 300 else "failure"
-
-
-def blob_sha(text: str) -> str:
-    data = text.encode()
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()

@@ -6,13 +6,27 @@ to Baton whoever made it; only the sender differs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from app.sandbox.shapes import Shapes
+from app.sandbox.shapes import NO_COMMIT, Shapes
 from app.sandbox.webhooks import Hookshot
-from app.sandbox.world import Account, Comment, Issue, Label, Repo, TimelineEvent, World
+from app.sandbox.world import (
+    Account,
+    Comment,
+    Commit,
+    Issue,
+    Label,
+    Repo,
+    StoredFile,
+    TimelineEvent,
+    World,
+)
+
+# A push delivery lists this many commits at most (the latest), however many were pushed.
+COMMITS_LISTED = 20
 
 
 class Changes:
@@ -156,6 +170,49 @@ class Changes:
         issue.timeline = [e for e in issue.timeline if e.comment is not comment]
         self._announce("issue_comment", "deleted", repo, issue, actor, comment=comment)
 
+    # -- commits ------------------------------------------------------------------------
+    def push(
+        self,
+        repo: Repo,
+        branch: str,
+        changes: Sequence[Mapping[str, str | None]],
+        pusher: Account,
+    ) -> None:
+        """Push one commit per mapping of paths to their new text (None: the file is removed)
+        onto `branch`; only the default branch's files are kept."""
+        before = repo.heads.get(branch, NO_COMMIT)
+        commits: list[Commit] = []
+        for number, files in enumerate(changes):
+            parent = commits[-1].sha if commits else before
+            commit = self._commit(repo, parent, files, pusher, f"Change {number + 1}")
+            commits.append(commit)
+            if branch == repo.default_branch:
+                _apply(repo, files)
+        repo.heads[branch] = commits[-1].sha if commits else before
+        installation = self.world.installation_for(repo)
+        if installation is None:
+            return
+        listed = commits[-COMMITS_LISTED:]
+        payload = self.shapes.push(repo, repo.open_issues, branch, before, listed, pusher)
+        payload["created"] = before == NO_COMMIT
+        self._send("push", payload, repo, pusher, installation.id)
+
+    def _commit(
+        self,
+        repo: Repo,
+        parent: str,
+        files: Mapping[str, str | None],
+        author: Account,
+        message: str,
+    ) -> Commit:
+        kept = repo.files
+        added = [path for path, text in files.items() if text is not None and path not in kept]
+        removed = [path for path, text in files.items() if text is None and path in kept]
+        modified = [path for path, text in files.items() if text is not None and path in kept]
+        seed = "\n".join([parent, message, *(f"{p}={t}" for p, t in sorted(files.items()))])
+        sha = hashlib.sha1(seed.encode()).hexdigest()
+        return Commit(sha, message, author, self.clock(), added, removed, modified)
+
     # -- helpers ------------------------------------------------------------------------
     def _touch(self, issue: Issue) -> datetime:
         issue.updated_at = self.clock()
@@ -191,13 +248,25 @@ class Changes:
             payload["label"] = self.shapes.label(repo, label)
         if assignee is not None:
             payload["assignee"] = self.shapes.user(assignee)
-        open_issues = sum(1 for i in repo.issues.values() if i.state == "open")
-        payload["repository"] = self.shapes.repository(repo, open_issues)
+        payload["repository"] = self.shapes.repository(repo, repo.open_issues)
+        self._send(event, payload, repo, sender, installation.id)
+
+    def _send(
+        self, event: str, payload: dict[str, Any], repo: Repo, sender: Account, installation: int
+    ) -> None:
         if repo.owner.type == "Organization":
             payload["organization"] = self.shapes.organization(repo.owner)
         payload["sender"] = self.shapes.user(sender)
         payload["installation"] = {
-            "id": installation.id,
-            "node_id": f"MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u{installation.id}",
+            "id": installation,
+            "node_id": f"MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u{installation}",
         }
-        self.hookshot.enqueue(event, payload, installation.id, repo.id)
+        self.hookshot.enqueue(event, payload, installation, repo.id)
+
+
+def _apply(repo: Repo, files: Mapping[str, str | None]) -> None:
+    for path, text in files.items():
+        if text is None:
+            repo.files.pop(path, None)
+        else:
+            repo.files[path] = StoredFile.of(text)

@@ -7,6 +7,7 @@ REST schemas' required keys, so one rendering serves both the REST API and webho
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from app.sandbox.editions import GITHUB_COM, Edition
 from app.sandbox.world import (
     Account,
     Comment,
+    Commit,
     Installation,
     Issue,
     Label,
@@ -24,6 +26,7 @@ from app.sandbox.world import (
 
 REACTION_CONTENTS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "eyes", "rocket")
 JSON = dict[str, Any]
+NO_COMMIT = "0" * 40  # `before` of a push that creates its branch
 
 
 def iso(moment: datetime) -> str:
@@ -259,6 +262,66 @@ class Shapes:
             "topics": [],
             "visibility": "private" if repo.private else "public",
             "custom_properties": {},
+        }
+
+    def push(
+        self,
+        repo: Repo,
+        open_issues: int,
+        branch: str,
+        before: str,
+        commits: list[Commit],
+        pusher: Account,
+    ) -> JSON:
+        """A push delivery's own fields: the commits listed, and the repository as push
+        deliveries show it (times in seconds, the owner with a name, the web address as url)."""
+        html = f"{HTML_BASE}/{repo.full_name}"
+        shown = [self.commit(repo, commit) for commit in commits]
+        after = commits[-1].sha if commits else before
+        created = int(repo.created_at.timestamp())
+        owner = {"name": repo.owner.login, "email": None, **self.user(repo.owner)}
+        repository = {
+            **self.repository(repo, open_issues),
+            "owner": owner,
+            "url": html,
+            "created_at": created,
+            "pushed_at": int(commits[-1].at.timestamp()) if commits else created,
+            "stargazers": 0,
+            "master_branch": repo.default_branch,
+        }
+        return {
+            "ref": f"refs/heads/{branch}",
+            "before": before,
+            "after": after,
+            "repository": repository,
+            "pusher": {"name": pusher.login, "email": f"{pusher.login}@users.noreply.github.com"},
+            "created": False,
+            "deleted": False,
+            "forced": False,
+            "base_ref": None,
+            "compare": f"{html}/compare/{before[:12]}...{after[:12]}",
+            "commits": shown,
+            "head_commit": shown[-1] if shown else None,
+        }
+
+    def commit(self, repo: Repo, commit: Commit) -> JSON:
+        person = {
+            "name": commit.author.login,
+            "email": f"{commit.author.login}@users.noreply.github.com",
+            "username": commit.author.login,
+        }
+        return {
+            "id": commit.sha,
+            "tree_id": hashlib.sha1(commit.sha.encode()).hexdigest(),
+            "distinct": True,
+            "message": commit.message,
+            "timestamp": iso(commit.at),
+            "url": f"{HTML_BASE}/{repo.full_name}/commit/{commit.sha}",
+            "author": person,
+            "committer": person,
+            "added": list(commit.added),
+            "removed": list(commit.removed),
+            "modified": list(commit.modified),
         }
 
     def installation(self, installation: Installation, app_id: int, app_slug: str) -> JSON:

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import http
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from app.sandbox.api import AppIdentity, GitHubApi, bearer, blob_sha, is_jwt
+from app.sandbox.api import AppIdentity, GitHubApi, bearer, is_jwt
 from app.sandbox.changes import Changes
 from app.sandbox.editions import GITHUB_COM, Edition, graphql_path
 from app.sandbox.faults import Fault, FaultPlan
@@ -180,7 +180,7 @@ class StandIn:
         self._repo(full_name).roles[login.lower()] = role
 
     def put_file(self, full_name: str, path: str, text: str) -> None:
-        self._repo(full_name).files[path.strip("/")] = StoredFile(text, blob_sha(text))
+        self._repo(full_name).files[path.strip("/")] = StoredFile.of(text)
 
     def actions_token(self, full_name: str) -> str:
         repo = self._repo(full_name)
@@ -254,6 +254,25 @@ class StandIn:
         repo, issue = self._issue(full_name, number)
         added = self.changes.assignable(repo, logins)
         self.changes.set_assignees(repo, issue, [*issue.assignees, *added], self._account(actor))
+
+    async def push_file(
+        self, full_name: str, path: str, text: str | None, pusher: str, *, branch: str | None = None
+    ) -> None:
+        """Commit one file (None: remove it) and push it, to the default branch unless `branch`
+        names another; GitHub sends a `push` delivery."""
+        await self.push(full_name, [{path.strip("/"): text}], pusher, branch=branch)
+
+    async def push(
+        self,
+        full_name: str,
+        commits: Sequence[Mapping[str, str | None]],
+        pusher: str,
+        *,
+        branch: str | None = None,
+    ) -> None:
+        """Push commits, each a mapping of paths to their new text (None: removed)."""
+        repo = self._repo(full_name)
+        self.changes.push(repo, branch or repo.default_branch, commits, self._account(pusher))
 
     async def settle(self) -> None:
         await self.hookshot.settle()

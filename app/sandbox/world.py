@@ -6,6 +6,7 @@ methods of `StandIn` change them, `shapes` renders them as GitHub's JSON.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,6 +83,22 @@ class StoredFile:
     text: str
     sha: str
 
+    @classmethod
+    def of(cls, text: str) -> StoredFile:
+        data = text.encode()
+        return cls(text, hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest())
+
+
+@dataclass
+class Commit:
+    sha: str
+    message: str
+    author: Account
+    at: datetime
+    added: list[str]
+    removed: list[str]
+    modified: list[str]
+
 
 @dataclass
 class Repo:
@@ -94,11 +111,16 @@ class Repo:
     labels: dict[str, Label] = field(default_factory=dict)  # keyed by lower-cased name
     issues: dict[int, Issue] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)  # login -> role
-    files: dict[str, StoredFile] = field(default_factory=dict)
+    files: dict[str, StoredFile] = field(default_factory=dict)  # on the default branch
+    heads: dict[str, str] = field(default_factory=dict)  # branch -> its latest commit's sha
 
     @property
     def full_name(self) -> str:
         return f"{self.owner.login}/{self.name}"
+
+    @property
+    def open_issues(self) -> int:
+        return sum(1 for issue in self.issues.values() if issue.state == "open")
 
     def label(self, name: str) -> Label | None:
         return self.labels.get(name.lower())

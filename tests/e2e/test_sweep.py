@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -257,37 +258,78 @@ async def test_a_dry_run_writes_nothing(timed_world: Stage, clock: FakeClock) ->
     assert comments(world, number) == []
 
 
-async def test_a_broken_configuration_nags_and_closes_nothing(
+# One unknown key and one bad value: each falls back to its default, the rest applies.
+WRONG_KEYS = "escalaton:\n  team: acme/sre\nclocks:\n  acknowledge_within: soon\n"
+
+
+async def test_a_configuration_with_wrong_keys_still_nags_and_closes(
     timed_world: Stage, clock: FakeClock
 ) -> None:
     world = timed_world
-    world.standin.put_file(REPO, ".github/baton.yml", "clocks:\n  acknowledge_within: soon\n")
-    no_ic = plant_incident(world, declared(clock(), ic=None))
+    world.standin.put_file(REPO, ".github/baton.yml", WRONG_KEYS)
+    thursday = last_thursday_noon()
+    clock.now = thursday
+    no_ic = plant_incident(world, declared(thursday, ic=None))
     resolved = plant_incident(
-        world, declared(clock(), status="resolved", resolved_at=clock(), nudges=("escalate",))
+        world, declared(thursday, status="resolved", resolved_at=thursday, nudges=("escalate",))
     )
-    world.standin.reset_requests()
 
-    report = await sweep(world, clock() + timedelta(days=10))
+    report = await sweep(world, thursday + timedelta(days=7))
 
-    assert world.standin.count(writes_only=True) == 0
-    assert comments(world, no_ic) == [] and comments(world, resolved) == []
-    assert world.standin.issue(REPO, resolved)["state"] == "open"
-    assert report.skipped and "configuration is broken" in report.skipped[0][1]
+    assert report.listed == 2 and report.skipped == []
+    assert {planned.number for planned in report.acted} == {no_ic, resolved}
+    assert any("Nobody has taken the Incident Commander role" in c for c in comments(world, no_ic))
+    [notice] = [c for c in comments(world, no_ic) if "configuration has problems" in c]
+    assert "escalaton" in notice and "clocks.acknowledge_within" in notice
+    assert world.standin.issue(REPO, resolved)["state"] == "closed"
+    [named] = [line for line in report.lines() if "escalaton" in line]
+    assert named.startswith(REPO) and "clocks.acknowledge_within" in named
+    assert "2 open incidents" in report.summary()
 
 
-async def test_a_configuration_with_thousands_of_problems_is_skipped_in_a_few_words(
+async def test_the_server_sweep_names_a_wrong_key_once(
+    timed_world: Stage, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = timed_world
+    world.standin.put_file(REPO, ".github/baton.yml", WRONG_KEYS)
+    plant_incident(world, declared(clock(), nudges=("escalate",)))
+
+    with caplog.at_level(logging.WARNING, logger="app.sweep"):
+        first = await world.service.sweep.run_once()
+        clock.advance(minutes=5)
+        again = await world.service.sweep.run_once()
+
+    assert first.listed == again.listed == 1
+    assert [line for line in first.lines() if "escalaton" in line]
+    assert not [line for line in again.lines() if "escalaton" in line]
+    assert len([r for r in caplog.records if "escalaton" in r.getMessage()]) == 1
+
+    await world.standin.push_file(
+        REPO, ".github/baton.yml", "escalaton: {team: acme/sre}\n", "alice"
+    )
+    await world.settle()
+    changed = await world.service.sweep.run_once()
+    assert [line for line in changed.lines() if "escalaton" in line], "a new problem is named"
+
+    for text in ("", WRONG_KEYS):  # fixed, then broken again as before
+        await world.standin.push_file(REPO, ".github/baton.yml", text, "alice")
+        await world.settle()
+        fixed_or_back = await world.service.sweep.run_once()
+    assert [line for line in fixed_or_back.lines() if "escalaton" in line]
+
+
+async def test_a_configuration_with_thousands_of_problems_is_named_in_a_few_words(
     timed_world: Stage, clock: FakeClock
 ) -> None:
     world = timed_world
     world.standin.put_file(REPO, ".github/baton.yml", "".join(f"k{n}: 1\n" for n in range(3000)))
-    plant_incident(world, declared(clock(), ic=None))
+    number = plant_incident(world, declared(clock(), ic=None))
 
     report = await sweep(world, clock() + timedelta(days=10))
 
-    [(where, reason)] = report.skipped
-    assert where == REPO and len(reason) < 1000
-    assert reason.endswith("; and 2997 more")
+    assert [planned.number for planned in report.acted] == [number]
+    [named] = [line for line in report.lines() if line.startswith(f"{REPO}: ")]
+    assert len(named) < 1000 and "; and 2997 more" in named
 
 
 async def test_a_tampered_card_is_left_alone(timed_world: Stage, clock: FakeClock) -> None:

@@ -193,3 +193,57 @@ async def test_signature_covers_any_body(standin: StandIn, installation_id: int,
     expected = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
     assert headers["x-hub-signature-256"] == f"sha256={expected}"
     assert json.loads(raw)["issue"]["body"] == body
+
+
+async def test_a_push_is_shaped_like_a_real_delivery(
+    standin: StandIn, installation_id: int, reference: Any
+) -> None:
+    real = json.loads(
+        (
+            reference
+            / "webhooks/api.github.com/push/example-5.branch-with-commit.with-installation"
+            ".payload.json"
+        ).read_text()
+    )
+    await standin.push_file(REPO, ".github/baton.yml", "severities: [p1, p2]\n", "alice")
+    await standin.settle()
+    [delivery] = standin.deliveries
+    ours = delivery.payload
+    assert (delivery.event, delivery.action, delivery.sender) == ("push", None, "alice")
+    assert set(ours) >= set(real)
+    assert set(ours["repository"]) >= set(real["repository"])
+    assert set(ours["head_commit"]) == set(real["head_commit"])
+    assert ours["installation"]["id"] == installation_id
+    assert ours["ref"] == "refs/heads/main" and ours["created"]
+    assert ours["head_commit"]["added"] == [".github/baton.yml"]
+    assert isinstance(ours["repository"]["pushed_at"], int)
+
+
+async def test_pushes_say_which_files_each_commit_changed(
+    standin: StandIn, installation_id: int
+) -> None:
+    standin.put_file(REPO, "README.md", "# Web\n")
+    await standin.push(
+        REPO, [{"README.md": "# Web shop\n"}, {"docs/a.md": "a", "README.md": None}], "alice"
+    )
+    await standin.push_file(REPO, "docs/a.md", "b", "alice", branch="draft")
+    await standin.settle()
+    to_main, to_draft = (d.payload for d in standin.deliveries)
+    assert [(c["added"], c["modified"], c["removed"]) for c in to_main["commits"]] == [
+        ([], ["README.md"], []),
+        (["docs/a.md"], [], ["README.md"]),
+    ]
+    assert to_main["before"] == "0" * 40 and to_main["after"] == to_main["commits"][-1]["id"]
+    assert to_draft["ref"] == "refs/heads/draft"
+    repo = standin.world.repo(REPO)
+    assert repo is not None and repo.files["docs/a.md"].text == "a"  # the draft is not main
+
+
+async def test_a_push_lists_its_latest_twenty_commits(
+    standin: StandIn, installation_id: int
+) -> None:
+    await standin.push(REPO, [{"notes.md": f"{n}"} for n in range(25)], "alice")
+    await standin.settle()
+    [delivery] = standin.deliveries
+    assert len(delivery.payload["commits"]) == 20
+    assert delivery.payload["commits"][-1]["id"] == delivery.payload["after"]
