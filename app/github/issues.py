@@ -10,9 +10,10 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
+from app.config import Config
 from app.github.client import AmbiguousWrite, GitHubSession, GitHubUnavailable
 from app.incident.effects import IssueView, NewIssue, Reply, UserFacts
-from app.incident.labels import colour_for
+from app.incident.labels import colour_for, description_for
 from app.incident.limits import fit
 from app.incident.timeline import IncidentComment
 
@@ -193,8 +194,11 @@ async def find_issue_with(
     return next((i.number for i in response.parsed_data if marker in (i.body or "")), None)
 
 
-async def ensure_labels(session: GitHubSession, repo: str, names: Sequence[str]) -> None:
-    """Create Baton's labels with their colours on first use. Labels seen on issues are known to
+async def ensure_labels(
+    session: GitHubSession, repo: str, names: Sequence[str], config: Config | None = None
+) -> None:
+    """Create Baton's labels with their colours and descriptions (`config`: the names it gives
+    Baton's labels, when they are not the default ones). Labels seen on issues are known to
     exist; the repository's label list is read at most once per process and repository."""
     known = session.labels_known_in(repo)
     missing = [n for n in names if n not in known.names]
@@ -218,7 +222,11 @@ async def ensure_labels(session: GitHubSession, repo: str, names: Sequence[str])
         try:
             await session.write(
                 lambda label=label: session.rest.issues.async_create_label(  # type: ignore[misc]
-                    owner, name, name=label, color=colour_for(label)
+                    owner,
+                    name,
+                    name=label,
+                    color=colour_for(label, config),
+                    description=description_for(label, config),
                 )
             )
         except RequestFailed as error:

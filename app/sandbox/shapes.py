@@ -268,6 +268,16 @@ class Shapes:
             "suspended_at": None,
         }
 
+    def installed_repository(self, repo: Repo) -> JSON:
+        """A repository as installation deliveries list it."""
+        return {
+            "id": repo.id,
+            "node_id": f"R_kgDO{repo.id}",
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "private": repo.private,
+        }
+
     def timeline_event(self, repo: Repo, issue: Issue, event: TimelineEvent) -> JSON:
         if event.comment is not None:
             return {
