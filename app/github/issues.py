@@ -196,14 +196,15 @@ async def find_issue_with(
 
 async def ensure_labels(
     session: GitHubSession, repo: str, names: Sequence[str], config: Config | None = None
-) -> None:
+) -> list[str]:
     """Create Baton's labels with their colours and descriptions (`config`: the names it gives
     Baton's labels, when they are not the default ones). Labels seen on issues are known to
-    exist; the repository's label list is read at most once per process and repository."""
+    exist; the repository's label list is read at most once per process and repository.
+    Returns the names of the labels created."""
     known = session.labels_known_in(repo)
     missing = [n for n in names if n not in known.names]
     if not missing:
-        return
+        return []
     owner, name = split_repo(repo)
     if not known.listed:
         page = 1
@@ -218,6 +219,7 @@ async def ensure_labels(
                 break
             page += 1
         known.listed = True
+    created: list[str] = []
     for label in [n for n in missing if n not in known.names]:
         try:
             await session.write(
@@ -232,7 +234,10 @@ async def ensure_labels(
         except RequestFailed as error:
             if error.response.status_code != 422:  # 422: it exists already
                 raise
+        else:
+            created.append(label)
         known.names.add(label)
+    return created
 
 
 async def role_of(session: GitHubSession, repo: str, login: str) -> str | None:
