@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import yaml
 from app.demo.harness import Stage
 from app.incident.card import CARD_START
 from app.incident.labels import LABEL_COLOURS
-from app.sandbox import Fault
+from app.sandbox import AsgiWebhookSink, Fault
 from app.server.store import DeliveryStatus
+from app.setup import create_setup_app
 from tests.e2e.conftest import FakeClock
 from tests.e2e.test_declare import REPORT, baton_requests, route_list
 
@@ -161,3 +163,26 @@ async def test_the_labels_are_created_once_github_answers_again(
 
     assert set(labels_of(world, f"{ORG}/shop")) == BATON_LABELS
     assert (await world.service.store.counts())[DeliveryStatus.FAILED] == 0
+
+
+async def test_an_installation_before_baton_restarts_after_registering_is_recovered(
+    world: Stage, tmp_path: Path
+) -> None:
+    """The App is installed while `baton serve` still shows the registration page: the
+    delivery fails there, and Baton asks for it again once it runs."""
+    await world.stop()
+    registration = create_setup_app(env_path=tmp_path / ".env", api_url=world.standin.base_url)
+    world.standin.hookshot.sink = AsgiWebhookSink(registration)
+    new_org(world, "shop")
+    await world.standin.install_app(ORG, by="wile")
+    await world.standin.settle()
+    assert world.standin.deliveries[-1].status_code == 503
+
+    await world.start()
+    for _ in range(500):  # the recovery runs as Baton starts
+        if any(d.redelivery for d in world.standin.deliveries):
+            break
+        await asyncio.sleep(0.01)
+    await world.settle()
+
+    assert set(labels_of(world, f"{ORG}/shop")) == BATON_LABELS
