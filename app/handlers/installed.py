@@ -11,16 +11,22 @@ repository by repository like any other delivery.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from githubkit.exception import RequestFailed
+
 from app.github import issues as gh
+from app.github.client import is_not_found
 from app.github.executor import Plan
 from app.handlers.events import Event
 from app.handlers.work import Work
 from app.incident.labels import baton_labels
 from app.server.store import NewDelivery
+
+log = logging.getLogger(__name__)
 
 LABELS_EVENT = "baton.labels"
 LABELS_ACTION = "due"
@@ -66,5 +72,10 @@ def _labels_payload(event: Event, repo: str) -> dict[str, Any]:
 async def on_labels_due(work: Work, event: Event) -> Plan | None:
     """Create the labels the repository lacks, named as its configuration names them: one
     listing of its labels, then one request per missing label."""
-    await gh.ensure_labels(work.session, work.repo, baton_labels(work.config), work.config)
+    try:
+        await gh.ensure_labels(work.session, work.repo, baton_labels(work.config), work.config)
+    except RequestFailed as error:
+        if not is_not_found(error):
+            raise
+        log.info("%s is gone or no longer given to Baton: no labels created", work.repo)
     return None

@@ -147,6 +147,19 @@ async def test_the_labels_follow_the_repository_configuration(world: Stage) -> N
     assert labels["critical"][0] == LABEL_COLOURS["sev1"]
 
 
+async def test_a_repository_gone_before_its_labels_are_created_is_done_with(
+    world: Stage,
+) -> None:
+    new_org(world, "shop")
+    world.standin.faults.add(Fault(method="GET", route=LABELS, status=404))
+    await world.standin.install_app(ORG, by="wile")
+    await world.settle()
+
+    assert labels_of(world, f"{ORG}/shop") == {}
+    counts = await world.service.store.counts()
+    assert counts[DeliveryStatus.FAILED] == counts[DeliveryStatus.PENDING] == 0
+
+
 async def test_the_labels_are_created_once_github_answers_again(
     timed_world: Stage, clock: FakeClock
 ) -> None:
