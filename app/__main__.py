@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     action = commands.add_parser("action", help="handle the event of a GitHub Actions run")
     action.set_defaults(run=_action)
 
+    labels = commands.add_parser("labels", help="create Baton's labels in a repository")
+    labels.add_argument("--repo", metavar="OWNER/NAME", help="by default $GITHUB_REPOSITORY")
+    labels.set_defaults(run=_labels)
+
     check = commands.add_parser(
         "check-config", help="validate a .github/baton.yml file, or a repository's configuration"
     )
@@ -138,6 +142,13 @@ def _action(args: argparse.Namespace) -> int:
     from app.action import run_action
 
     print(asyncio.run(run_action(os.environ)))
+    return 0
+
+
+def _labels(args: argparse.Namespace) -> int:
+    from app.action import create_labels
+
+    print(asyncio.run(create_labels(os.environ, args.repo)))
     return 0
 
 

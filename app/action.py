@@ -11,12 +11,14 @@ from pathlib import Path
 
 import httpx
 
+from app.github import issues as gh
 from app.github.client import ACTIONS_BOT, token_session
 from app.github.config_source import ConfigCache
 from app.github.executor import execute
 from app.handlers.events import Event
 from app.handlers.router import route_for
 from app.handlers.work import Work
+from app.incident.labels import baton_labels
 from app.incident.state import derive_state_key
 from app.settings import DEFAULT_API_URL, SettingsError
 
@@ -70,3 +72,25 @@ async def run_action(
             return f"nothing to do for {event.name}.{event.action} on {event.repo}"
         await execute(session, plan, render_card=work.render_card, board=work.follow_on_board)
     return f"handled {event.name}.{event.action} on {plan.repo}#{plan.number}"
+
+
+async def create_labels(
+    environ: Mapping[str, str],
+    repo: str | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> str:
+    """`baton labels`: create Baton's labels that the repository (by default the workflow's) lacks,
+    before the first incident: GitHub drops an issue form's labels that do not exist. Returns one
+    line saying what was created."""
+    repo = repo or environ.get("GITHUB_REPOSITORY")
+    token = environ.get("GITHUB_TOKEN")
+    if not repo or not token:
+        raise SettingsError("baton labels needs GITHUB_TOKEN, and GITHUB_REPOSITORY or --repo")
+    api_url = environ.get("GITHUB_API_URL") or DEFAULT_API_URL
+    async with token_session(token, api_url, transport=transport) as session:
+        config = (await ConfigCache().get(session, repo)).config
+        created = await gh.ensure_labels(session, repo, baton_labels(config), config)
+    if not created:
+        return f"every label of Baton's exists in {repo}"
+    return f"created {len(created)} labels in {repo}: {', '.join(created)}"

@@ -18,7 +18,7 @@ from app.github.client import GitHubApp, GitHubBusy, GitHubSession
 from app.github.config_source import ConfigCache
 from app.github.executor import Plan, execute, merge_plans
 from app.handlers.events import Event
-from app.handlers.router import route_for
+from app.handlers.router import route_for, spread_for
 from app.handlers.work import Work
 from app.incident.effects import IssueView
 from app.server.store import Delivery, DeliveryStore
@@ -51,6 +51,11 @@ class DeliveryProcessor:
         one after the other on one copy of the incident, carried out as one plan."""
         head = run[0]
         event = _event(head)
+        spread = spread_for(event.name, event.action)
+        if spread is not None:
+            for delivery in spread(event, self._clock()):
+                await self._store.add(delivery)  # a duplicate, after a retry, is not added
+            return 1
         route = route_for(event.name, event.action)
         if route is None or event.installation_id is None:
             return 1

@@ -7,12 +7,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from dotenv import dotenv_values
 
 from app.incident.state import derive_state_key
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
+KEY_VARIABLE = "GITHUB_APP_PRIVATE_KEY"
+KEY_PATH_VARIABLE = "GITHUB_APP_PRIVATE_KEY_PATH"
 
 
 class SettingsError(ValueError):
@@ -23,6 +28,7 @@ class SettingsError(ValueError):
 class Settings:
     app_id: int | None = None
     private_key: str | None = field(default=None, repr=False)
+    private_key_from: str = KEY_VARIABLE  # where the key was read, for error messages
     webhook_secret: str | None = field(default=None, repr=False)
     api_url: str = DEFAULT_API_URL
     database_url: str = DEFAULT_DATABASE_URL
@@ -51,8 +57,9 @@ class Settings:
             )
             if not value
         ]
-        if missing or not self.webhook_secret:
+        if missing or not self.webhook_secret or not self.private_key:
             raise SettingsError("missing " + ", ".join(missing))
+        check_private_key(self.private_key, self.private_key_from)
         return self.webhook_secret
 
 
@@ -64,9 +71,11 @@ def load_settings(
     if env_file and Path(env_file).is_file():
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     values.update(os.environ if environ is None else environ)
+    private_key, private_key_from = _private_key(values)
     return Settings(
         app_id=_app_id(values.get("GITHUB_APP_ID")),
-        private_key=_private_key(values),
+        private_key=private_key,
+        private_key_from=private_key_from,
         webhook_secret=values.get("GITHUB_WEBHOOK_SECRET") or None,
         api_url=values.get("GITHUB_API_URL") or DEFAULT_API_URL,
         database_url=values.get("BATON_DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -83,15 +92,40 @@ def _app_id(text: str | None) -> int | None:
     return int(text)
 
 
-def _private_key(values: Mapping[str, str]) -> str | None:
-    if key := values.get("GITHUB_APP_PRIVATE_KEY"):
+def _private_key(values: Mapping[str, str]) -> tuple[str | None, str]:
+    """The App's private key, and where it was read."""
+    if key := values.get(KEY_VARIABLE):
         # A key pasted into one line of an environment variable keeps its newlines as "\n".
-        return key.replace("\\n", "\n")
-    if path := values.get("GITHUB_APP_PRIVATE_KEY_PATH"):
+        return key.replace("\\n", "\n"), KEY_VARIABLE
+    if path := values.get(KEY_PATH_VARIABLE):
         try:
-            return Path(path).read_text()
-        except OSError as error:
-            raise SettingsError(
-                f"GITHUB_APP_PRIVATE_KEY_PATH: cannot read {path}: {error.strerror}"
-            ) from error
-    return None
+            return Path(path).read_text(), f"{KEY_PATH_VARIABLE} ({path})"
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "it is not a text file"
+            raise SettingsError(f"{KEY_PATH_VARIABLE}: cannot read {path}: {reason}") from error
+    return None, KEY_VARIABLE
+
+
+def check_private_key(pem: str, source: str) -> None:
+    """Refuse, at start-up, a key GitHub would not accept: an App signs its tokens with the
+    unencrypted RSA key GitHub generated for it."""
+    if "-----BEGIN" not in pem:
+        raise SettingsError(
+            f"{source} is not a PEM private key: no '-----BEGIN ... PRIVATE KEY-----' line; "
+            "use the .pem file GitHub generated for the App"
+        )
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except TypeError:
+        raise SettingsError(
+            f"{source}: the private key is encrypted; give the key as GitHub generated it"
+        ) from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise SettingsError(
+            f"{source}: the PEM private key cannot be read (damaged, cut short, or of an "
+            "unsupported kind); use the .pem file GitHub generated for the App"
+        ) from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise SettingsError(
+            f"{source}: the private key is not an RSA key; GitHub Apps sign with RSA keys"
+        )

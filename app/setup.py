@@ -30,7 +30,7 @@ from githubkit_schemas.v2022_11_28.models import (
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from app.github.client import REST_API_VERSION
@@ -267,7 +267,20 @@ def create_setup_app(
             Route("/", register),
             Route(SETUP_PATH, register),
             Route(CALLBACK_PATH, callback),
+            Route("/webhooks", _delivery_before_baton_runs, methods=["POST"]),
         ]
+    )
+
+
+async def _delivery_before_baton_runs(request: Request) -> JSONResponse:
+    """GitHub pings the webhook as it creates the App: answered. Any other delivery (the App
+    installed before `baton serve` restarts) is refused: GitHub lists it as failed, and Baton,
+    once running, asks GitHub to deliver it again."""
+    if request.headers.get("x-github-event") == "ping":
+        return JSONResponse({"ok": True})
+    return JSONResponse(
+        {"error": "Baton is not running yet: restart baton serve once the App is registered"},
+        status_code=503,
     )
 
 

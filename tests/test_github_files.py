@@ -232,3 +232,9 @@ def test_the_sweep_offers_a_dry_run_and_sweeps_this_repository() -> None:
     assert sweep["env"]["DRY_RUN"] == "${{ inputs.dry-run }}"
     assert '--repo "$GITHUB_REPOSITORY"' in sweep["run"]
     assert "--dry-run" in sweep["run"]
+
+
+def test_the_sweep_creates_batons_labels_unless_it_is_a_dry_run() -> None:
+    labels = step_running(load_workflow("baton-sweep"), "baton labels")
+    assert labels["env"] == {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"}
+    assert labels["if"] == "${{ !inputs.dry-run }}"

@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from app.sandbox import StandIn
+from app.sandbox import AsgiWebhookSink, StandIn
 from app.sandbox.editions import ENTERPRISE_SERVER
 from app.sandbox.manifests import issue_manifest_code
 from app.settings import load_settings
@@ -261,6 +261,50 @@ async def test_on_an_enterprise_server_the_code_is_exchanged_there(
     install_url = f"http://ghes.test/github-apps/{github.answers[-1]['slug']}/installations/new"
     assert f'href="{install_url}"' in page.text
     assert load_settings(environ={}, env_file=env_path).api_url == "http://ghes.test/api/v3"
+
+
+async def test_githubs_ping_while_registering_is_answered(
+    standin: StandIn, github: RecordingTransport, env_path: Path
+) -> None:
+    """GitHub pings the new App's webhook, this server, before the browser comes back."""
+    registration = setup_app(standin, github, env_path)
+    standin.hookshot.sink = AsgiWebhookSink(registration)
+    transport = httpx.ASGITransport(app=registration)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as browser:
+        state, manifest = await start(browser)
+        await confirm_on_github(browser, standin, state, manifest)
+    await standin.settle()
+
+    [ping] = standin.deliveries
+    assert ping.event == "ping"
+    assert ping.payload["hook"]["config"]["url"] == f"{PUBLIC_URL}/webhooks"
+    assert ping.status_code == 200
+
+
+async def test_deliveries_before_the_restart_fail_so_that_baton_asks_for_them_again(
+    browser: httpx.AsyncClient, standin: StandIn, env_path: Path
+) -> None:
+    """Registered, not restarted yet: the App installed now sends `installation.created` here.
+    Answering it with an error leaves it listed as failed, and Baton, once started, asks GitHub
+    to deliver it again (app/redelivery.py); a ping is still answered."""
+    state, manifest = await start(browser)
+    await confirm_on_github(browser, standin, state, manifest)
+    headers = {"Content-Type": "application/json"}
+
+    installed = await browser.post(
+        "/webhooks", content=b'{"action":"created"}', headers={**headers, **event("installation")}
+    )
+    pinged = await browser.post(
+        "/webhooks", content=b'{"zen":"z"}', headers={**headers, **event("ping")}
+    )
+
+    assert installed.status_code == 503
+    assert "restart baton serve" in installed.json()["error"]
+    assert pinged.status_code == 200
+
+
+def event(name: str) -> dict[str, str]:
+    return {"X-GitHub-Event": name, "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958"}
 
 
 async def test_a_state_this_server_never_issued_is_refused(

@@ -10,10 +10,11 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
+from app.config import Config
 from app.github.client import AmbiguousWrite, GitHubSession, GitHubUnavailable
 from app.github.fields import NamedLabel, Permission, read_as
 from app.incident.effects import IssueView, NewIssue, Reply, UserFacts
-from app.incident.labels import colour_for
+from app.incident.labels import colour_for, description_for
 from app.incident.limits import fit
 from app.incident.timeline import IncidentComment
 
@@ -194,13 +195,17 @@ async def find_issue_with(
     return next((i.number for i in response.parsed_data if marker in (i.body or "")), None)
 
 
-async def ensure_labels(session: GitHubSession, repo: str, names: Sequence[str]) -> None:
-    """Create Baton's labels with their colours on first use. Labels seen on issues are known to
-    exist; the repository's label list is read at most once per process and repository."""
+async def ensure_labels(
+    session: GitHubSession, repo: str, names: Sequence[str], config: Config | None = None
+) -> list[str]:
+    """Create Baton's labels with their colours and descriptions (`config`: the names it gives
+    Baton's labels, when they are not the default ones). Labels seen on issues are known to
+    exist; the repository's label list is read at most once per process and repository.
+    Returns the names of the labels created."""
     known = session.labels_known_in(repo)
     missing = [n for n in names if n not in known.names]
     if not missing:
-        return
+        return []
     owner, name = split_repo(repo)
     if not known.listed:
         page = 1
@@ -216,17 +221,25 @@ async def ensure_labels(session: GitHubSession, repo: str, names: Sequence[str])
                 break
             page += 1
         known.listed = True
+    created: list[str] = []
     for label in [n for n in missing if n not in known.names]:
         try:
             await session.write(
                 lambda label=label: session.rest.issues.async_create_label(  # type: ignore[misc]
-                    owner, name, name=label, color=colour_for(label)
+                    owner,
+                    name,
+                    name=label,
+                    color=colour_for(label, config),
+                    description=description_for(label, config),
                 )
             )
         except RequestFailed as error:
             if error.response.status_code != 422:  # 422: it exists already
                 raise
+        else:
+            created.append(label)
         known.names.add(label)
+    return created
 
 
 async def role_of(session: GitHubSession, repo: str, login: str) -> str | None:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.github.executor import Plan
-from app.handlers import commands, declare, edits, labels, lifecycle, sweep
+from app.handlers import commands, declare, edits, installed, labels, lifecycle, sweep
 from app.handlers.events import Event, Known
 from app.handlers.work import Work
+from app.server.store import NewDelivery
 
 Handler = Callable[[Work, Event], Awaitable[Plan | None]]
 Matters = Callable[[Event, Known], bool]
+Spread = Callable[[Event, datetime], list[NewDelivery]]
 
 
 def _always(event: Event, known: Known) -> bool:
@@ -45,11 +48,25 @@ ROUTES: dict[tuple[str, str], Route] = {
         commands.on_comment_created, commands.comment_matters, runs=True
     ),
     ("baton.sweep", "due"): Route(sweep.on_nudges_due, from_github=False),
+    (installed.LABELS_EVENT, installed.LABELS_ACTION): Route(
+        installed.on_labels_due, from_github=False
+    ),
+}
+
+# Deliveries about an installation rather than one repository, and what each becomes: one
+# delivery per repository it names, stored and handled in its place.
+SPREAD: dict[tuple[str, str], Spread] = {
+    ("installation", "created"): installed.label_deliveries,
+    ("installation_repositories", "added"): installed.label_deliveries,
 }
 
 
 def route_for(event: str, action: str | None) -> Route | None:
     return ROUTES.get((event, action or ""))
+
+
+def spread_for(event: str, action: str | None) -> Spread | None:
+    return SPREAD.get((event, action or ""))
 
 
 def joins_run(event: str, action: str | None) -> bool:

@@ -24,7 +24,7 @@ import msgspec
 from app.config import Config
 from app.handlers.events import Event, Known, issue_key
 from app.handlers.pushes import pushed_config
-from app.handlers.router import route_for
+from app.handlers.router import route_for, spread_for
 
 
 class _Named(msgspec.Struct, omit_defaults=True):
@@ -146,6 +146,8 @@ class Triage:
         return Verdict(store, event.action, issue_key(payload) if store else None)
 
     def matters(self, event: Event) -> bool:
+        if spread_for(event.name, event.action) is not None:
+            return event.installation_id is not None
         route = route_for(event.name, event.action)
         if route is None or not route.from_github:
             return False

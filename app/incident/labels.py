@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from app.incident.state import STATUSES, IncidentState
+from app.incident.words import render
 
 if TYPE_CHECKING:
     from app.config import Config
@@ -130,6 +131,30 @@ def colour_for(name: str, config: Config | None = None) -> str:
         rank = config.severities.index(severity)
         return _SEVERITY_RAMP[rank] if rank < len(_SEVERITY_RAMP) else FALLBACK_SEVERITY_COLOUR
     return LABEL_COLOURS.get(_default_name(name, config), FALLBACK_COLOUR)
+
+
+def baton_labels(config: Config) -> tuple[str, ...]:
+    """Every label Baton uses in a repository so configured: created as soon as Baton is
+    installed, because GitHub drops an issue form's labels that the repository lacks."""
+    return (
+        config.labels.incident,
+        *config.severities,
+        *(status_label(status) for status in STATUSES),
+        config.labels.retrospective,
+        config.labels.stale,
+        config.labels.action,
+    )
+
+
+def description_for(name: str, config: Config | None = None) -> str:
+    """The description of a label Baton creates: what the label means to Baton."""
+    if status_from_label(name) is not None:
+        role = "status"
+    elif config is not None and severity_from_label(name, config) is not None:
+        role = "severity"
+    else:
+        role = _default_name(name, config) if config is not None else name.casefold()
+    return render("label_description.txt.j2", role=role, name=name).strip()
 
 
 def _default_name(name: str, config: Config) -> str:

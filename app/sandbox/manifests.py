@@ -79,11 +79,39 @@ class ManifestConversions:
 
 
 def issue_manifest_code(standin: StandIn, manifest: dict[str, Any], owner: str = "octocat") -> str:
-    """The code GitHub would put in the redirect after `owner` confirms `manifest`."""
+    """The code GitHub would put in the redirect after `owner` confirms `manifest`. GitHub
+    creates the App's webhook then, and pings it."""
     standin.add_user(owner)
     account = standin.world.account(owner)
     assert account is not None
+    standin.hookshot.enqueue("ping", _ping(standin, manifest, account), None, None)
     return standin.api.manifests.issue(manifest, account)
+
+
+def _ping(standin: StandIn, manifest: dict[str, Any], owner: Account) -> dict[str, Any]:
+    hook_id = standin.world.next_id()
+    now = iso(standin.clock())
+    return {
+        "zen": "Design for failure.",
+        "hook_id": hook_id,
+        "hook": {
+            "type": "App",
+            "id": hook_id,
+            "name": "web",
+            "active": True,
+            "events": list(manifest.get("default_events", [])),
+            "config": {
+                "content_type": "json",
+                "url": manifest.get("hook_attributes", {}).get("url"),
+                "insecure_ssl": "0",
+            },
+            "updated_at": now,
+            "created_at": now,
+            "deliveries_url": f"{standin.base_url}/app/hook/deliveries",
+            "last_response": {"code": None, "status": "unused", "message": None},
+        },
+        "sender": standin.shapes.user(owner),
+    }
 
 
 def _new_private_key_pem() -> str:

@@ -275,7 +275,7 @@ class Shapes:
     ) -> JSON:
         """A push delivery's own fields: the commits listed, and the repository as push
         deliveries show it (times in seconds, the owner with a name, the web address as url)."""
-        html = f"{HTML_BASE}/{repo.full_name}"
+        html = f"{self.web}/{repo.full_name}"
         shown = [self.commit(repo, commit) for commit in commits]
         after = commits[-1].sha if commits else before
         created = int(repo.created_at.timestamp())
@@ -316,7 +316,7 @@ class Shapes:
             "distinct": True,
             "message": commit.message,
             "timestamp": iso(commit.at),
-            "url": f"{HTML_BASE}/{repo.full_name}/commit/{commit.sha}",
+            "url": f"{self.web}/{repo.full_name}/commit/{commit.sha}",
             "author": person,
             "committer": person,
             "added": list(commit.added),
@@ -345,6 +345,16 @@ class Shapes:
             "single_file_name": None,
             "suspended_by": None,
             "suspended_at": None,
+        }
+
+    def installed_repository(self, repo: Repo) -> JSON:
+        """A repository as installation deliveries list it."""
+        return {
+            "id": repo.id,
+            "node_id": f"R_kgDO{repo.id}",
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "private": repo.private,
         }
 
     def timeline_event(self, repo: Repo, issue: Issue, event: TimelineEvent) -> JSON:

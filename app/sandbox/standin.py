@@ -196,6 +196,44 @@ class StandIn:
         )
 
     # -- human actions (change the world and send the webhooks) ---------------------------
+    async def install_app(self, account: str, *, by: str, repos: list[str] | None = None) -> int:
+        """`by` installs the App on `account` (every repository, or `repos`): GitHub sends
+        `installation.created`, listing the repositories, to the App's webhook."""
+        installation = self.world.installations[self.install(account, repos)]
+        covered = [r for r in self.world.repos.values() if installation.covers(r)]
+        self._announce_installation(
+            "installation", installation, by, repositories=self._listed(covered), requester=None
+        )
+        return installation.id
+
+    async def add_to_installation(self, installation_id: int, repos: list[str], *, by: str) -> None:
+        """`by` gives the installation more repositories: `installation_repositories.added`."""
+        installation = self.world.installations[installation_id]
+        added = [self._repo(_full_name(installation.account.login, r)) for r in repos]
+        added = [r for r in added if not installation.covers(r)]
+        if installation.repos is None or not added:
+            return
+        installation.repos |= {r.full_name.lower() for r in added}
+        self._announce_installation(
+            "installation_repositories",
+            installation,
+            by,
+            action="added",
+            repository_selection="selected",
+            repositories_added=self._listed(added),
+            repositories_removed=[],
+            requester=None,
+        )
+
+    async def submit_form(
+        self, full_name: str, title: str, body: str, author: str, labels: Iterable[str]
+    ) -> JSON:
+        """An issue form submitted: the form's labels that the repository does not have are
+        dropped without a word, as GitHub does."""
+        repo = self._repo(full_name)
+        kept = [name for name in labels if repo.label(name) is not None]
+        return await self.open_issue(full_name, title, body, author, kept)
+
     async def open_issue(
         self, full_name: str, title: str, body: str | None, author: str, labels: Iterable[str] = ()
     ) -> JSON:
@@ -422,6 +460,20 @@ class StandIn:
             return None
         return path.removeprefix(prefix) or "/"
 
+    def _listed(self, repos: Iterable[Repo]) -> list[JSON]:
+        return [self.shapes.installed_repository(r) for r in sorted(repos, key=_repo_id)]
+
+    def _announce_installation(
+        self, event: str, installation: Installation, sender: str, **fields: Any
+    ) -> None:
+        payload = {
+            "action": "created",
+            **fields,
+            "installation": self.api.installation_shape(installation),
+            "sender": self.shapes.user(self._account(sender)),
+        }
+        self.hookshot.enqueue(event, payload, installation.id, None)
+
     def _account(self, login: str, type: str = "User") -> Account:
         account = self.world.account(login)
         if account is None:
@@ -505,3 +557,7 @@ def _full_name(owner: str, repo: str) -> str:
 
 def _number(issue: Issue) -> int:
     return issue.number
+
+
+def _repo_id(repo: Repo) -> int:
+    return repo.id

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from app.action import run_action
+from app.action import create_labels, run_action
 from app.demo.harness import REPO, Stage
 from app.incident.card import read_card
 from app.incident.state import derive_state_key, issue_state_key
 from app.settings import SettingsError
+from tests.e2e.test_installation import form_labels
 
 STATE_KEY = "action-mode-state-key"
 
@@ -79,3 +80,27 @@ async def test_an_event_baton_does_not_handle_is_nothing_to_do(tmp_path: Path) -
     path.write_text(json.dumps({"action": "starred"}))
     env = {"GITHUB_EVENT_NAME": "watch", "GITHUB_EVENT_PATH": str(path)}
     assert await run_action(env) == "nothing to do for watch.starred"
+
+
+async def test_baton_labels_creates_the_labels_the_incident_form_needs(world: Stage) -> None:
+    await world.stop()  # no server: the workflow creates the labels
+    env = {
+        "GITHUB_TOKEN": world.standin.actions_token(REPO),
+        "GITHUB_API_URL": world.standin.base_url,
+        "GITHUB_REPOSITORY": REPO,
+    }
+    said = await create_labels(env, transport=world.standin.transport())
+    assert said.startswith(f"created 13 labels in {REPO}: incident, sev1")
+
+    issue = await world.standin.submit_form(REPO, "[Incident]: down", "", "rita", form_labels())
+    assert [label["name"] for label in issue["labels"]] == ["incident"], "the form's label kept"
+
+    world.standin.reset_requests()
+    said = await create_labels(env, transport=world.standin.transport())
+    assert said == f"every label of Baton's exists in {REPO}"
+    assert world.standin.count(writes_only=True) == 0
+
+
+async def test_baton_labels_needs_a_token_and_a_repository() -> None:
+    with pytest.raises(SettingsError, match="GITHUB_TOKEN"):
+        await create_labels({"GITHUB_REPOSITORY": REPO})

@@ -171,6 +171,12 @@ The first command in a repository, or one a person sends for the first time in a
 a few reads more (configuration files, the label list, the person's role); a severity or status
 label used for the first time costs one `POST /repos/{owner}/{repo}/labels`.
 
+Installing Baton on a repository, or adding a repository to its installation, costs, per
+repository: its configuration files (2 reads), one listing of its labels (1 read per 100
+labels), and one `POST /repos/{owner}/{repo}/labels` per Baton label it lacks: 13 writes on a
+repository that has none of them (the incident label, the four severities, the five statuses,
+the retrospective, stale and action-item labels), none of them content-creating.
+
 A command that would make someone the assignee (`/ic @user`, `/handoff @user`) asks GitHub
 whether they can be assigned (`GET /repos/{owner}/{repo}/assignees/{assignee}`) only when their
 role is `read` or none: `triage` and above are only ever granted explicitly, and explicit access

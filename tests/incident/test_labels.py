@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from app.config import DEFAULTS, Labels
 from app.incident.labels import (
     LABEL_COLOURS,
+    baton_labels,
     colour_for,
+    description_for,
     is_baton_label,
     labels_for,
     severity_from_label,
@@ -122,3 +124,18 @@ def test_configured_names_get_the_colour_of_their_role() -> None:
     assert colour_for("outage", config) == LABEL_COLOURS["incident"]
     assert colour_for("postmortem", config) == LABEL_COLOURS["retrospective"]
     assert colour_for("todo", config) == LABEL_COLOURS["incident-action-item"]
+
+
+def test_every_label_baton_creates_has_a_description_of_its_role_within_githubs_limit() -> None:
+    config = replace(
+        DEFAULTS,
+        severities=("critical", "major"),
+        labels=Labels(incident="outage", retrospective="postmortem", stale="old", action="todo"),
+    )
+    for names in (baton_labels(DEFAULTS), baton_labels(config)):
+        assert all(0 < len(description_for(name, config)) <= 100 for name in names)
+    assert baton_labels(config)[:3] == ("outage", "critical", "major")
+    assert description_for("outage", config) == description_for("incident")
+    assert description_for("critical", config) == description_for("sev1")
+    assert description_for("todo", config) == description_for("incident-action-item")
+    assert description_for("bug") == ""
