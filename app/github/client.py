@@ -467,3 +467,17 @@ class GitHubSession:
 
 def is_not_found(error: BaseException) -> bool:
     return isinstance(error, RequestFailed) and error.response.status_code == 404
+
+
+class QueryTime(datetime):
+    """A moment as GitHub reads it in a query string (`since`): `YYYY-MM-DDTHH:MM:SSZ`.
+    githubkit hands a datetime to httpx, which writes `str()` of it, a form with a space and
+    microseconds that GitHub refuses."""
+
+    def __str__(self) -> str:
+        return self.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def query_time(moment: datetime) -> QueryTime:
+    """`moment` rounded down to the second, so that a `since` still includes it."""
+    return QueryTime.fromtimestamp(int(moment.timestamp()), UTC)

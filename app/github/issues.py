@@ -10,7 +10,7 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import AmbiguousWrite, GitHubSession, GitHubUnavailable
+from app.github.client import AmbiguousWrite, GitHubSession, GitHubUnavailable, query_time
 from app.incident.effects import IssueView, NewIssue, Reply, UserFacts
 from app.incident.labels import colour_for
 from app.incident.limits import fit
@@ -148,7 +148,12 @@ async def _has_comment_with(
     while True:
         response = await session.read(
             lambda p=page: session.rest.issues.async_list_comments(  # type: ignore[misc]
-                owner, name, number, per_page=100, page=p, **({"since": since} if since else {})
+                owner,
+                name,
+                number,
+                per_page=100,
+                page=p,
+                **({"since": query_time(since)} if since else {}),
             )
         )
         comments = response.parsed_data
