@@ -10,7 +10,13 @@ from typing import Any
 
 from githubkit.exception import RequestFailed
 
-from app.github.client import AmbiguousWrite, GitHubSession, GitHubUnavailable, query_time
+from app.github.client import (
+    AmbiguousWrite,
+    GitHubSession,
+    GitHubUnavailable,
+    Precedence,
+    query_time,
+)
 from app.incident.effects import IssueView, NewIssue, Reply, UserFacts
 from app.incident.labels import colour_for
 from app.incident.limits import fit
@@ -80,7 +86,8 @@ async def react(session: GitHubSession, repo: str, comment_id: int, content: str
     await session.write(
         lambda: session.rest.reactions.async_create_for_issue_comment(
             owner, name, comment_id, content=content
-        )
+        ),
+        precedence=Precedence.REACTION,
     )
 
 
@@ -106,6 +113,7 @@ async def post_reply(
                 lambda: session.rest.issues.async_create_comment(owner, name, number, body=body),
                 idempotent=False,
                 content_creating=True,
+                precedence=Precedence.REPLY,
             )
             return
         except AmbiguousWrite:
