@@ -21,7 +21,7 @@ from githubkit.utils import UNSET
 
 from app.config import Config, parse_duration
 from app.github import issues as gh
-from app.github.client import GitHubApp, GitHubSession, token_session
+from app.github.client import GitHubApp, GitHubSession, query_time, token_session
 from app.github.config_source import ConfigCache
 from app.incident.card import read_card
 from app.incident.clocks import first_update_due
@@ -301,7 +301,7 @@ async def incident_issues(
     """Every issue with the incident label, open or closed, updated since `updated_since`
     (an incident declared since then was updated since then too: its card was written)."""
     owner, name = gh.split_repo(repo)
-    since = UNSET if updated_since is None else updated_since
+    since = UNSET if updated_since is None else query_time(updated_since)
     found: list[IssueView] = []
     page = 1
     while True:

@@ -103,7 +103,6 @@ def manifest_for(manifest: Mapping[str, Any], public_url: str) -> dict[str, Any]
         "url": base,
         "hook_attributes": {**manifest.get("hook_attributes", {}), "url": f"{base}/webhooks"},
         "redirect_url": f"{base}{CALLBACK_PATH}",
-        "callback_urls": [f"{base}{SETUP_PATH}"],
     }
 
 

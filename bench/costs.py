@@ -93,7 +93,7 @@ async def burst(world: Stage, number: int) -> None:
     await queued(world, number, BURST)
 
 
-TAKEN = "reaction, card, reply"
+TAKEN = "card, reply, reaction"
 OPERATIONS = (
     Operation("declare (label `incident`)", opened, labelled_incident, 2, "card, first response"),
     Operation("/ic me", open_incident, by("bob", "/ic me"), 3, TAKEN),
@@ -115,14 +115,14 @@ OPERATIONS = (
         open_incident,
         by("bob", "/resolved Config reverted."),
         5,
-        "reaction, retrospective issue, card, reply; the comments read",
+        "retrospective issue, card, reply, reaction; the comments read",
     ),
     Operation(
         f"{len(BURST)} commands queued on one incident (one run)",
         open_incident,
         burst,
         2 * len(BURST) + 1,
-        f"{len(BURST)} x (reaction, reply), card",
+        f"card, {len(BURST)} x reply, {len(BURST)} x reaction",
     ),
 )
 

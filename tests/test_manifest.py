@@ -80,7 +80,12 @@ def test_manifest_uses_only_keys_of_the_manifest_format(manifest: dict[str, Any]
     assert manifest["public"] is False
     assert manifest["hook_attributes"]["active"] is True
     assert manifest["hook_attributes"]["url"].endswith("/webhooks")
-    assert all(url.startswith("https://") for url in manifest["callback_urls"])
+
+
+def test_github_sends_the_browser_back_to_the_setup_callback(manifest: dict[str, Any]) -> None:
+    assert manifest["redirect_url"].endswith("/setup/callback")
+    # Callback URLs serve users authorizing the App, which Baton never asks them to do.
+    assert "callback_urls" not in manifest and "request_oauth_on_install" not in manifest
 
 
 def test_subscribed_events_are_exactly_the_handled_events(manifest: dict[str, Any]) -> None:

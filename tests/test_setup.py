@@ -145,6 +145,7 @@ async def test_page_posts_the_manifest_pointed_at_this_server(browser: httpx.Asy
         manifest = json.loads(form["inputs"]["manifest"])
         assert manifest["hook_attributes"]["url"] == f"{PUBLIC_URL}/webhooks"
         assert manifest["redirect_url"] == f"{PUBLIC_URL}/setup/callback"
+        assert "callback_urls" not in manifest
         assert manifest["default_events"] == APP_YML["default_events"]
         assert manifest["default_permissions"] == APP_YML["default_permissions"]
         assert manifest["name"] == APP_YML["name"]

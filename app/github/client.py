@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import IntEnum
 from functools import cache
 from typing import Any, Final, TypeVar
 
@@ -55,7 +56,7 @@ CONTENT_KEPT_FOR_COMMANDS = 50
 CONTENT_PER_MINUTE_KEPT = 10  # of the 80 a minute, reminders leave these to commands
 MINUTE, HOUR = 60.0, 3600.0
 ARRIVAL_MARGIN = 1.0  # seconds
-NUDGE_GIVES_WAY = 0.1  # seconds a reminder's write waits before looking again
+GIVES_WAY = 0.1  # seconds a write waits before looking again, while a more urgent one waits
 
 
 class GitHubBusy(Exception):
@@ -83,12 +84,21 @@ class TokenCache(MemCacheStrategy):
         self._cache = None  # githubkit creates a fresh store on next use
 
 
+class Precedence(IntEnum):
+    """Which of the writes waiting for their turn goes first: what a person needs first."""
+
+    CARD = 0  # the incident issue (card, labels, assignees, state), and what it depends on
+    REPLY = 1
+    REACTION = 2  # only acknowledges a command that the card and the reply answer
+
+
 class WritePacer:
     """Spaces writes as GitHub asks (about 1 s apart in bulk, at most 80 content-creating
     requests a minute and 500 an hour) while letting a burst, a few commands' writes, go at
     once: an interactive reply never waits unless writes have been flowing faster than one a
-    second for a while. Reminders (`nudge=True`) give way: they wait while a command's write is
-    waiting, and leave the last part of each minute's allowance to commands."""
+    second for a while. When writes wait, the most urgent go first: a command's before a
+    reminder's (`nudge=True`), then by `Precedence`. Reminders also leave the last part of each
+    minute's allowance to commands."""
 
     def __init__(
         self,
@@ -107,24 +117,32 @@ class WritePacer:
         self._tokens = float(burst)
         self._refilled_at = clock()
         self._content_times: deque[float] = deque()
-        self._commands_waiting = 0
+        # Each waiting write's rank, (a reminder's, its precedence), and whether it waits for
+        # the content-creating allowance rather than for a slot.
+        self._waiting: dict[object, tuple[tuple[bool, Precedence], bool]] = {}
 
-    async def before_write(self, *, content_creating: bool, nudge: bool = False) -> None:
-        if not nudge:
-            self._commands_waiting += 1
+    async def before_write(
+        self,
+        *,
+        content_creating: bool,
+        nudge: bool = False,
+        precedence: Precedence = Precedence.CARD,
+    ) -> None:
+        ticket, rank = object(), (nudge, precedence)
         try:
             # No await between the last check and taking the slot: the event loop makes that
-            # atomic, so writers need no lock and a later command can overtake a waiting nudge.
-            while (wait := self._wait_needed(content_creating, nudge)) > 0:
+            # atomic, so writers need no lock and a later, more urgent write can overtake.
+            while (wait := self._wait_needed(ticket, rank, content_creating)) > 0:
                 await asyncio.sleep(wait)
         finally:
-            if not nudge:
-                self._commands_waiting -= 1
+            self._waiting.pop(ticket, None)
         self._tokens -= 1
         if content_creating:
             self._content_times.append(self._clock())
 
-    def _wait_needed(self, content_creating: bool, nudge: bool) -> float:
+    def _wait_needed(
+        self, ticket: object, rank: tuple[bool, Precedence], content_creating: bool
+    ) -> float:
         now = self._clock()
         if self._interval > 0:
             self._tokens = min(
@@ -133,18 +151,28 @@ class WritePacer:
         else:
             self._tokens = self._burst
         self._refilled_at = now
-        wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) * self._interval
-        if content_creating:
-            self._forget_content_before(now - HOUR - ARRIVAL_MARGIN)
-            minute = self._content_per_minute - (CONTENT_PER_MINUTE_KEPT if nudge else 0)
-            for window, allowed in ((MINUTE, minute), (HOUR, self._content_per_hour)):
-                # GitHub counts arrivals: a second's margin keeps jitter out of its window.
-                window += ARRIVAL_MARGIN
-                recent = [t for t in self._content_times if now - t < window]
-                if len(recent) >= allowed:
-                    wait = max(wait, window - (now - recent[len(recent) - allowed]))
-        if nudge and self._commands_waiting:
-            wait = max(wait, NUDGE_GIVES_WAY)
+        slot_wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) * self._interval
+        allowance_wait = self._allowance_wait(now, nudge=rank[0]) if content_creating else 0.0
+        self._waiting[ticket] = (rank, allowance_wait > 0)
+        # A write that creates no content does not give way to one waiting for its allowance.
+        if any(
+            other < rank and (content_creating or not for_allowance)
+            for other, for_allowance in self._waiting.values()
+        ):
+            return max(slot_wait, allowance_wait, GIVES_WAY)
+        return max(slot_wait, allowance_wait)
+
+    def _allowance_wait(self, now: float, *, nudge: bool) -> float:
+        """How long until one more content-creating request fits GitHub's windows."""
+        self._forget_content_before(now - HOUR - ARRIVAL_MARGIN)
+        minute = self._content_per_minute - (CONTENT_PER_MINUTE_KEPT if nudge else 0)
+        wait = 0.0
+        for window, allowed in ((MINUTE, minute), (HOUR, self._content_per_hour)):
+            # GitHub counts arrivals: a second's margin keeps jitter out of its window.
+            window += ARRIVAL_MARGIN
+            recent = [t for t in self._content_times if now - t < window]
+            if len(recent) >= allowed:
+                wait = max(wait, window - (now - recent[len(recent) - allowed]))
         return wait
 
     def _forget_content_before(self, moment: float) -> None:
@@ -411,8 +439,11 @@ class GitHubSession:
         *,
         idempotent: bool = True,
         content_creating: bool = False,
+        precedence: Precedence = Precedence.CARD,
     ) -> T:
-        await self._pacer.before_write(content_creating=content_creating, nudge=self.nudging)
+        await self._pacer.before_write(
+            content_creating=content_creating, nudge=self.nudging, precedence=precedence
+        )
         return await self._call(request, idempotent=idempotent)
 
     async def _call(self, request: Callable[[], Awaitable[T]], *, idempotent: bool) -> T:
@@ -476,3 +507,17 @@ class GitHubSession:
 
 def is_not_found(error: BaseException) -> bool:
     return isinstance(error, RequestFailed) and error.response.status_code == 404
+
+
+class QueryTime(datetime):
+    """A moment as GitHub reads it in a query string (`since`): `YYYY-MM-DDTHH:MM:SSZ`.
+    githubkit hands a datetime to httpx, which writes `str()` of it, a form with a space and
+    microseconds that GitHub refuses."""
+
+    def __str__(self) -> str:
+        return self.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def query_time(moment: datetime) -> QueryTime:
+    """`moment` rounded down to the second, so that a `since` still includes it."""
+    return QueryTime.fromtimestamp(int(moment.timestamp()), UTC)

@@ -1,10 +1,12 @@
 """Turn a decision into the fewest GitHub requests, in an order that is safe to resume.
 
-A decision becomes a `Plan`: reactions, then new issues (whose numbers the card needs), then one
-PATCH of the incident issue (card, labels, assignees, open/closed together), then the replies.
-The plan is journaled before the first request and after each step, so a crash or a GitHub outage
-resumes it where it stopped instead of deciding again. Replies and new issues carry markers, so a
-step that may have happened already is looked for before it is repeated.
+A decision becomes a `Plan`: new issues (whose numbers the card needs), then one PATCH of the
+incident issue (card, labels, assignees, open/closed together), then the replies, then the
+reactions: what a person needs first goes first, and while writes wait for their turn (see
+`WritePacer`) a card goes before a reply and a reply before a reaction. The plan is journaled
+before the first request and after each step, so a crash or a GitHub outage resumes it where it
+stopped instead of deciding again. Replies and new issues carry markers, so a step that may have
+happened already is looked for before it is repeated.
 
 A request GitHub refuses for good (422: it will refuse the same request again; 404 on a reaction:
 the comment was deleted) costs that one step: it is logged and the rest of the plan goes on,
@@ -61,6 +63,8 @@ class Plan:
     # The body whose text outside the card the write keeps, when it is not the body read: the
     # text of a person's edit that an earlier write of Baton's undid (app/handlers/edits.py).
     text_from: str | None = None
+    # A plan journaled when reactions were its first steps resumes in that order.
+    reactions_first: bool = False
 
     @property
     def steps(self) -> int:
@@ -93,6 +97,7 @@ class Plan:
             replies=tuple(Reply(**r) for r in data["replies"]),
             ours=tuple(data["ours"]),
             text_from=data.get("text_from"),  # absent from plans journaled before it existed
+            reactions_first=data.get("reactions_first", True),
         )
 
 
@@ -178,7 +183,7 @@ async def execute(
     is looked for before it is created again."""
     step = 0
     state = plan.state
-    replies = plan.replies
+    problems: tuple[Reply, ...] = ()
 
     async def advance() -> None:
         nonlocal step
@@ -186,14 +191,26 @@ async def execute(
         if journal is not None and step > done_steps:
             await journal(step)
 
-    for reaction in plan.reactions:
-        if step >= done_steps:
-            await _unless_refused(
-                gh.react(session, plan.repo, reaction.comment_id, reaction.content),
-                f"the reaction on comment {reaction.comment_id}",
-                gone_is_final=True,
-            )
-        await advance()
+    async def react() -> None:
+        for reaction in plan.reactions:
+            if step >= done_steps:
+                await _unless_refused(
+                    gh.react(session, plan.repo, reaction.comment_id, reaction.content),
+                    f"the reaction on comment {reaction.comment_id}",
+                    gone_is_final=True,
+                )
+            await advance()
+
+    async def post(replies: Iterable[Reply]) -> None:
+        for reply in replies:
+            if step >= done_steps:
+                await _unless_refused(
+                    _post_reply(session, plan, reply, resumed_since), f"the reply {reply.key}"
+                )
+            await advance()
+
+    if plan.reactions_first:
+        await react()
     for new_issue in plan.new_issues:
         if state is not None:
             if step >= done_steps:
@@ -209,19 +226,18 @@ async def execute(
         await advance()
     if step >= done_steps:
         if state is not None and board is not None and plan.node_id:
-            state, problem = await _follow_on_board(board, state, plan)
-            replies = (*replies, *problem)
+            state, problems = await _follow_on_board(board, state, plan)
         await _unless_refused(
             _update_incident_issue(session, plan, state, render_card, resumed_since),
             f"the update of {plan.repo}#{plan.number}",
         )
     await advance()
-    for reply in replies:
-        if step >= done_steps:
-            await _unless_refused(
-                _post_reply(session, plan, reply, resumed_since), f"the reply {reply.key}"
-            )
-        await advance()
+    await post(plan.replies)
+    if not plan.reactions_first:
+        await react()
+    # Last: a resumed plan that is past the PATCH does not ask the board again, so the steps
+    # before this reply are the same in every attempt.
+    await post(problems)
 
 
 async def _unless_refused(

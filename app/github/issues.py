@@ -11,7 +11,13 @@ from typing import Any
 from githubkit.exception import RequestFailed
 
 from app.config import Config
-from app.github.client import AmbiguousWrite, GitHubSession, GitHubUnavailable
+from app.github.client import (
+    AmbiguousWrite,
+    GitHubSession,
+    GitHubUnavailable,
+    Precedence,
+    query_time,
+)
 from app.github.fields import NamedLabel, Permission, read_as
 from app.incident.effects import IssueView, NewIssue, Reply, UserFacts
 from app.incident.labels import colour_for, description_for
@@ -82,7 +88,8 @@ async def react(session: GitHubSession, repo: str, comment_id: int, content: str
     await session.write(
         lambda: session.rest.reactions.async_create_for_issue_comment(
             owner, name, comment_id, content=content
-        )
+        ),
+        precedence=Precedence.REACTION,
     )
 
 
@@ -108,6 +115,7 @@ async def post_reply(
                 lambda: session.rest.issues.async_create_comment(owner, name, number, body=body),
                 idempotent=False,
                 content_creating=True,
+                precedence=Precedence.REPLY,
             )
             return
         except AmbiguousWrite:
@@ -150,7 +158,12 @@ async def _has_comment_with(
     while True:
         response = await session.read(
             lambda p=page: session.rest.issues.async_list_comments(  # type: ignore[misc]
-                owner, name, number, per_page=100, page=p, **({"since": since} if since else {})
+                owner,
+                name,
+                number,
+                per_page=100,
+                page=p,
+                **({"since": query_time(since)} if since else {}),
             )
         )
         comments = response.parsed_data

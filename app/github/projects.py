@@ -3,13 +3,15 @@
 What a board is made of (its id, the Status and Severity fields, their options) is read with one
 GraphQL query and remembered for an hour per App process, installation and board; the value last
 set on each item is remembered too, so an unchanged incident costs no request at all. Adding an
-issue is idempotent on GitHub's side (`addProjectV2ItemById` returns the item already there).
+issue is idempotent on GitHub's side (`addProjectV2ItemById` returns the item already there);
+when GitHub answers with no item, the incident says so and the next change adds it again.
 A board that cannot be used is never an error of the unit of work: `sync_board` returns a
 sentence for the incident instead.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import weakref
@@ -22,6 +24,8 @@ from githubkit.exception import GraphQLFailed, RequestFailed
 from app.config import Config, Project
 from app.github.client import Caches, GitHubSession
 from app.incident.state import IncidentState
+
+log = logging.getLogger(__name__)
 
 BOARD_MEMORY = 3600.0  # seconds a board's shape is trusted before it is read again
 MOST_FIELDS = 100  # GitHub allows at most 50 fields per board; one page reads them all
@@ -75,6 +79,10 @@ class KnownBoard:
     fields: Mapping[str, BoardField]  # by field name
     learned_at: float
     items: dict[str, KnownItem] = field(default_factory=dict)  # by issue node id
+
+
+class ItemNotAdded(Exception):
+    """GitHub answered `addProjectV2ItemById` with no item: the issue is not on the board."""
 
 
 class BoardProblem(Exception):
@@ -132,6 +140,11 @@ async def sync_board(
         return f"GitHub refused Baton's request about the project board {project.url} ({status})"
     except BoardProblem as problem:
         return problem.sentence
+    except ItemNotAdded:
+        return (
+            f"GitHub did not add the incident to the project board {project.url}; "
+            "Baton tries again at the incident's next change"
+        )
     return "; ".join(problems) or None
 
 
@@ -230,7 +243,11 @@ def _changes(item: KnownItem, wanted: dict[str, str]) -> dict[str, str]:
 async def _add(session: GitHubSession, board: KnownBoard, issue_node_id: str) -> KnownItem:
     variables = {"project": board.project_id, "content": issue_node_id}
     data = await session.write(lambda: session.github.async_graphql(ADD_ITEM, variables))
-    item = board.items[issue_node_id] = KnownItem(data["addProjectV2ItemById"]["item"]["id"])
+    added = (data.get("addProjectV2ItemById") or {}).get("item")
+    if added is None:  # the schema allows it: the issue is not on the board, and Baton says so
+        log.warning("GitHub did not add %s to the board %s", issue_node_id, board.project_id)
+        raise ItemNotAdded(issue_node_id)
+    item = board.items[issue_node_id] = KnownItem(added["id"])
     return item
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from app.incident.commands import Command, parse_comment
 from app.incident.effects import IssueView, NewIssue
+from app.incident.forms import read_incident_form
 from app.incident.state import IncidentState
 from app.incident.times import duration, note_time
 from app.incident.words import render
@@ -294,6 +295,7 @@ def _body(
 ) -> str:
     timeline = build_timeline(state, comments, bot_login=bot_login)
     people = participants(comments, bot_login=bot_login, reporter=state.reporter or issue.author)
+    summary = read_incident_form(issue.body).summary  # as the report reads now, edits included
 
     def body_with(shown: int) -> str:
         return render(
@@ -302,6 +304,7 @@ def _body(
             issue=issue,
             incident_url=permalink(issue.html_url),
             incident_title=shortened(issue.title, TITLE_ROOM),
+            summary=summary,
             timeline=timeline[:shown],
             timeline_left=len(timeline) - shown,
             figures=figures(state).words(),

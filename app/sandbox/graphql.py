@@ -143,6 +143,8 @@ class Project:
     title: str
     fields: list[Field]
     items: list[Item] = field(default_factory=list)
+    # How many of the next `addProjectV2ItemById` answer with a null item, as its schema allows.
+    items_not_added: int = 0
 
     def field_by_id(self, field_id: str) -> Field | None:
         return next((f for f in self.fields if f.id == field_id), None)
@@ -326,6 +328,9 @@ def _add_item(_: None, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[
     viewer = _viewer(info)
     project = viewer.project(input["projectId"], "write")
     repo, issue = viewer.issue(input["contentId"])
+    if project.items_not_added > 0:
+        project.items_not_added -= 1
+        return {"item": None, "clientMutationId": input.get("clientMutationId")}
     item = next((i for i in project.items if i.issue is issue), None)
     if item is None:
         item = Item(_global_id("PVTI"), repo, issue)

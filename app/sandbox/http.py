@@ -115,11 +115,17 @@ def int_param(call: Call, name: str, default: int) -> int:
         raise error(422, f"Invalid value for {name}") from exc
 
 
+# `format: date-time` (RFC 3339), as GitHub documents it: `YYYY-MM-DDTHH:MM:SSZ`.
+DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
+
+
 def since_param(call: Call) -> datetime | None:
     raw = call.query.get("since")
     if raw is None:
         return None
     try:
+        if not DATE_TIME.fullmatch(raw):
+            raise ValueError(raw)
         return datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:
         raise error(422, "Invalid value for since") from exc

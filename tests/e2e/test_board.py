@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.demo.harness import ORG, REPO, Stage
-from app.sandbox.graphql import add_project, project_items
+from app.sandbox.graphql import Project, add_project, project_items
 from tests.e2e.test_declare import open_incident
 
 BOARD_CONFIG = """\
@@ -15,12 +17,13 @@ project:
 STATUS = ["Investigating", "Mitigated", "Resolved", "Done"]
 
 
-def board_setup(world: Stage, *, status: list[str] | None = STATUS) -> None:
+def board_setup(world: Stage, *, status: list[str] | None = STATUS) -> Project:
     fields: dict[str, list[str] | None] = {"Severity": ["sev1", "sev2", "sev3", "sev4"]}
     if status is not None:
         fields["Status"] = status
-    add_project(world.standin, ORG, 7, "Incidents", fields=fields)
+    board = add_project(world.standin, ORG, 7, "Incidents", fields=fields)
     world.standin.put_file(REPO, ".github/baton.yml", BOARD_CONFIG)
+    return board
 
 
 async def test_a_declared_incident_joins_the_board_and_its_status_follows(world: Stage) -> None:
@@ -46,3 +49,21 @@ async def test_a_board_without_the_status_field_is_reported_once(world: Stage) -
     assert len(problems) == 1
     assert "no field called Status" in problems[0]["body"]
     assert "**Incident Commander:** @alice" in world.standin.issue(REPO, number)["body"]
+
+
+async def test_an_issue_github_did_not_add_is_said_and_added_at_the_next_change(
+    world: Stage, caplog: pytest.LogCaptureFixture
+) -> None:
+    board = board_setup(world)
+    board.items_not_added = 1
+    number = await open_incident(world)
+    assert "### Investigating" in world.standin.issue(REPO, number)["body"]
+    assert project_items(world.standin, ORG, 7) == []
+    problems = [c for c in world.standin.comments(REPO, number) if "project board" in c["body"]]
+    assert len(problems) == 1 and "did not add" in problems[0]["body"]
+    assert "did not add" in caplog.text
+
+    await world.standin.comment(REPO, number, "/mitigated rolled back", "alice")
+    await world.settle()
+    (item,) = project_items(world.standin, ORG, 7)
+    assert item["number"] == number and item["fields"]["Status"] == "Mitigated"

@@ -1,12 +1,20 @@
-"""When an installation's rate limit runs low, reminders wait and commands go first."""
+"""Writes wait in the order people need them: commands before reminders when the rate limit runs
+low, and a card before its replies before the reactions."""
 
 from __future__ import annotations
 
-from app.demo.harness import REPO, Stage
+from app.demo.harness import REPO, Stage, stage
 from app.server.store import DeliveryStatus
 from app.sweep import ServerSweep
 from tests.e2e.conftest import FakeClock
 from tests.e2e.test_declare import open_incident
+from tests.reliability.helpers import declare
+
+WRITE_KINDS = {  # in the order a person needs them
+    "/repos/{owner}/{repo}/issues/{issue_number}": "card",
+    "/repos/{owner}/{repo}/issues/{issue_number}/comments": "reply",
+    "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions": "reaction",
+}
 
 
 def leave_requests(world: Stage, left: int) -> None:
@@ -88,3 +96,34 @@ async def test_a_reminder_already_queued_is_rescheduled_while_the_limit_is_low(
     await world.settle()
     assert len(bot_comments(world, number)) == before + 1
     assert (await world.service.store.counts())[DeliveryStatus.PENDING] == 0
+
+
+async def test_card_changes_go_before_replies_and_replies_before_reactions() -> None:
+    """A burst of 24 commands on 3 incidents with the real pacer: every card changes before the
+    first reaction, and each incident's answers go out before its reactions, which only
+    acknowledge."""
+    async with stage(write_interval=0.05) as world:
+        numbers = [await declare(world, f"Incident {i}") for i in range(3)]
+        await world.settle()
+        await world.service.worker.stop()  # the commands arrive together, as a backlog
+        logged = len(world.standin.requests)
+        incident_of = {}
+        for i in range(24):
+            number = numbers[i % 3]
+            posted = await world.standin.comment(REPO, number, f"/update step {i}", "alice")
+            incident_of[f"/repos/{REPO}/issues/comments/{posted['id']}/reactions"] = number
+        await world.standin.settle()
+        world.service.worker.start()
+        await world.settle()
+
+        writes = [
+            (WRITE_KINDS[r.route], incident_of.get(r.path) or int(r.path.split("/")[5]))
+            for r in world.standin.requests[logged:]
+            if r.method in ("POST", "PATCH") and r.route in WRITE_KINDS
+        ]
+        kinds = [kind for kind, _ in writes]
+        assert kinds.count("card") == 3 and kinds.count("reaction") == 24
+        assert kinds[:3] == ["card"] * 3, kinds
+        for number in numbers:
+            own = [kind for kind, on in writes if on == number]
+            assert own == ["card"] + ["reply"] * 8 + ["reaction"] * 8, (number, own)

@@ -63,14 +63,14 @@ IC_ALICE = (("alice", "/ic me"),)
 HANDOFF_TO_BOB = (*IC_ALICE, ("alice", "/handoff @bob"))
 RESOLVED = (("bob", "/resolved"),)
 A_PERSONS_WHILE = 5  # seconds between Baton's last change and a person's next comment
-TAKEN = (REACT, WRITE_ISSUE, REPLY)
+TAKEN = (WRITE_ISSUE, REPLY, REACT)
 # Labels and assignees are written whole, so from the issue as GitHub has it now.
 TAKEN_WITH_LISTS = (READ_ISSUE, *TAKEN)
 # A target whose role is `triage` or above has explicit access, so can be assigned; `read` (or
 # none) is asked about, because a public repository reports `read` for everyone.
 HANDING_OVER = TAKEN
-HANDING_OVER_TO_A_READER = (CHECK_ASSIGNABLE, REACT, WRITE_ISSUE, REPLY)
-ONLY_WORDS = (REACT, REPLY)
+HANDING_OVER_TO_A_READER = (CHECK_ASSIGNABLE, WRITE_ISSUE, REPLY, REACT)
+ONLY_WORDS = (REPLY, REACT)
 
 COSTS: dict[str, Cost] = {
     "/ack": Cost("bob", "/ack", TAKEN),
@@ -96,7 +96,7 @@ COSTS: dict[str, Cost] = {
     "/resolved text": Cost(
         "bob",
         "/resolved Config reverted.",
-        (READ_COMMENTS, READ_ISSUE, REACT, OPEN_ISSUE, WRITE_ISSUE, REPLY),
+        (READ_COMMENTS, READ_ISSUE, OPEN_ISSUE, WRITE_ISSUE, REPLY, REACT),
     ),
     "/update text": Cost("alice", "/update Cause found.", TAKEN, IC_ALICE),
     "/note text": Cost("bob", "/note Paged the vendor.", TAKEN),

@@ -3,6 +3,7 @@ plan out against the GitHub stand-in when GitHub refuses some of its steps."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -72,7 +73,9 @@ def test_the_last_plan_that_changes_a_part_wins_and_effects_add_up() -> None:
     assert merged.steps == 3 + 1 + 3, "three reactions, one PATCH, three replies"
 
 
-COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
+ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"
+COMMENTS = f"{ISSUE}/comments"
+REACTIONS = "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
 
 
 @pytest.fixture
@@ -81,8 +84,8 @@ async def world() -> AsyncIterator[Stage]:
         yield running
 
 
-async def carried_out(world: Stage, plan: Plan) -> list[int]:
-    """Execute `plan` as Baton would; the steps it journaled."""
+async def carried_out(world: Stage, plan: Plan, done_steps: int = 0) -> list[int]:
+    """Execute `plan` as Baton would, from step `done_steps`; the steps it journaled."""
     journaled: list[int] = []
 
     async def journal(step: int) -> None:
@@ -90,7 +93,9 @@ async def carried_out(world: Stage, plan: Plan) -> list[int]:
 
     (installation,) = world.standin.world.installations
     async with world.service.github.installation(installation) as session:
-        await execute(session, plan, render_card=lambda *_: "", journal=journal)
+        await execute(
+            session, plan, render_card=lambda *_: "", done_steps=done_steps, journal=journal
+        )
     return journaled
 
 
@@ -152,3 +157,41 @@ async def test_every_text_baton_posts_fits_githubs_limit(world: Stage) -> None:
     assert posted["body"].startswith("line 0 of a very long reply\n")
     assert "characters were left out" in posted["body"]
     assert posted["body"].endswith("<!-- baton:reply comment:1 -->\n"), "the marker is kept"
+
+
+async def acknowledged_plan(world: Stage) -> Plan:
+    plan = await incident_plan(world, labels=("incident",))
+    command = await world.standin.comment(REPO, plan.number, "/sev 1", "alice")
+    return replace(
+        plan, reactions=(Reaction(command["id"], "eyes"),), replies=(Reply("comment:1", "ok"),)
+    )
+
+
+def writes_since(world: Stage, logged: int) -> list[str | None]:
+    """The routes written to the repository since request `logged`."""
+    return [
+        r.route
+        for r in world.standin.requests[logged:]
+        if r.method in ("POST", "PATCH") and r.path.startswith("/repos/")
+    ]
+
+
+async def test_the_card_goes_first_and_the_reaction_last(world: Stage) -> None:
+    plan = await acknowledged_plan(world)
+    logged = len(world.standin.requests)
+
+    assert await carried_out(world, Plan.from_json(plan.to_json())) == [1, 2, 3]
+
+    assert writes_since(world, logged) == [ISSUE, COMMENTS, REACTIONS]
+
+
+async def test_a_plan_journaled_with_its_reactions_first_resumes_in_that_order(
+    world: Stage,
+) -> None:
+    journaled = json.loads((await acknowledged_plan(world)).to_json())
+    del journaled["reactions_first"]  # as journaled before the card went first
+    logged = len(world.standin.requests)
+
+    assert await carried_out(world, Plan.from_json(json.dumps(journaled)), done_steps=1) == [2, 3]
+
+    assert writes_since(world, logged) == [ISSUE, COMMENTS], "its first step was the reaction"

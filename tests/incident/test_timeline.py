@@ -31,11 +31,25 @@ from app.incident.words import render
 GOLDEN = Path(__file__).parent / "golden" / "retrospective.md"
 BOT = "baton[bot]"
 ISSUE_URL = "https://github.com/acme/shop/issues/12"
+# The incident report form as GitHub renders it, below the card Baton wrote.
+REPORT = """\
+### Summary
+
+Card payments fail with a 502 at the last step of checkout.
+
+### Impact
+
+EU customers cannot pay.
+
+### Severity
+
+sev1 — Critical: the service is down or data is at risk for many users
+"""
 ISSUE = IssueView(
     repo="acme/shop",
     number=12,
     title="Checkout returns 502 for EU customers",
-    body="",
+    body=REPORT,
     author="dave",
     html_url=ISSUE_URL,
 )
@@ -110,6 +124,18 @@ def test_the_scripted_incident_matches_the_golden_file() -> None:
         "`BATON_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/incident/test_timeline.py` "
         "and review the diff of tests/incident/golden/retrospective.md."
     )
+
+
+def test_the_summary_is_the_reporters_summary_and_the_impact_the_impact() -> None:
+    body = retrospective_body()
+    assert (
+        "## Summary\n\nCard payments fail with a 502 at the last step of checkout.\n\n"
+        "## Impact\n\nEU customers could not pay for 41 minutes.\n"
+    ) in body
+    said = "Card payments fail with a 502 at the last step of checkout."
+    left_empty = replace(ISSUE, body=REPORT.replace(said, "_No response_"))
+    unsaid = retrospective_issue(STATE, left_empty, (), config=DEFAULTS, bot_login=BOT)
+    assert "## Summary\n\n_What happened, in two or three sentences._\n" in unsaid.body
 
 
 def test_the_issue_is_titled_labelled_and_keyed_for_the_incident() -> None:
@@ -345,7 +371,8 @@ def test_hostile_text_is_neutralised_everywhere() -> None:
         IncidentComment(4, "alice", at(14, 3), "/ack", "javascript:alert(1)"),
     ]
     state = replace(STATE, impact=hostile, started=hostile, smes=(Sme("bob", hostile),))
-    issue = replace(ISSUE, title=hostile, html_url="https://x) <script>")
+    summary = "### Summary\n\n" + "\n".join(HOSTILE)
+    issue = replace(ISSUE, title=hostile, body=summary, html_url="https://x) <script>")
     body = retrospective_issue(state, issue, comments, config=DEFAULTS, bot_login=BOT).body
     assert "-->" not in body and "<!--" not in body
     assert "<script" not in body and "<img" not in body

@@ -15,7 +15,7 @@ import pytest
 
 from app.demo.harness import REPO
 from app.github import client
-from app.github.client import WritePacer
+from app.github.client import Precedence, WritePacer
 from app.sandbox.standin import CONTENT_CREATING_ROUTES
 from tests.reliability.helpers import built_stage, declare, reply_keys, report_figure
 
@@ -100,16 +100,54 @@ async def test_when_the_budget_runs_low_commands_go_before_nudges(
         await pacer.before_write(content_creating=True)
     order: list[str] = []
 
-    async def post(kind: str, **priority: bool) -> None:
-        await pacer.before_write(content_creating=True, **priority)
+    async def post(kind: str) -> None:
+        await pacer.before_write(content_creating=True, nudge=kind == "nudge")
         order.append(kind)
 
-    nudge = asyncio.create_task(post("nudge", nudge=True))
+    nudge = asyncio.create_task(post("nudge"))
     await asyncio.sleep(0)
     await post("command")
     await nudge
 
     assert order == ["command", "nudge"]
+
+
+async def test_waiting_writes_go_card_first_then_replies_then_reactions() -> None:
+    # Real time: the fake clock moves at each sleep, which would hand a waiting write its slot
+    # before the others have asked.
+    pacer = WritePacer(burst=1, interval=0.05)
+    await pacer.before_write(content_creating=False)  # the burst is spent: the next ones wait
+    order: list[Precedence] = []
+
+    async def write(precedence: Precedence) -> None:
+        await pacer.before_write(
+            content_creating=precedence is Precedence.REPLY, precedence=precedence
+        )
+        order.append(precedence)
+
+    # The least urgent ask first, as when one incident's reactions wait while another's card
+    # and replies are decided.
+    arriving = [Precedence.REACTION] * 3 + [Precedence.REPLY] * 3 + [Precedence.CARD]
+    await asyncio.gather(*(write(precedence) for precedence in arriving))
+
+    assert order == sorted(arriving)
+
+
+async def test_a_reaction_does_not_wait_for_a_reply_held_by_the_content_allowance(
+    monotonic: MonotonicClock,
+) -> None:
+    pacer = WritePacer(burst=5, interval=0.0, clock=monotonic)
+    for _ in range(80):
+        await pacer.before_write(content_creating=True)
+    order: list[str] = []
+
+    async def write(kind: str, precedence: Precedence) -> None:
+        await pacer.before_write(content_creating=kind == "reply", precedence=precedence)
+        order.append(kind)
+
+    await asyncio.gather(write("reply", Precedence.REPLY), write("reaction", Precedence.REACTION))
+
+    assert order == ["reaction", "reply"]
 
 
 async def test_the_content_budget_keeps_a_margin_for_jitter(monotonic: MonotonicClock) -> None:

@@ -87,6 +87,13 @@ async def test_comments_since_filter(standin: StandIn, gh: GitHub[Any], clock: A
     assert [c.body for c in listed.parsed_data] == ["late"]
 
 
+async def test_since_must_be_iso_8601(standin: StandIn, gh: GitHub[Any], clock: Any) -> None:
+    number = await opened(standin)
+    with pytest.raises(RequestFailed) as refused:  # what httpx writes for a datetime
+        await gh.rest.issues.async_list_comments(OWNER, NAME, number, since=clock.now)
+    assert refused.value.response.status_code == 422
+
+
 async def test_labels_create_conflict_add_remove(
     standin: StandIn, gh: GitHub[Any], rest_schema: Any
 ) -> None:
