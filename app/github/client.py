@@ -509,6 +509,15 @@ def is_not_found(error: BaseException) -> bool:
     return isinstance(error, RequestFailed) and error.response.status_code == 404
 
 
+def is_forbidden(error: BaseException) -> bool:
+    """GitHub's 403 for a permission the token lacks (a rate limit's 403 is not this)."""
+    return (
+        isinstance(error, RequestFailed)
+        and not isinstance(error, RateLimitExceeded)
+        and error.response.status_code == 403
+    )
+
+
 class QueryTime(datetime):
     """A moment as GitHub reads it in a query string (`since`): `YYYY-MM-DDTHH:MM:SSZ`.
     githubkit hands a datetime to httpx, which writes `str()` of it, a form with a space and

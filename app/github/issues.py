@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from app.github.client import (
     GitHubSession,
     GitHubUnavailable,
     Precedence,
+    is_forbidden,
     query_time,
 )
 from app.github.fields import NamedLabel, Permission, read_as
@@ -273,11 +275,26 @@ async def role_of(session: GitHubSession, repo: str, login: str) -> str | None:
     return role
 
 
-async def in_team(session: GitHubSession, team: str, login: str) -> bool:
+@dataclass(frozen=True)
+class Responder:
+    """Whether a user counts as a responder, and the responder teams GitHub would not show."""
+
+    is_responder: bool
+    unseen_teams: tuple[str, ...] = ()
+
+
+async def in_team(session: GitHubSession, team: str, login: str) -> bool | None:
+    """Whether the user is an active member of the team; None when GitHub will not say (403:
+    a workflow's token has no `members` permission)."""
     org, _, slug = team.partition("/")
-    response = await session.read_if_found(
-        lambda: session.rest.teams.async_get_membership_for_user_in_org(org, slug, login)
-    )
+    try:
+        response = await session.read_if_found(
+            lambda: session.rest.teams.async_get_membership_for_user_in_org(org, slug, login)
+        )
+    except RequestFailed as error:
+        if is_forbidden(error):
+            return None
+        raise
     return response is not None and str(response.parsed_data.state) == "active"
 
 
@@ -297,7 +314,7 @@ async def can_be_assigned(
     return found is not None
 
 
-async def is_responder(
+async def responder_check(
     session: GitHubSession,
     repo: str,
     login: str,
@@ -305,15 +322,20 @@ async def is_responder(
     minimum: str,
     teams: Sequence[str],
     role: str | None = None,
-) -> bool:
-    """A responder has at least the minimum role, or belongs to one of the responder teams."""
+) -> Responder:
+    """A responder has at least the minimum role, or belongs to one of the responder teams.
+    A team whose members GitHub will not show counts as one the user is not in, and is named."""
     role = role if role is not None else await role_of(session, repo, login)
     if role is not None and ROLE_RANK.get(role, 0) >= ROLE_RANK.get(minimum, 2):
-        return True
+        return Responder(True)
+    unseen: list[str] = []
     for team in teams:
-        if await in_team(session, team, login):
-            return True
-    return False
+        member = await in_team(session, team, login)
+        if member:
+            return Responder(True)
+        if member is None:
+            unseen.append(team)
+    return Responder(False, unseen_teams=tuple(unseen))
 
 
 async def user_facts(
@@ -333,9 +355,9 @@ async def user_facts(
         assignable=(
             await can_be_assigned(session, repo, login, role=role) if needs_assignable else True
         ),
-        is_responder=await is_responder(
-            session, repo, login, minimum=minimum, teams=teams, role=role
-        ),
+        is_responder=(
+            await responder_check(session, repo, login, minimum=minimum, teams=teams, role=role)
+        ).is_responder,
     )
 
 

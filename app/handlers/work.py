@@ -142,16 +142,14 @@ class Work:
 
     async def actor(self, login: str, issue: IssueView) -> Actor:
         responders = self.config.responders
+        responder = await gh.responder_check(
+            self.session, self.repo, login, minimum=responders.permission, teams=responders.teams
+        )
         return Actor(
             login=login,
-            is_responder=await gh.is_responder(
-                self.session,
-                self.repo,
-                login,
-                minimum=responders.permission,
-                teams=responders.teams,
-            ),
+            is_responder=responder.is_responder,
             is_reporter=login == issue.author,
+            unseen_teams=responder.unseen_teams,
         )
 
     def plan(self, decision: Decision, issue: IssueView, previous: IncidentState | None) -> Plan:

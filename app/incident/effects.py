@@ -21,6 +21,8 @@ class Actor:
     is_responder: bool = False
     is_reporter: bool = False
     is_bot: bool = False
+    # Responder teams GitHub would not show the membership of (a workflow's token cannot).
+    unseen_teams: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -348,7 +348,17 @@ def responder_requirement(config: Config) -> str:
 
 def _need_responder(turn: Turn) -> None:
     if not turn.actor.is_responder:
-        raise Refused(responder_requirement(turn.config))
+        raise Refused(responder_requirement(turn.config) + _unseen_teams(turn.actor.unseen_teams))
+
+
+def _unseen_teams(teams: tuple[str, ...]) -> str:
+    if not teams:
+        return ""
+    named = ", ".join(f"`{t}`" for t in teams)
+    return (
+        f" (Baton could not see who belongs to {named}: GitHub answered 403, as it does to a"
+        " workflow's token; give responders access to the repository, or run Baton as the App)"
+    )
 
 
 def _need_ic_or_responder_while_none(state: IncidentState, turn: Turn) -> None:

@@ -104,3 +104,32 @@ async def test_baton_labels_creates_the_labels_the_incident_form_needs(world: St
 async def test_baton_labels_needs_a_token_and_a_repository() -> None:
     with pytest.raises(SettingsError, match="GITHUB_TOKEN"):
         await create_labels({"GITHUB_REPOSITORY": REPO})
+
+
+async def test_a_team_the_workflow_token_cannot_see_is_a_clear_refusal(
+    world: Stage, tmp_path: Path
+) -> None:
+    """A workflow's token has no `members` permission: GitHub answers 403 to a team-membership
+    check. The commenter then counts as no member, and the refusal says why."""
+    await world.stop()  # no server: only the workflow's runs act
+    world.standin.put_file(REPO, ".github/baton.yml", "responders: {teams: [acme/sre]}\n")
+    world.standin.add_user("tess")  # no role on the repository: a responder by her team only
+    world.standin.add_team("acme", "sre", ["tess"])
+    issue = await world.standin.open_issue(REPO, "Search is slow", "p99 at 9 s", "rita")
+    number = issue["number"]
+    await world.standin.add_labels(REPO, number, ["incident"], "alice")
+    await world.standin.settle()
+    transport = world.standin.transport()
+    name, path = await event_file(world, tmp_path, action="labeled")
+    await run_action(environ(world, name, path), transport=transport)
+
+    await world.standin.comment(REPO, number, "/ack", "tess")
+    await world.standin.settle()
+    name, path = await event_file(world, tmp_path, action="created")
+    said = await run_action(environ(world, name, path), transport=transport)
+
+    assert said == f"handled issue_comment.created on {REPO}#{number}"
+    reply = world.standin.comments(REPO, number)[-1]["body"]
+    assert "needs at least triage access to this repository or membership of `acme/sre`" in reply
+    assert "could not see who belongs to `acme/sre`" in reply
+    assert "GitHub answered 403" in reply
