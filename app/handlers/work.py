@@ -20,6 +20,7 @@ from app.incident.clocks import card_view_fields
 from app.incident.effects import Actor, Decision, IssueView, Reply
 from app.incident.labels import is_baton_label
 from app.incident.state import IncidentState, issue_state_key
+from app.incident.timeline import IncidentComment
 from app.incident.words import render
 
 
@@ -37,6 +38,10 @@ class Work:
     _incidents: dict[int, IssueView] = field(default_factory=dict, repr=False)
     # The incidents loaded without a read, as they were loaded.
     _unread: dict[int, IssueView] = field(default_factory=dict, repr=False)
+    # Each incident's comments, listed once per unit of work.
+    _comments: dict[int, tuple[datetime | None, list[IncidentComment]]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def config(self) -> Config:
@@ -84,6 +89,18 @@ class Work:
         if remembered is None or offered is None or offered.number != number:
             return None
         return newest(remembered, offered)
+
+    async def comments_since(
+        self, number: int, since: datetime | None, *, including: int
+    ) -> list[IncidentComment]:
+        """The incident's comments written or edited since `since` (all of them for None),
+        and maybe some before: listed once per unit of work, and again when the listing
+        started later or comment `including` was written after it."""
+        listed = self._comments.get(number)
+        if listed is None or not _covers(listed, since, including):
+            listed = (since, await gh.list_comments(self.session, self.repo, number, since=since))
+            self._comments[number] = listed
+        return listed[1]
 
     def loaded_without_reading(self, number: int) -> IssueView | None:
         """The incident as it was loaded, if that was without a read."""
@@ -147,3 +164,11 @@ class Work:
         )
         state = replace(decision.state, nudges=(*decision.state.nudges, notice_key))
         return replace(decision, state=state, replies=(*decision.replies, notice))
+
+
+def _covers(
+    listed: tuple[datetime | None, list[IncidentComment]], since: datetime | None, including: int
+) -> bool:
+    started, comments = listed
+    begins_early = started is None or (since is not None and started <= since)
+    return begins_early and any(c.id == including for c in comments)
