@@ -4,6 +4,9 @@ Comments queued behind each other on one issue come as a run: each is decided on
 as the ones before it leave it, and the plans become one. The decision is journaled as a plan
 before the first GitHub request, so a delivery interrupted by a crash or an outage resumes its
 plan instead of deciding again (which could not see what the interrupted attempt already did).
+
+Commands take effect in the order they were written: a command comment's earlier ones that were
+neither applied nor answered (their deliveries late or lost) are decided before it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from app.github import issues as gh
 from app.github.client import GitHubApp, GitHubBusy, GitHubSession
 from app.github.config_source import ConfigCache
 from app.github.executor import Plan, execute, merge_plans
+from app.handlers.commands import has_commands, missed_before
 from app.handlers.events import Event
 from app.handlers.router import route_for, spread_for
 from app.handlers.work import Work
@@ -48,7 +52,11 @@ class DeliveryProcessor:
 
     async def __call__(self, run: Sequence[Delivery]) -> int:
         """Handle a run of deliveries of one issue (see `app.server.worker.Process`): decided
-        one after the other on one copy of the incident, carried out as one plan."""
+        one after the other on one copy of the incident, carried out as one plan.
+
+        A plan may hold only command comments missed before the first delivery's, when one of
+        them opens issues: once it is carried out, the delivery is decided on the incident it
+        left (so too after a crash, when that plan was the one journaled)."""
         head = run[0]
         event = _event(head)
         spread = spread_for(event.name, event.action)
@@ -64,17 +72,22 @@ class DeliveryProcessor:
             return 1  # Baton's own changes come back as deliveries: nothing to do
         try:
             async with self._github.installation(event.installation_id) as session:
-                work = await self._work(session, event, bot_login)
                 if head.plan is not None:
-                    await self._run(session, work, head, Plan.from_json(head.plan))
-                    return 1
-                plans, handled = await self._decide_checked(work, event, run)
-                if plans:
-                    plan = merge_plans(plans)
-                    covered = [d.delivery_id for d in run[1:handled]]
-                    await self._store.save_plan(head.delivery_id, plan.to_json(), covered)
-                    await self._run(session, work, head, plan)
-                return handled
+                    plan = Plan.from_json(head.plan)
+                    work = await self._work(session, event, bot_login)
+                    await self._run(session, work, head, plan, resumed=True)
+                    if not _leaves_undecided(plan, event):
+                        return 1
+                while True:
+                    work = await self._work(session, event, bot_login)
+                    plans, handled = await self._decide_checked(work, event, run)
+                    if plans:
+                        plan = merge_plans(plans)
+                        covered = [d.delivery_id for d in run[1:handled]]
+                        await self._store.save_plan(head.delivery_id, plan.to_json(), covered)
+                        await self._run(session, work, head, plan, resumed=False)
+                    if handled:
+                        return handled
         except GitHubBusy as busy:
             raise Reschedule(busy.after, busy.reason) from busy
 
@@ -99,26 +112,35 @@ class DeliveryProcessor:
     ) -> tuple[list[Plan], int]:
         """The plans of the run's first deliveries, and how many deliveries they stand for.
 
+        Each command comment is preceded by those written before it that were missed (their
+        deliveries late or lost), so that commands take effect in the order they were written.
         A delivery that cannot be decided now ends the run before it (it is decided again on
         its own, where its error counts); so does one after a plan that opens issues, whose
-        numbers the card gets only once GitHub has them."""
+        numbers the card gets only once GitHub has them: then the run may have handled none of
+        its deliveries, only missed comments before the first."""
         plans: list[Plan] = []
+        decided: set[int] = set()  # the comments decided so far, delivered or missed
         for handled, delivery in enumerate(run):
             event = head if handled == 0 else _event(delivery)
             if handled and not _same_place(event, head, delivery):
                 return plans, handled
             try:
-                plan = await _decide_one(work, event)
+                missed = await missed_before(work, event, decided)
+                for current in [] if missed is None else [*missed, event]:
+                    plan = await _decide_one(work, current)
+                    if current.comment_id is not None:
+                        decided.add(current.comment_id)
+                    if plan is None:
+                        continue
+                    plans.append(plan)
+                    if plan.new_issues:  # what follows waits for the issue numbers
+                        return plans, handled + (current is event)
+                    work.remember(plan)
             except Exception:
                 if handled == 0:
                     raise
                 log.debug("delivery %s is left for later", delivery.delivery_id, exc_info=True)
                 return plans, handled
-            if plan is not None:
-                plans.append(plan)
-                if plan.new_issues:
-                    return plans, handled + 1
-                work.remember(plan)
         return plans, len(run)
 
     async def _work(self, session: GitHubSession, event: Event, bot_login: str) -> Work:
@@ -134,10 +156,8 @@ class DeliveryProcessor:
         )
 
     async def _run(
-        self, session: GitHubSession, work: Work, delivery: Delivery, plan: Plan
+        self, session: GitHubSession, work: Work, delivery: Delivery, plan: Plan, *, resumed: bool
     ) -> None:
-        resumed = delivery.plan is not None
-
         async def journal(step: int) -> None:
             await self._store.advance_plan(delivery.delivery_id, step)
 
@@ -154,6 +174,15 @@ class DeliveryProcessor:
 
 def _event(delivery: Delivery) -> Event:
     return Event(delivery.event, delivery.action, delivery.payload(), delivery.delivery_id)
+
+
+def _leaves_undecided(plan: Plan, event: Event) -> bool:
+    """Whether `plan` holds only comments missed before the command comment of `event`, not
+    its own decision (every command comment's decision answers it)."""
+    comment_id = event.comment_id
+    if comment_id is None or not has_commands(event.comment_body):
+        return False
+    return all(reply.key != f"comment:{comment_id}" for reply in plan.replies)
 
 
 def _same_place(event: Event, head: Event, delivery: Delivery) -> bool:

@@ -55,7 +55,8 @@ class Redelivery:
         if self._checked_at is not None:
             since = max(since, self._checked_at - OVERLAP)
         attempts = await self._attempts_since(since)
-        missed = await self._missed(attempts)
+        # Oldest first, as they happened: commands on one incident then arrive in order.
+        missed = dict(reversed((await self._missed(attempts)).items()))
         for guid, attempt_id in missed.items():
             await self._ask_again(attempt_id)
             self._requested.add(guid)

@@ -126,15 +126,18 @@ async def post_reply(
     raise GitHubUnavailable(f"could not post a reply on {repo}#{number}")
 
 
-async def list_comments(session: GitHubSession, repo: str, number: int) -> list[IncidentComment]:
-    """Every comment of the issue, oldest first (for the retrospective's timeline)."""
+async def list_comments(
+    session: GitHubSession, repo: str, number: int, *, since: datetime | None = None
+) -> list[IncidentComment]:
+    """Every comment of the issue, oldest first (for the retrospective's timeline); with
+    `since`, those created or edited at or after it."""
     owner, name = split_repo(repo)
     comments: list[IncidentComment] = []
     page = 1
     while True:
         response = await session.read(
             lambda p=page: session.rest.issues.async_list_comments(  # type: ignore[misc]
-                owner, name, number, per_page=100, page=p
+                owner, name, number, per_page=100, page=p, **({"since": since} if since else {})
             )
         )
         comments.extend(

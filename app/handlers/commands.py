@@ -3,6 +3,9 @@ comments from the community once an incident is resolved or closed."""
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+from dataclasses import replace
+
 from app.github import issues as gh
 from app.github.executor import Plan
 from app.handlers.events import Event, Known
@@ -10,7 +13,8 @@ from app.handlers.work import Work
 from app.incident import lifecycle, rules
 from app.incident.commands import Command, parse_comment
 from app.incident.effects import Actor, Decision, IssueView, Reaction, UserFacts
-from app.incident.state import IncidentState
+from app.incident.state import IncidentState, format_time
+from app.incident.timeline import IncidentComment, answered_comment_ids
 
 NEEDS_ASSIGNABLE = frozenset({"ic", "handoff"})  # commands whose user may become the assignee
 AFTER_RESOLUTION = ("resolved", "closed")
@@ -20,8 +24,7 @@ def comment_matters(event: Event, known: Known) -> bool:
     """A command (or a near miss) anywhere, or any comment on a resolved or closed incident."""
     if _answerable(event) is None:
         return False
-    parsed = parse_comment(event.comment_body)
-    return bool(parsed.commands or parsed.near_misses) or _after_resolution(event, known)
+    return has_commands(event.comment_body) or _after_resolution(event, known)
 
 
 def _answerable(event: Event) -> tuple[int, int, str] | None:
@@ -69,10 +72,89 @@ async def on_comment_created(work: Work, event: Event) -> Plan | None:
         issue=issue,
         config=work.config,
         now=work.now,
-        comments=await gh.list_comments(work.session, work.repo, number) if needs_comments else (),
+        comments=await work.comments_since(number, None, including=comment_id)
+        if needs_comments
+        else (),
         bot_login=work.bot_login,
     )
-    return work.plan(decision, issue, previous=reading.state)
+    return work.plan(_stamped(decision, reading.state, event), issue, previous=reading.state)
+
+
+def _stamped(decision: Decision, before: IncidentState, event: Event) -> Decision:
+    """A newly applied command moves `commands_through` up to when it was written."""
+    written, comment_id = event.comment_created_at, event.comment_id
+    if written is None or comment_id is None or before.has_applied(comment_id):
+        return decision
+    if not decision.state.has_applied(comment_id):
+        return decision
+    through = max(written, before.commands_through or written)
+    return replace(decision, state=replace(decision.state, commands_through=through))
+
+
+async def missed_before(
+    work: Work, event: Event, decided: AbstractSet[int] = frozenset()
+) -> list[Event] | None:
+    """The command comments written before this one that were neither applied nor answered
+    (nor `decided` in this unit of work), oldest first, as the deliveries GitHub sent for them:
+    to be decided first, so that commands take effect in the order they were written whatever
+    order their deliveries arrive in. None when this comment needs no decision: it was decided
+    already, as a missed one before a later comment's delivery.
+
+    Every command written before the newest applied one was handled when that one was, so only
+    the comments since then are listed (one read per run)."""
+    answerable = _answerable(event)
+    written = event.comment_created_at
+    if answerable is None or written is None or not has_commands(event.comment_body):
+        return []
+    number, comment_id, _ = answerable
+    if comment_id in decided:
+        return None
+    _, reading = await work.load_incident(number)
+    state = reading.state
+    if state is None or state.has_applied(comment_id):
+        return []
+    start = state.commands_through or state.declared_at
+    # A command that needs the whole timeline reads it here, once.
+    listed_from = (
+        None
+        if rules.needs_comments(parse_comment(event.comment_body).commands, work.config)
+        else start
+    )
+    comments = await work.comments_since(number, listed_from, including=comment_id)
+    done = answered_comment_ids(comments, work.bot_login) | decided
+    if comment_id in done:
+        return None
+    return [
+        _as_delivery(event, c)
+        for c in comments
+        if (c.created_at, c.id) < (written, comment_id)
+        and (start is None or c.created_at >= start)
+        and c.author != work.bot_login
+        and c.id not in done
+        and not state.has_applied(c.id)
+        and has_commands(c.body)
+    ]
+
+
+def has_commands(body: str) -> bool:
+    parsed = parse_comment(body)
+    return bool(parsed.commands or parsed.near_misses)
+
+
+def _as_delivery(event: Event, comment: IncidentComment) -> Event:
+    """The delivery GitHub sent for `comment`, on the issue as `event` has it."""
+    payload = {
+        **event.payload,
+        "comment": {
+            "id": comment.id,
+            "body": comment.body,
+            "created_at": format_time(comment.created_at),
+            "html_url": comment.url,
+            "user": {"login": comment.author},
+        },
+        "sender": {"login": comment.author},
+    }
+    return Event(event.name, event.action, payload, f"{event.delivery_id}:{comment.id}")
 
 
 async def _named_users(

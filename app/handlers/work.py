@@ -20,6 +20,7 @@ from app.incident.clocks import card_view_fields
 from app.incident.effects import Actor, Decision, IssueView, Reply
 from app.incident.labels import is_baton_label
 from app.incident.state import IncidentState, issue_state_key
+from app.incident.timeline import IncidentComment
 from app.incident.words import render
 
 NOTICE_PROBLEMS = 20  # a notice lists this many problems and counts the rest
@@ -52,6 +53,10 @@ class Work:
     _unread: dict[int, IssueView] = field(default_factory=dict, repr=False)
     # The incidents loaded with an earlier card than Baton last wrote: their card is rewritten.
     _replayed: set[int] = field(default_factory=set, repr=False)
+    # Each incident's comments, listed once per unit of work.
+    _comments: dict[int, tuple[datetime | None, list[IncidentComment]]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def config(self) -> Config:
@@ -112,6 +117,18 @@ class Work:
         if remembered is None or offered is None or offered.number != number:
             return None
         return newest(remembered, offered)
+
+    async def comments_since(
+        self, number: int, since: datetime | None, *, including: int
+    ) -> list[IncidentComment]:
+        """The incident's comments written or edited since `since` (all of them for None),
+        and maybe some before: listed once per unit of work, and again when the listing
+        started later or comment `including` was written after it."""
+        listed = self._comments.get(number)
+        if listed is None or not _covers(listed, since, including):
+            listed = (since, await gh.list_comments(self.session, self.repo, number, since=since))
+            self._comments[number] = listed
+        return listed[1]
 
     def loaded_without_reading(self, number: int) -> IssueView | None:
         """The incident as it was loaded, if that was without a read."""
@@ -176,3 +193,11 @@ class Work:
         notice = Reply(key=f"config:{issue.number}:{digest}", body=config_notice(self.loaded))
         state = replace(decision.state, nudges=(*decision.state.nudges, notice_key))
         return replace(decision, state=state, replies=(*decision.replies, notice))
+
+
+def _covers(
+    listed: tuple[datetime | None, list[IncidentComment]], since: datetime | None, including: int
+) -> bool:
+    started, comments = listed
+    begins_early = started is None or (since is not None and started <= since)
+    return begins_early and any(c.id == including for c in comments)

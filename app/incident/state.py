@@ -80,6 +80,9 @@ class IncidentState:
         str, ...
     ] = ()  # keys of reminders already posted, e.g. "update@2026-11-24T10:00Z"
     applied: tuple[int, ...] = ()  # command comment ids already applied (most recent last)
+    # When the newest applied command comment was written: every command written before it
+    # has been handled, so a look for missed ones starts there.
+    commands_through: datetime | None = None
     # One more with every card Baton writes, so an earlier card pasted back shows as older.
     rev: int = 0
 
@@ -116,6 +119,7 @@ _TIME_FIELDS = (
     "confirmed_at",
     "snoozed_until",
     "last_activity_at",
+    "commands_through",
 )
 
 

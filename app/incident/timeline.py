@@ -204,6 +204,16 @@ def _milestone_entries(state: IncidentState, shown: set[str]) -> list[TimelineEn
     return entries
 
 
+def answered_comment_ids(comments: Iterable[IncidentComment], bot_login: str) -> set[int]:
+    """The comments Baton's replies among `comments` answer (each reply names its comment)."""
+    return {
+        int(answered)
+        for reply in comments
+        if _is_bot(reply.author, bot_login)
+        for answered in _REPLY_MARKER.findall(reply.body)
+    }
+
+
 def _refused_comment_ids(comments: Iterable[IncidentComment], bot_login: str) -> set[int]:
     """Comments Baton answered with a refusal (its reply names the comment in a marker)."""
     return {

@@ -83,3 +83,22 @@ async def test_delivered_and_stored_deliveries_are_left_alone(
 
     assert await redelivery(world, clock).check() == []
     assert world.standin.count(route=ATTEMPTS_ROUTE) == 0
+
+
+async def test_missed_deliveries_are_asked_for_oldest_first(
+    timed_world: Stage, clock: FakeClock
+) -> None:
+    world = timed_world
+    number = await label_while_baton_is_unreachable(world, failures=4)
+    for body in ("/sev 1", "/sev 2", "/sev 4"):
+        clock.advance(seconds=5)
+        await world.standin.comment(REPO, number, body, "alice")
+    await world.settle()
+    missed = [d.delivery_id for d in world.standin.deliveries if d.status_code == 502]
+    assert len(missed) == 4
+
+    asked = await redelivery(world, clock).check()
+    await world.settle()
+
+    assert asked == missed
+    assert [d.delivery_id for d in world.standin.deliveries if d.redelivery] == missed

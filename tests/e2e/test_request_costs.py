@@ -63,14 +63,17 @@ IC_ALICE = (("alice", "/ic me"),)
 HANDOFF_TO_BOB = (*IC_ALICE, ("alice", "/handoff @bob"))
 RESOLVED = (("bob", "/resolved"),)
 A_PERSONS_WHILE = 5  # seconds between Baton's last change and a person's next comment
-TAKEN = (WRITE_ISSUE, REPLY, REACT)
+# Commands take effect in the order they were written: the comments since the newest applied
+# command are listed, so that any whose delivery is late or lost is decided first.
+CAUGHT_UP = (READ_COMMENTS,)
+TAKEN = (*CAUGHT_UP, WRITE_ISSUE, REPLY, REACT)
 # Labels and assignees are written whole, so from the issue as GitHub has it now.
-TAKEN_WITH_LISTS = (READ_ISSUE, *TAKEN)
+TAKEN_WITH_LISTS = (*CAUGHT_UP, READ_ISSUE, REACT, WRITE_ISSUE, REPLY)
 # A target whose role is `triage` or above has explicit access, so can be assigned; `read` (or
 # none) is asked about, because a public repository reports `read` for everyone.
 HANDING_OVER = TAKEN
-HANDING_OVER_TO_A_READER = (CHECK_ASSIGNABLE, WRITE_ISSUE, REPLY, REACT)
-ONLY_WORDS = (REPLY, REACT)
+HANDING_OVER_TO_A_READER = (*CAUGHT_UP, CHECK_ASSIGNABLE, WRITE_ISSUE, REPLY, REACT)
+ONLY_WORDS = (*CAUGHT_UP, REPLY, REACT)
 
 COSTS: dict[str, Cost] = {
     "/ack": Cost("bob", "/ack", TAKEN),
@@ -196,6 +199,12 @@ only then; docs/reliability.md, "What Baton remembers of an issue").
 Commands that queue up behind each other on one incident (several people typing at once, or
 the backlog a GitHub outage leaves) are handled as one run: at most one read of the issue and one
 `PATCH` for all of them, and a reaction and a reply for each (tests/e2e/test_runs.py).
+
+Commands take effect in the order they were written, whatever order their deliveries arrive
+in: before deciding a command, Baton lists the incident's comments written since the newest
+command it applied (`GET …/issues/{issue_number}/comments?since=…`, one read per run, the one
+`/resolved` needs for its timeline) and first decides any earlier command comment it has
+neither applied nor answered, whose delivery is late or lost (tests/e2e/test_command_order.py).
 
 Not counted here because they cost nothing: a comment without a command line, a command
 quoted (`>`), fenced or inside an HTML comment (the parser decides without asking GitHub),
