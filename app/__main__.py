@@ -48,11 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('baton')}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    def command(name: str, help: str) -> argparse.ArgumentParser:
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
         return commands.add_parser(
             name,
-            help=help,
-            description=help[0].upper() + help[1:] + ".",
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
             epilog=_environment_epilog(name),
             formatter_class=_HelpFormatter,
         )
