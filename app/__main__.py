@@ -1,4 +1,5 @@
-"""The `baton` command line (SPEC §8)."""
+"""Baton runs incident response on GitHub issues. Documentation: README.md and docs/ in
+Baton's repository (docs/setup.md for running it)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import asyncio
 import logging
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 
 from app.settings import SettingsError, load_settings
 from app.sweep import DEFAULT_BUDGET
+from app.variables import COMMAND_VARIABLES, SETTINGS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,50 +31,115 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Each option's default after its help, unless it has none (None, or a flag's False);
+    the description and epilog as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="baton", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="baton", description=__doc__, formatter_class=_HelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('baton')}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the webhook server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=3000)
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
+            epilog=_environment_epilog(name),
+            formatter_class=_HelpFormatter,
+        )
+
+    serve = command("serve", "run the webhook server, or the registration page until registered")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument("--port", type=int, default=3000, help="the port to listen on")
     serve.set_defaults(run=_serve)
 
-    sweep = commands.add_parser("sweep", help="run the incident clocks once")
-    sweep.add_argument("--repo", metavar="OWNER/NAME", help="only this repository")
-    sweep.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
-    sweep.add_argument("--now", type=_moment, help="evaluate the clocks as of this ISO time")
+    sweep = command("sweep", "run the incident clocks once")
     sweep.add_argument(
-        "--budget", type=int, default=DEFAULT_BUDGET, help="write operations at most per run"
+        "--repo",
+        metavar="OWNER/NAME",
+        help="only this repository; by default $GITHUB_REPOSITORY, else every repository "
+        "the App is installed on",
+    )
+    sweep.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    sweep.add_argument(
+        "--now",
+        type=_moment,
+        metavar="TIME",
+        help="evaluate the clocks as of this ISO 8601 time; by default now",
+    )
+    sweep.add_argument(
+        "--budget",
+        type=int,
+        default=DEFAULT_BUDGET,
+        metavar="N",
+        help="write operations at most per run",
     )
     sweep.set_defaults(run=_sweep)
 
-    demo = commands.add_parser("demo", help="play a whole incident against a local GitHub stand-in")
+    demo = command("demo", "play a whole incident against a local GitHub stand-in")
     demo.add_argument("--plain", action="store_true", help="plain Markdown instead of rendering")
     demo.set_defaults(run=_demo)
 
-    action = commands.add_parser("action", help="handle the event of a GitHub Actions run")
+    action = command("action", "handle the event of a GitHub Actions run")
     action.set_defaults(run=_action)
 
-    labels = commands.add_parser("labels", help="create Baton's labels in a repository")
-    labels.add_argument("--repo", metavar="OWNER/NAME", help="by default $GITHUB_REPOSITORY")
+    labels = command("labels", "create Baton's labels in a repository")
+    labels.add_argument(
+        "--repo", metavar="OWNER/NAME", help="the repository; by default $GITHUB_REPOSITORY"
+    )
     labels.set_defaults(run=_labels)
 
-    check = commands.add_parser(
-        "check-config", help="validate a .github/baton.yml file, or a repository's configuration"
+    check = command(
+        "check-config", "validate a .github/baton.yml file, or a repository's configuration"
     )
-    check.add_argument("file", nargs="?")
+    check.add_argument("file", nargs="?", help="the configuration file to validate")
     check.add_argument(
         "--repo", metavar="OWNER/NAME", help="the configuration Baton reads from GitHub instead"
     )
     check.set_defaults(run=_check_config)
 
-    report = commands.add_parser("report", help="incident figures of one repository")
-    report.add_argument("--repo", metavar="OWNER/NAME", required=True)
-    report.add_argument("--since", type=_window, default="90d", help="a duration, or `all`")
+    report = command("report", "incident figures of one repository")
+    report.add_argument("--repo", metavar="OWNER/NAME", required=True, help="the repository")
+    report.add_argument(
+        "--since",
+        type=_window,
+        default="90d",
+        metavar="WINDOW",
+        help="incidents declared within this duration (90d, 2w, 12h), or `all`",
+    )
     report.add_argument("--json", action="store_true", help="print JSON instead of a table")
     report.set_defaults(run=_report)
     return parser
+
+
+def _environment_epilog(command: str) -> str:
+    names = COMMAND_VARIABLES[command]
+    if not names:
+        return "environment variables: none"
+    dotenv = [name for name in names if name in SETTINGS] if set(SETTINGS) <= set(names) else []
+    groups = (
+        ("from the environment or .env in the working directory", dotenv),
+        ("from the environment", [name for name in names if name not in dotenv]),
+    )
+    lines = ["environment variables (docs/setup.md):"]
+    for source, group in groups:
+        if group:
+            lines.append(f"  {source}:")
+            lines.append(
+                textwrap.fill(
+                    ", ".join(group), width=78, initial_indent="    ", subsequent_indent="    "
+                )
+            )
+    return "\n".join(lines)
 
 
 def _serve(args: argparse.Namespace) -> int:

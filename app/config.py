@@ -1,4 +1,4 @@
-"""Baton's configuration: `.github/baton.yml` (SPEC §7).
+"""Baton's configuration: `.github/baton.yml` (docs/configuration.md).
 
 Built-in defaults < the organisation's `.github` repository's file < the repository's file,
 each file optionally `_extends`-ing another one below it. Mappings merge key by key, lists

@@ -1,4 +1,4 @@
-"""`baton report` (SPEC §8): incident figures computed from the incident issues themselves.
+"""`baton report` (docs/report.md): incident figures computed from the incident issues themselves.
 
 Every figure comes from the state each card carries (its MAC checked with the issue's own key),
 so the report needs nothing but read access to the repository's issues. The definitions of the

@@ -1,4 +1,4 @@
-"""The environment Baton runs in (SPEC §8), also read from a `.env` file."""
+"""The environment Baton runs in (docs/setup.md, "Environment"), also read from a `.env` file."""
 
 from __future__ import annotations
 

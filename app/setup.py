@@ -261,8 +261,14 @@ def create_setup_app(
             install_url=f"{app.html_url}/installations/new",
         )
 
+    async def health(request: Request) -> JSONResponse:
+        if registered_already():
+            return JSONResponse({"status": "unavailable", "error": _RESTART}, status_code=503)
+        return JSONResponse({"status": "registering"})
+
     return Starlette(
         routes=[
+            Route("/healthz", health),
             Route("/", register),
             Route(SETUP_PATH, register),
             Route(CALLBACK_PATH, callback),
@@ -271,16 +277,16 @@ def create_setup_app(
     )
 
 
+_RESTART = "Baton is not running yet: restart baton serve once the App is registered"
+
+
 async def _delivery_before_baton_runs(request: Request) -> JSONResponse:
     """GitHub pings the webhook as it creates the App: answered. Any other delivery (the App
     installed before `baton serve` restarts) is refused: GitHub lists it as failed, and Baton,
     once running, asks GitHub to deliver it again."""
     if request.headers.get("x-github-event") == "ping":
         return JSONResponse({"ok": True})
-    return JSONResponse(
-        {"error": "Baton is not running yet: restart baton serve once the App is registered"},
-        status_code=503,
-    )
+    return JSONResponse({"error": _RESTART}, status_code=503)
 
 
 def serve_setup(settings: Settings, *, host: str, port: int, env_path: Path = Path(".env")) -> None:

@@ -1,4 +1,4 @@
-"""The sweep (SPEC §5): run the incident clocks over every open incident.
+"""The sweep (docs/sweep.md): run the incident clocks over every open incident.
 
 One run lists a repository's open incidents page by page (`GET /repos/{o}/{r}/issues?labels=…`;
 not search, which allows 30 requests a minute), reads each card from the listed body, and asks

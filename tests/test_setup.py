@@ -233,6 +233,24 @@ async def test_callback_saves_the_credentials_and_links_to_the_install_page(
     assert sum(line.startswith("GITHUB_APP_PRIVATE_KEY=") for line in lines) == 1
 
 
+async def test_health_says_registering_and_then_that_baton_waits_for_a_restart(
+    browser: httpx.AsyncClient, standin: StandIn
+) -> None:
+    """A health check pointed at /healthz works from the first start: healthy while the page
+    waits for a registration, unhealthy once registered until `baton serve` restarts."""
+    waiting = await browser.get("/healthz")
+    assert waiting.status_code == 200
+    assert waiting.json() == {"status": "registering"}
+
+    state, manifest = await start(browser)
+    await confirm_on_github(browser, standin, state, manifest)
+
+    registered = await browser.get("/healthz")
+    assert registered.status_code == 503
+    assert registered.json()["status"] == "unavailable"
+    assert "restart baton serve" in registered.json()["error"]
+
+
 async def test_on_an_enterprise_server_the_code_is_exchanged_there(
     standin_key_pem: bytes, env_path: Path
 ) -> None:

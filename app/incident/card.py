@@ -1,4 +1,4 @@
-"""The card: the block Baton keeps at the top of an incident issue's body (SPEC §3).
+"""The card: the block Baton keeps at the top of an incident issue's body (README.md).
 
 The card sits between two marker lines. Inside, the visible part is always rendered from the
 state, and a hidden line carries the state itself with its MAC. Everything outside the markers

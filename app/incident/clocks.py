@@ -1,4 +1,4 @@
-"""The clocks (SPEC §5): which nudges are due for an incident at a given moment, and the
+"""The clocks (docs/sweep.md): which nudges are due for an incident at a given moment, and the
 countdown words the card shows.
 
 Pure: no I/O, no clock reads; "now" is always a parameter.
@@ -53,7 +53,7 @@ class Nudge:
 
 @dataclass(frozen=True)
 class CardClocks:
-    """What the card says about the clocks, in the SPEC's words."""
+    """What the card says about the clocks."""
 
     next_update_due: datetime | None
     update_overdue: bool

@@ -138,7 +138,7 @@ def parse_time(text: str) -> datetime:
 
 
 def state_to_dict(state: IncidentState) -> dict[str, Any]:
-    """The JSON object, without the MAC. Keys follow SPEC §3."""
+    """The JSON object, without the MAC. Its keys are what every card already written holds."""
     data: dict[str, Any] = {
         "v": STATE_VERSION,
         "rev": state.rev,
