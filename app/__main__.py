@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from app.settings import SettingsError, load_settings
+from app.settings import Settings, SettingsError, check_repository, load_settings
 from app.sweep import DEFAULT_BUDGET
 
 
@@ -20,15 +20,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    settings: Settings | None = None
     try:
-        return int(args.run(args) or 0)
-    except SettingsError as error:
-        print(f"baton: {error}", file=sys.stderr)
-        return 2
+        settings = load_settings()
+        return int(args.run(args, settings) or 0)
+    except Exception as error:
+        from app.failures import explain
+
+        if args.debug:
+            traceback.print_exc()
+        failure = explain(error, settings)
+        print("baton: " + " ".join(failure.message.split()), file=sys.stderr)
+        return failure.status
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="baton", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the webhook server")
@@ -70,27 +78,23 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--since", type=_window, default="90d", help="a duration, or `all`")
     report.add_argument("--json", action="store_true", help="print JSON instead of a table")
     report.set_defaults(run=_report)
+    for command in commands.choices.values():  # `--debug` after the command works too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     return parser
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    settings = load_settings()
     if not settings.has_app_credentials:
         from app.setup import serve_setup
 
         serve_setup(settings, host=args.host, port=args.port)
         return 0
 
-    from app.server.store import StoreUnavailable
     from app.service import build_service
 
-    try:
-        service = build_service(settings)
-    except StoreUnavailable as error:
-        print(f"baton: {error}", file=sys.stderr)
-        return 1
+    service = build_service(settings)
     # No access log and no proxy-header rewriting: Baton logs what it does with a delivery
     # itself and never reads the client's address, and both cost time on every request.
     uvicorn.run(
@@ -104,14 +108,14 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sweep(args: argparse.Namespace) -> int:
+def _sweep(args: argparse.Namespace, settings: Settings) -> int:
     from app.sweep import sweep_once
 
     report = asyncio.run(
         sweep_once(
-            load_settings(),
-            token=os.environ.get("GITHUB_TOKEN"),
-            repo=args.repo or os.environ.get("GITHUB_REPOSITORY"),
+            settings,
+            token=settings.github_token,
+            repo=settings.repository(args.repo),
             now=args.now or datetime.now(UTC),
             dry_run=args.dry_run,
             budget=args.budget,
@@ -128,7 +132,7 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
 
     from app.demo.play import play
@@ -138,21 +142,21 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _action(args: argparse.Namespace) -> int:
+def _action(args: argparse.Namespace, settings: Settings) -> int:
     from app.action import run_action
 
-    print(asyncio.run(run_action(os.environ)))
+    print(asyncio.run(run_action(settings)))
     return 0
 
 
-def _labels(args: argparse.Namespace) -> int:
+def _labels(args: argparse.Namespace, settings: Settings) -> int:
     from app.action import create_labels
 
-    print(asyncio.run(create_labels(os.environ, args.repo)))
+    print(asyncio.run(create_labels(settings, args.repo)))
     return 0
 
 
-def _check_config(args: argparse.Namespace) -> int:
+def _check_config(args: argparse.Namespace, settings: Settings) -> int:
     from app.config import check_config_file
     from app.config_check import check_repository_config
 
@@ -161,22 +165,24 @@ def _check_config(args: argparse.Namespace) -> int:
     if args.repo is None:
         code, text = check_config_file(args.file)
     else:
-        token = os.environ.get("GITHUB_TOKEN")
-        code, text = asyncio.run(check_repository_config(load_settings(), args.repo, token=token))
+        repo = check_repository(args.repo)
+        code, text = asyncio.run(
+            check_repository_config(settings, repo, token=settings.github_token)
+        )
     print(text)
     return code
 
 
-def _report(args: argparse.Namespace) -> int:
+def _report(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
     from app.report import repository_report
 
     report = asyncio.run(
         repository_report(
-            load_settings(),
-            repo=args.repo,
-            token=os.environ.get("GITHUB_TOKEN"),
+            settings,
+            repo=check_repository(args.repo),
+            token=settings.github_token,
             now=datetime.now(UTC),
             since=args.since,
         )
