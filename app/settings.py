@@ -227,11 +227,10 @@ def load_settings(
 ) -> Settings:
     """Settings from the environment, with a `.env` file filling in what the environment lacks.
     An empty value counts as unset."""
-    values: dict[str, str] = {}
-    if env_file and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    values.update(os.environ if environ is None else environ)
-    given = {name: value for name, value in values.items() if name in VARIABLES and value}
+    written = dotenv_values(env_file) if env_file and Path(env_file).is_file() else {}
+    given: dict[str, str] = {}
+    for source in (written, os.environ if environ is None else environ):
+        given |= {name: value for name, value in source.items() if name in VARIABLES and value}
     try:
         return Settings.model_validate(given)
     except ValidationError as error:
