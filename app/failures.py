@@ -48,10 +48,20 @@ def explain(error: BaseException, settings: Settings | None) -> Failure:
     if isinstance(error, StoreUnavailable):
         return Failure(Exit.STORE, str(error))
     if isinstance(error, RequestFailed):
+        if error.response.status_code >= 500:
+            return Failure(Exit.UNAVAILABLE, _failing(error, "answered"))
         return _refused(error)
     if isinstance(error, GitHubBusy):
         return Failure(Exit.UNAVAILABLE, f"{error.reason}: try again in {error.after} or later")
-    if isinstance(error, GitHubUnavailable | AmbiguousWrite):
+    if isinstance(error, AmbiguousWrite):
+        return Failure(
+            Exit.UNAVAILABLE,
+            f"a write to GitHub failed ({error}) and may have taken effect: look at the issue "
+            "before running again",
+        )
+    if isinstance(error, GitHubUnavailable):
+        if isinstance(error.__cause__, RequestFailed):
+            return Failure(Exit.UNAVAILABLE, _failing(error.__cause__, "kept answering"))
         return Failure(Exit.UNAVAILABLE, _unreachable(str(error), api_url, error.__cause__))
     if isinstance(error, RequestTimeout | RequestError | httpx.TransportError):
         return Failure(Exit.UNAVAILABLE, _unreachable("no answer from GitHub", api_url, error))
@@ -68,9 +78,18 @@ def _refused(error: RequestFailed) -> Failure:
     said = _github_message(response.raw_response)
     hint = HINTS.get(response.status_code, "check the request's repository and the settings")
     return Failure(
-        Exit.REFUSED if response.status_code < 500 else Exit.UNAVAILABLE,
+        Exit.REFUSED,
         f"GitHub answered {response.status_code}{said} to {request.method} {request.url.path}: "
         f"{hint}",
+    )
+
+
+def _failing(error: RequestFailed, answering: str) -> str:
+    request = error.response.raw_response.request
+    return (
+        f"GitHub {answering} {error.response.status_code} to {request.method} "
+        f"{request.url.path}: GitHub may be having trouble "
+        "(https://www.githubstatus.com); try again later"
     )
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from app.demo.harness import APP_ID, REPO, Stage, app_key_pem, stage
 from app.failures import Exit
+from app.sandbox.faults import Fault
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,6 +138,21 @@ async def test_github_unreachable_ends_the_sweep_with_status_4(tmp_path: Path, m
     assert line.startswith(f"baton: no answer from GitHub at {address}")
     assert "check GITHUB_API_URL, the network" in line
     assert ran.stdout == "", "no report of a run that did not happen"
+
+
+async def test_github_failing_with_5xx_ends_the_sweep_with_status_4(
+    world: Stage, tmp_path: Path
+) -> None:
+    token = world.standin.actions_token(REPO)
+    world.standin.faults.add(Fault(route="/repos/{owner}/{repo}/issues", status=502, times=3))
+
+    ran = await baton("sweep", "--repo", REPO, cwd=tmp_path, **with_token(world, token))
+
+    assert ran.status == Exit.UNAVAILABLE
+    assert ran.one_baton_line() == (
+        f"baton: GitHub kept answering 502 to GET /repos/{REPO}/issues: GitHub may be "
+        "having trouble (https://www.githubstatus.com); try again later"
+    )
 
 
 async def test_a_database_folder_that_does_not_exist(tmp_path: Path) -> None:
