@@ -36,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="baton", description=__doc__)
-    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
+    debug = "show the traceback of a failure"
+    parser.add_argument("--debug", action="store_true", help=debug)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the webhook server")
@@ -79,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true", help="print JSON instead of a table")
     report.set_defaults(run=_report)
     for command in commands.choices.values():  # `--debug` after the command works too
-        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug)
     return parser
 
 
