@@ -6,16 +6,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 import textwrap
+import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 
-from app.settings import SettingsError, load_settings
+from app.settings import Settings, SettingsError, check_repository, load_settings
 from app.sweep import DEFAULT_BUDGET
-from app.variables import COMMAND_VARIABLES, SETTINGS
+from app.variables import COMMAND_VARIABLES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,19 +24,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    settings: Settings | None = None
     try:
-        return int(args.run(args) or 0)
-    except SettingsError as error:
-        print(f"baton: {error}", file=sys.stderr)
-        return 2
+        settings = load_settings()
+        return int(args.run(args, settings) or 0)
+    except Exception as error:
+        from app.failures import explain
+
+        if args.debug:
+            traceback.print_exc()
+        failure = explain(error, settings)
+        print("baton: " + " ".join(failure.message.split()), file=sys.stderr)
+        return failure.status
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Each option's default after its help, unless it has none (None, or a flag's False);
-    the description and epilog as written."""
+    """Each option's default after its help, unless it has none (None, a flag's False, or an
+    option left out of the namespace when not given); the description and epilog as written."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None or action.default is False:
+        if action.default in (None, False, argparse.SUPPRESS):
             return action.help
         return super()._get_help_string(action)
 
@@ -46,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="baton", description=__doc__, formatter_class=_HelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('baton')}")
+    debug = "show the traceback of a failure"
+    parser.add_argument("--debug", action="store_true", help=debug)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def command(name: str, summary: str) -> argparse.ArgumentParser:
@@ -118,6 +127,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--json", action="store_true", help="print JSON instead of a table")
     report.set_defaults(run=_report)
+    for subparser in commands.choices.values():  # `--debug` after the command works too
+        subparser.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=debug
+        )
     return parser
 
 
@@ -125,41 +138,25 @@ def _environment_epilog(command: str) -> str:
     names = COMMAND_VARIABLES[command]
     if not names:
         return "environment variables: none"
-    dotenv = [name for name in names if name in SETTINGS] if set(SETTINGS) <= set(names) else []
-    groups = (
-        ("from the environment or .env in the working directory", dotenv),
-        ("from the environment", [name for name in names if name not in dotenv]),
+    listed = textwrap.fill(", ".join(names), width=78, initial_indent="  ", subsequent_indent="  ")
+    return (
+        "environment variables, also read from .env in the working directory"
+        f" (docs/setup.md):\n{listed}"
     )
-    lines = ["environment variables (docs/setup.md):"]
-    for source, group in groups:
-        if group:
-            lines.append(f"  {source}:")
-            lines.append(
-                textwrap.fill(
-                    ", ".join(group), width=78, initial_indent="    ", subsequent_indent="    "
-                )
-            )
-    return "\n".join(lines)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    settings = load_settings()
     if not settings.has_app_credentials:
         from app.setup import serve_setup
 
         serve_setup(settings, host=args.host, port=args.port)
         return 0
 
-    from app.server.store import StoreUnavailable
     from app.service import build_service
 
-    try:
-        service = build_service(settings)
-    except StoreUnavailable as error:
-        print(f"baton: {error}", file=sys.stderr)
-        return 1
+    service = build_service(settings)
     # No access log and no proxy-header rewriting: Baton logs what it does with a delivery
     # itself and never reads the client's address, and both cost time on every request.
     uvicorn.run(
@@ -173,14 +170,14 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sweep(args: argparse.Namespace) -> int:
+def _sweep(args: argparse.Namespace, settings: Settings) -> int:
     from app.sweep import sweep_once
 
     report = asyncio.run(
         sweep_once(
-            load_settings(),
-            token=os.environ.get("GITHUB_TOKEN"),
-            repo=args.repo or os.environ.get("GITHUB_REPOSITORY"),
+            settings,
+            token=settings.github_token,
+            repo=settings.repository(args.repo),
             now=args.now or datetime.now(UTC),
             dry_run=args.dry_run,
             budget=args.budget,
@@ -197,7 +194,7 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
 
     from app.demo.play import play
@@ -207,21 +204,21 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _action(args: argparse.Namespace) -> int:
+def _action(args: argparse.Namespace, settings: Settings) -> int:
     from app.action import run_action
 
-    print(asyncio.run(run_action(os.environ)))
+    print(asyncio.run(run_action(settings)))
     return 0
 
 
-def _labels(args: argparse.Namespace) -> int:
+def _labels(args: argparse.Namespace, settings: Settings) -> int:
     from app.action import create_labels
 
-    print(asyncio.run(create_labels(os.environ, args.repo)))
+    print(asyncio.run(create_labels(settings, args.repo)))
     return 0
 
 
-def _check_config(args: argparse.Namespace) -> int:
+def _check_config(args: argparse.Namespace, settings: Settings) -> int:
     from app.config import check_config_file
     from app.config_check import check_repository_config
 
@@ -230,22 +227,24 @@ def _check_config(args: argparse.Namespace) -> int:
     if args.repo is None:
         code, text = check_config_file(args.file)
     else:
-        token = os.environ.get("GITHUB_TOKEN")
-        code, text = asyncio.run(check_repository_config(load_settings(), args.repo, token=token))
+        repo = check_repository(args.repo)
+        code, text = asyncio.run(
+            check_repository_config(settings, repo, token=settings.github_token)
+        )
     print(text)
     return code
 
 
-def _report(args: argparse.Namespace) -> int:
+def _report(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
     from app.report import repository_report
 
     report = asyncio.run(
         repository_report(
-            load_settings(),
-            repo=args.repo,
-            token=os.environ.get("GITHUB_TOKEN"),
+            settings,
+            repo=check_repository(args.repo),
+            token=settings.github_token,
             now=datetime.now(UTC),
             since=args.since,
         )

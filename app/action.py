@@ -5,14 +5,15 @@ so a run that fails is simply run again by re-running the workflow."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from app.github import issues as gh
-from app.github.client import ACTIONS_BOT, token_session
+from app.github.client import ACTIONS_BOT, GitHubSession, token_session
 from app.github.config_source import ConfigCache
 from app.github.executor import execute
 from app.handlers.events import Event
@@ -20,12 +21,11 @@ from app.handlers.router import route_for
 from app.handlers.work import Work
 from app.incident.labels import baton_labels
 from app.incident.state import derive_state_key
-from app.settings import DEFAULT_API_URL, SettingsError
+from app.settings import Settings, SettingsError
 
 
-def read_event(environ: Mapping[str, str]) -> Event:
-    name = environ.get("GITHUB_EVENT_NAME")
-    path = environ.get("GITHUB_EVENT_PATH")
+def read_event(settings: Settings) -> Event:
+    name, path = settings.event_name, settings.event_path
     if not name or not path:
         raise SettingsError(
             "baton action runs in GitHub Actions: GITHUB_EVENT_NAME and "
@@ -37,28 +37,26 @@ def read_event(environ: Mapping[str, str]) -> Event:
         raise SettingsError(f"GITHUB_EVENT_PATH: cannot read the event: {error}") from error
     if not isinstance(payload, dict):
         raise SettingsError("GITHUB_EVENT_PATH: the event is not a JSON object")
-    return Event(name, payload.get("action"), payload, environ.get("GITHUB_RUN_ID", ""))
+    return Event(name, payload.get("action"), payload, settings.run_id)
 
 
 async def run_action(
-    environ: Mapping[str, str],
+    settings: Settings,
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> str:
     """Handle the run's event; returns one line saying what happened."""
-    event = read_event(environ)
+    event = read_event(settings)
     route = route_for(event.name, event.action)
     if route is None or not route.from_github:
         return f"nothing to do for {event.name}.{event.action}"
     if event.sender == ACTIONS_BOT or event.repo is None:
         return "nothing to do: the event was caused by this workflow's own token"
-    token = environ.get("GITHUB_TOKEN")
-    secret = environ.get("BATON_STATE_KEY")
+    token, secret = settings.github_token, settings.state_key_secret
     if not token or not secret:
         raise SettingsError("baton action needs GITHUB_TOKEN and BATON_STATE_KEY")
-    api_url = environ.get("GITHUB_API_URL") or DEFAULT_API_URL
-    async with token_session(token, api_url, transport=transport) as session:
+    async with _session(settings, token, transport) as session:
         work = Work(
             session=session,
             repo=event.repo,
@@ -75,7 +73,7 @@ async def run_action(
 
 
 async def create_labels(
-    environ: Mapping[str, str],
+    settings: Settings,
     repo: str | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -83,14 +81,21 @@ async def create_labels(
     """`baton labels`: create Baton's labels that the repository (by default the workflow's) lacks,
     before the first incident: GitHub drops an issue form's labels that do not exist. Returns one
     line saying what was created."""
-    repo = repo or environ.get("GITHUB_REPOSITORY")
-    token = environ.get("GITHUB_TOKEN")
+    repo = settings.repository(repo)
+    token = settings.github_token
     if not repo or not token:
         raise SettingsError("baton labels needs GITHUB_TOKEN, and GITHUB_REPOSITORY or --repo")
-    api_url = environ.get("GITHUB_API_URL") or DEFAULT_API_URL
-    async with token_session(token, api_url, transport=transport) as session:
+    async with _session(settings, token, transport) as session:
         config = (await ConfigCache().get(session, repo)).config
         created = await gh.ensure_labels(session, repo, baton_labels(config), config)
     if not created:
         return f"every label of Baton's exists in {repo}"
     return f"created {len(created)} labels in {repo}: {', '.join(created)}"
+
+
+def _session(
+    settings: Settings, token: str, transport: httpx.AsyncBaseTransport | None
+) -> AbstractAsyncContextManager[GitHubSession]:
+    return token_session(
+        token, settings.api_url, timeout=settings.http_timeout, transport=transport
+    )

@@ -25,7 +25,7 @@ from app.server.store import DeliveryStore, open_store
 from app.server.web import create_web_app
 from app.server.worker import Worker, utc_now
 from app.settings import Settings
-from app.sweep import Periodic, ServerSweep, sweep_interval
+from app.sweep import Periodic, ServerSweep
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def build_service(
         gc.freeze()
         worker.start()  # picks up deliveries stored but not finished before a restart
         background = (
-            Periodic(sweep.run_once, sweep_interval(), at_start=False, name="baton-sweep"),
+            Periodic(sweep.run_once, settings.sweep_interval, at_start=False, name="baton-sweep"),
             Periodic(redelivery.check, INTERVAL, at_start=True, name="baton-redelivery"),
         )
         for task in background:

@@ -1,39 +1,183 @@
-"""The environment Baton runs in (docs/setup.md, "Environment"), also read from a `.env` file."""
+"""The environment Baton runs in (docs/setup.md, "Environment"), also read from a `.env` file.
+
+Every variable Baton reads is declared once here, with its type, default and help; it is read
+and checked at start-up, and the settings are passed down from there."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from app.config import parse_duration
 from app.incident.state import derive_state_key
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
 KEY_VARIABLE = "GITHUB_APP_PRIVATE_KEY"
 KEY_PATH_VARIABLE = "GITHUB_APP_PRIVATE_KEY_PATH"
+SQLITE_PREFIX = "sqlite:///"
+REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
+REPOSITORY_FORM = "OWNER/NAME, such as acme/payments"
+WEB_ADDRESS = r"^https?://\S+$"
 
 
 class SettingsError(ValueError):
     """A required setting is missing or unusable; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    app_id: int | None = None
-    private_key: str | None = field(default=None, repr=False)
-    private_key_from: str = KEY_VARIABLE  # where the key was read, for error messages
-    webhook_secret: str | None = field(default=None, repr=False)
-    api_url: str = DEFAULT_API_URL
-    database_url: str = DEFAULT_DATABASE_URL
-    state_key_secret: str | None = field(default=None, repr=False)
-    http_timeout: float = 10.0
+def variable(name: str, default: Any, form: str, help: str, **checks: Any) -> Any:
+    """A setting read from the environment variable `name`; `form` is what a good value looks
+    like, said when a value is refused."""
+    return Field(default, alias=name, description=help, json_schema_extra={"form": form}, **checks)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True
+    )
+
+    # The GitHub App
+    app_id: int | None = variable(
+        "GITHUB_APP_ID", None, "the App's numeric id, such as 123456", "the App's id", gt=0
+    )
+    private_key: str | None = variable(
+        KEY_VARIABLE,
+        None,
+        "the PEM private key GitHub generated for the App",
+        "the App's private key (newlines may be written \\n)",
+        repr=False,
+    )
+    private_key_path: Path | None = variable(
+        KEY_PATH_VARIABLE, None, "a path to the App's .pem file", "the file of the private key"
+    )
+    # Where the key was read, for error messages; not an environment variable.
+    private_key_from: str = KEY_VARIABLE
+    webhook_secret: str | None = variable(
+        "GITHUB_WEBHOOK_SECRET", None, "text", "the App's webhook secret", repr=False
+    )
+    api_url: str = variable(
+        "GITHUB_API_URL",
+        DEFAULT_API_URL,
+        "an http(s) address, such as https://HOST/api/v3",
+        "GitHub's REST API (GitHub Enterprise Server: https://HOST/api/v3)",
+        pattern=WEB_ADDRESS,
+    )
+    # Baton itself
+    database_url: str = variable(
+        "BATON_DATABASE_URL",
+        DEFAULT_DATABASE_URL,
+        "sqlite:///path/to/baton.db",
+        "the delivery store of `baton serve`",
+    )
+    state_key_secret: str | None = variable(
+        "BATON_STATE_KEY",
+        None,
+        "text",
+        "the key of the card's MAC; derived from the webhook secret when unset",
+        repr=False,
+    )
+    http_timeout: float = variable(
+        "BATON_HTTP_TIMEOUT",
+        10.0,
+        "seconds, a number above 0 such as 10",
+        "seconds per GitHub request",
+        gt=0,
+        allow_inf_nan=False,
+    )
+    sweep_interval: float = variable(
+        "BATON_SWEEP_INTERVAL",
+        300.0,
+        "seconds (such as 300) or a duration (such as 5m); 0 turns the server's sweep off",
+        "time between the server's sweeps",
+        ge=0,
+        allow_inf_nan=False,
+    )
+    public_url: str | None = variable(
+        "BATON_PUBLIC_URL",
+        None,
+        "the https address GitHub reaches, such as https://baton.example.com",
+        "the address GitHub reaches, for one-click registration",
+        pattern=WEB_ADDRESS,
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = variable(
+        "BATON_LOG_LEVEL",
+        "INFO",
+        "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+        "the least severe log records written",
+    )
+    log_format: Literal["text", "json"] = variable(
+        "BATON_LOG_FORMAT", "text", "text or json", "how log records are written"
+    )
+    # A workflow's token, and what GitHub Actions tells a run (Action mode)
+    github_token: str | None = variable(
+        "GITHUB_TOKEN", None, "a GitHub token", "a token instead of the App", repr=False
+    )
+    github_repository: str | None = variable(
+        "GITHUB_REPOSITORY",
+        None,
+        REPOSITORY_FORM,
+        "the repository of a workflow's run",
+        pattern=f"^{REPOSITORY.pattern}$",
+    )
+    event_name: str | None = variable(
+        "GITHUB_EVENT_NAME", None, "a webhook event's name", "the event of a workflow's run"
+    )
+    event_path: Path | None = variable(
+        "GITHUB_EVENT_PATH", None, "a path", "the file holding the event's payload"
+    )
+    run_id: str = variable("GITHUB_RUN_ID", "", "a number", "the workflow run's id")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, level: object) -> object:
+        return level.upper() if isinstance(level, str) else level
+
+    @field_validator("sweep_interval", mode="before")
+    @classmethod
+    def _seconds_or_duration(cls, interval: object) -> object:
+        if not isinstance(interval, str) or re.fullmatch(r"\s*[\d.]+\s*", interval):
+            return interval
+        return parse_duration(interval).total_seconds()
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_store(cls, url: str) -> str:
+        database_path(url)
+        return url
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_key_file(cls, given: Any) -> Any:
+        """The key written in the environment wins over a key file; a key pasted into one line
+        keeps its newlines as "\\n"."""
+        if not isinstance(given, dict):
+            return given
+        values = dict(given)
+        key = values.get(KEY_VARIABLE, values.get("private_key"))
+        path = values.get(KEY_PATH_VARIABLE, values.get("private_key_path"))
+        if isinstance(key, str):
+            values[KEY_VARIABLE] = key.replace("\\n", "\n")
+            values.pop("private_key", None)
+        elif path and key is None:
+            values[KEY_VARIABLE] = _read_key(str(path))
+            values.pop("private_key", None)
+            values.setdefault("private_key_from", f"{KEY_PATH_VARIABLE} ({path})")
+        return values
+
+    @model_validator(mode="after")
+    def _usable_key(self) -> Settings:
+        if self.private_key is not None:
+            check_private_key(self.private_key, self.private_key_from)
+        return self
 
     @property
     def has_app_credentials(self) -> bool:
@@ -57,53 +201,74 @@ class Settings:
             )
             if not value
         ]
-        if missing or not self.webhook_secret or not self.private_key:
+        if missing or not self.webhook_secret:
             raise SettingsError("missing " + ", ".join(missing))
-        check_private_key(self.private_key, self.private_key_from)
         return self.webhook_secret
+
+    def repository(self, given: str | None) -> str | None:
+        """The repository a command works on: `--repo` when given, else GITHUB_REPOSITORY."""
+        return self.github_repository if given is None else check_repository(given)
+
+
+def check_repository(given: str) -> str:
+    """`--repo`, refused unless it is OWNER/NAME."""
+    if not REPOSITORY.fullmatch(given):
+        raise SettingsError(f"--repo {given!r}: expected {REPOSITORY_FORM}")
+    return given
+
+
+VARIABLES: Mapping[str, str] = {
+    field.alias: name for name, field in Settings.model_fields.items() if field.alias
+}
 
 
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
 ) -> Settings:
-    """Settings from the environment, with a `.env` file filling in what the environment lacks."""
-    values: dict[str, str] = {}
-    if env_file and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    values.update(os.environ if environ is None else environ)
-    private_key, private_key_from = _private_key(values)
-    return Settings(
-        app_id=_app_id(values.get("GITHUB_APP_ID")),
-        private_key=private_key,
-        private_key_from=private_key_from,
-        webhook_secret=values.get("GITHUB_WEBHOOK_SECRET") or None,
-        api_url=values.get("GITHUB_API_URL") or DEFAULT_API_URL,
-        database_url=values.get("BATON_DATABASE_URL") or DEFAULT_DATABASE_URL,
-        state_key_secret=values.get("BATON_STATE_KEY") or None,
-        http_timeout=float(values.get("BATON_HTTP_TIMEOUT") or 10.0),
+    """Settings from the environment, with a `.env` file filling in what the environment lacks.
+    An empty value counts as unset."""
+    written = dotenv_values(env_file) if env_file and Path(env_file).is_file() else {}
+    given: dict[str, str] = {}
+    for source in (written, os.environ if environ is None else environ):
+        given |= {name: value for name, value in source.items() if name in VARIABLES and value}
+    try:
+        return Settings.model_validate(given)
+    except ValidationError as error:
+        raise _one_line(error, given) from None
+
+
+def _one_line(error: ValidationError, given: Mapping[str, str]) -> SettingsError:
+    """The first refusal, naming the variable, its value and the form expected."""
+    first = error.errors()[0]
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, SettingsError):
+        return cause
+    name = str(first["loc"][0]) if first["loc"] else ""
+    field = Settings.model_fields[VARIABLES[name]]
+    extra = field.json_schema_extra
+    form = extra.get("form") if isinstance(extra, dict) else None
+    return SettingsError(f"{name}={given.get(name, '')!r}: expected {form}")
+
+
+def database_path(url: str) -> str:
+    """The SQLite file named by `BATON_DATABASE_URL` (`sqlite:///relative.db`,
+    `sqlite:////absolute/path.db`, `sqlite:///:memory:`)."""
+    if url.startswith(SQLITE_PREFIX) and len(url) > len(SQLITE_PREFIX):
+        return url.removeprefix(SQLITE_PREFIX)
+    # Never echo the whole URL: a database URL may carry a password.
+    scheme = url.split(":", 1)[0] if ":" in url else "(none)"
+    raise SettingsError(
+        f"BATON_DATABASE_URL: Baton supports only SQLite for now, not {scheme!r}: "
+        f"expected {SQLITE_PREFIX}path/to/baton.db"
     )
 
 
-def _app_id(text: str | None) -> int | None:
-    if not text:
-        return None
-    if not text.strip().isdigit():
-        raise SettingsError("GITHUB_APP_ID must be the App's numeric id")
-    return int(text)
-
-
-def _private_key(values: Mapping[str, str]) -> tuple[str | None, str]:
-    """The App's private key, and where it was read."""
-    if key := values.get(KEY_VARIABLE):
-        # A key pasted into one line of an environment variable keeps its newlines as "\n".
-        return key.replace("\\n", "\n"), KEY_VARIABLE
-    if path := values.get(KEY_PATH_VARIABLE):
-        try:
-            return Path(path).read_text(), f"{KEY_PATH_VARIABLE} ({path})"
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) else "it is not a text file"
-            raise SettingsError(f"{KEY_PATH_VARIABLE}: cannot read {path}: {reason}") from error
-    return None, KEY_VARIABLE
+def _read_key(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "it is not a text file"
+        raise SettingsError(f"{KEY_PATH_VARIABLE}: cannot read {path}: {reason}") from error
 
 
 def check_private_key(pem: str, source: str) -> None:

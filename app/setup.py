@@ -293,7 +293,7 @@ def serve_setup(settings: Settings, *, host: str, port: int, env_path: Path = Pa
     """Serve the registration pages until stopped; BATON_PUBLIC_URL is the address GitHub sees."""
     import uvicorn
 
-    public_url = os.environ.get("BATON_PUBLIC_URL")
+    public_url = settings.public_url
     setup = create_setup_app(
         env_path=env_path.resolve(),
         github_url=github_web_url(settings.api_url),

@@ -25,8 +25,7 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -432,13 +431,6 @@ async def sweep_installations(
 
 SWEEP_EVENT = "baton.sweep"  # the synthetic delivery that runs one incident's nudges
 SWEEP_ACTION = "due"
-DEFAULT_INTERVAL = 300.0  # seconds
-
-
-def sweep_interval(environ: Mapping[str, str] | None = None) -> float:
-    """`BATON_SWEEP_INTERVAL` seconds (0 disables the server's sweep), 5 minutes by default."""
-    text = (os.environ if environ is None else environ).get("BATON_SWEEP_INTERVAL", "")
-    return float(text) if text.strip() else DEFAULT_INTERVAL
 
 
 class ServerSweep:

@@ -1,13 +1,13 @@
-"""The environment variables each `baton` command reads. Each command's `--help` lists its
-own, docs/setup.md has the same table, and a test holds both to what the code reads."""
+"""The environment variables each `baton` command reads (all declared in `app/settings.py`,
+read from the environment or a `.env` file in the working directory). Each command's `--help`
+lists its own, docs/setup.md has the same table, and a test holds both to the declarations."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Final
 
-# What `load_settings()` reads, from the environment or a `.env` file in the working directory.
-SETTINGS: Final = (
+APP: Final = (
     "GITHUB_APP_ID",
     "GITHUB_APP_PRIVATE_KEY",
     "GITHUB_APP_PRIVATE_KEY_PATH",
@@ -19,8 +19,14 @@ SETTINGS: Final = (
 )
 
 COMMAND_VARIABLES: Final[Mapping[str, tuple[str, ...]]] = {
-    "serve": (*SETTINGS, "BATON_PUBLIC_URL", "BATON_SWEEP_INTERVAL"),
-    "sweep": (*SETTINGS, "GITHUB_TOKEN", "GITHUB_REPOSITORY"),
+    "serve": (
+        *APP,
+        "BATON_PUBLIC_URL",
+        "BATON_SWEEP_INTERVAL",
+        "BATON_LOG_LEVEL",
+        "BATON_LOG_FORMAT",
+    ),
+    "sweep": (*APP, "GITHUB_TOKEN", "GITHUB_REPOSITORY"),
     "demo": (),
     "action": (
         "GITHUB_EVENT_NAME",
@@ -31,6 +37,6 @@ COMMAND_VARIABLES: Final[Mapping[str, tuple[str, ...]]] = {
         "GITHUB_API_URL",
     ),
     "labels": ("GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL"),
-    "check-config": (*SETTINGS, "GITHUB_TOKEN"),
-    "report": (*SETTINGS, "GITHUB_TOKEN"),
+    "check-config": (*APP, "GITHUB_TOKEN"),
+    "report": (*APP, "GITHUB_TOKEN"),
 }

@@ -6,8 +6,10 @@ acknowledges a command, the card, a comment, a new issue), plus the reads whose 
 operation's input and exists only on GitHub: the lists a sweep walks (installations, their
 repositories, the open incidents' pages) and, in a process that has not read them yet, the two
 configuration files; the comments a retrospective is built from (its participants and the links
-of its timeline). A read of the issue is not part of it: a command is decided on the issue as
-Baton last saw it or as its delivery carries it, whichever is newer, and reads it only to write
+of its timeline); and for a command, the comments written since the newest command the card
+records as applied, since commands take effect in the order they were written and an earlier
+one whose delivery is late is found only there. A read of the issue is not part of it: a
+command is decided on the issue as Baton last saw it or as its delivery carries it, whichever is newer, and reads it only to write
 labels or assignees, which are written whole (docs/reliability.md). People comment some seconds
 after Baton's last change, as they do; within the same second the issue would be read.
 """
@@ -93,22 +95,22 @@ async def burst(world: Stage, number: int) -> None:
     await queued(world, number, BURST)
 
 
-TAKEN = "card, reply, reaction"
+TAKEN = "card, reply, reaction; the comments since the last command"
 OPERATIONS = (
     Operation("declare (label `incident`)", opened, labelled_incident, 2, "card, first response"),
-    Operation("/ic me", open_incident, by("bob", "/ic me"), 3, TAKEN),
-    Operation("/status identified", open_incident, by("bob", "/status identified"), 3, TAKEN),
-    Operation("/note text", open_incident, by("bob", "/note Paged the vendor."), 3, TAKEN),
+    Operation("/ic me", open_incident, by("bob", "/ic me"), 4, TAKEN),
+    Operation("/status identified", open_incident, by("bob", "/status identified"), 4, TAKEN),
+    Operation("/note text", open_incident, by("bob", "/note Paged the vendor."), 4, TAKEN),
     Operation(
-        "/update text (by the IC)", incident_with_ic, by("alice", "/update Cause found."), 3, TAKEN
+        "/update text (by the IC)", incident_with_ic, by("alice", "/update Cause found."), 4, TAKEN
     ),
-    Operation("/severity sev1", open_incident, by("bob", "/severity sev1"), 3, TAKEN),
+    Operation("/severity sev1", open_incident, by("bob", "/severity sev1"), 4, TAKEN),
     Operation(
         "handoff round trip (/handoff, /accept)",
         incident_with_ic,
         handoff_round_trip,
-        6,
-        "2 x " + TAKEN,
+        8,
+        "2 x " + TAKEN + "; 2 x the comments since the last command",
     ),
     Operation(
         "/resolved text (with retrospective)",
@@ -121,8 +123,8 @@ OPERATIONS = (
         f"{len(BURST)} commands queued on one incident (one run)",
         open_incident,
         burst,
-        2 * len(BURST) + 1,
-        f"card, {len(BURST)} x reply, {len(BURST)} x reaction",
+        2 * len(BURST) + 2,
+        f"card, {len(BURST)} x reply, {len(BURST)} x reaction; the comments since the last command",
     ),
 )
 

@@ -137,7 +137,12 @@ async def list_comments(
     while True:
         response = await session.read(
             lambda p=page: session.rest.issues.async_list_comments(  # type: ignore[misc]
-                owner, name, number, per_page=100, page=p, **({"since": query_time(since)} if since else {})
+                owner,
+                name,
+                number,
+                per_page=100,
+                page=p,
+                **({"since": query_time(since)} if since else {}),
             )
         )
         comments.extend(

@@ -26,6 +26,8 @@ from typing import Any, Protocol, TypeVar
 
 import msgspec
 
+from app.settings import database_path
+
 _T = TypeVar("_T")
 
 # Whether a delivery (event, action) may be handled in one run with the one before it.
@@ -166,17 +168,8 @@ _COUNTED = (DeliveryStatus.PENDING, DeliveryStatus.RUNNING, DeliveryStatus.FAILE
 
 
 def open_store(url: str) -> DeliveryStore:
-    """Open the store named by `BATON_DATABASE_URL` (`sqlite:///relative.db`,
-    `sqlite:////absolute/path.db`, `sqlite:///:memory:`)."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and len(url) > len(prefix):
-        return SqliteDeliveryStore(url.removeprefix(prefix))
-    # Never echo the whole URL: a database URL may carry a password.
-    scheme = url.split(":", 1)[0] if ":" in url else "(none)"
-    raise ValueError(
-        f"unsupported BATON_DATABASE_URL scheme {scheme!r}: "
-        "use sqlite:///path/to/baton.db (PostgreSQL is not supported yet)"
-    )
+    """Open the store named by `BATON_DATABASE_URL`."""
+    return SqliteDeliveryStore(database_path(url))
 
 
 _SCHEMA = """
@@ -374,7 +367,10 @@ def _lock_exclusively(path: str) -> int | None:
     try:
         descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as error:
-        raise StoreUnavailable(f"cannot create {lock_path}: {error.strerror}") from None
+        raise StoreUnavailable(
+            f"cannot create {lock_path}: {error.strerror}; check that BATON_DATABASE_URL names "
+            "a folder that exists and that Baton may write in"
+        ) from None
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -11,7 +11,7 @@ from app.action import create_labels, run_action
 from app.demo.harness import REPO, Stage
 from app.incident.card import read_card
 from app.incident.state import derive_state_key, issue_state_key
-from app.settings import SettingsError
+from app.settings import Settings, SettingsError, load_settings
 from tests.e2e.test_installation import form_labels
 
 STATE_KEY = "action-mode-state-key"
@@ -23,6 +23,10 @@ async def event_file(world: Stage, tmp_path: Path, *, action: str) -> tuple[str,
     path = tmp_path / "event.json"
     path.write_text(json.dumps(sent.payload))
     return sent.event, path
+
+
+def settings_of(environ: dict[str, str]) -> Settings:
+    return load_settings(environ, env_file=None)
 
 
 def environ(world: Stage, event: str, path: Path) -> dict[str, str]:
@@ -45,13 +49,13 @@ async def test_action_mode_declares_and_runs_commands(world: Stage, tmp_path: Pa
     transport = world.standin.transport()
 
     name, path = await event_file(world, tmp_path, action="labeled")
-    said = await run_action(environ(world, name, path), transport=transport)
+    said = await run_action(settings_of(environ(world, name, path)), transport=transport)
     assert said == f"handled issues.labeled on {REPO}#{number}"
 
     await world.standin.comment(REPO, number, "/ic me\n/sev 2", "alice")
     await world.standin.settle()
     name, path = await event_file(world, tmp_path, action="created")
-    await run_action(environ(world, name, path), transport=transport)
+    await run_action(settings_of(environ(world, name, path)), transport=transport)
 
     body = world.standin.issue(REPO, number)["body"]
     key = issue_state_key(derive_state_key(STATE_KEY), REPO, number)
@@ -72,14 +76,14 @@ async def test_action_mode_needs_its_state_key(world: Stage, tmp_path: Path) -> 
     env = environ(world, name, path)
     del env["BATON_STATE_KEY"]
     with pytest.raises(SettingsError, match="BATON_STATE_KEY"):
-        await run_action(env, transport=world.standin.transport())
+        await run_action(settings_of(env), transport=world.standin.transport())
 
 
 async def test_an_event_baton_does_not_handle_is_nothing_to_do(tmp_path: Path) -> None:
     path = tmp_path / "event.json"
     path.write_text(json.dumps({"action": "starred"}))
     env = {"GITHUB_EVENT_NAME": "watch", "GITHUB_EVENT_PATH": str(path)}
-    assert await run_action(env) == "nothing to do for watch.starred"
+    assert await run_action(settings_of(env)) == "nothing to do for watch.starred"
 
 
 async def test_baton_labels_creates_the_labels_the_incident_form_needs(world: Stage) -> None:
@@ -89,21 +93,21 @@ async def test_baton_labels_creates_the_labels_the_incident_form_needs(world: St
         "GITHUB_API_URL": world.standin.base_url,
         "GITHUB_REPOSITORY": REPO,
     }
-    said = await create_labels(env, transport=world.standin.transport())
+    said = await create_labels(settings_of(env), transport=world.standin.transport())
     assert said.startswith(f"created 13 labels in {REPO}: incident, sev1")
 
     issue = await world.standin.submit_form(REPO, "[Incident]: down", "", "rita", form_labels())
     assert [label["name"] for label in issue["labels"]] == ["incident"], "the form's label kept"
 
     world.standin.reset_requests()
-    said = await create_labels(env, transport=world.standin.transport())
+    said = await create_labels(settings_of(env), transport=world.standin.transport())
     assert said == f"every label of Baton's exists in {REPO}"
     assert world.standin.count(writes_only=True) == 0
 
 
 async def test_baton_labels_needs_a_token_and_a_repository() -> None:
     with pytest.raises(SettingsError, match="GITHUB_TOKEN"):
-        await create_labels({"GITHUB_REPOSITORY": REPO})
+        await create_labels(settings_of({"GITHUB_REPOSITORY": REPO}))
 
 
 async def test_a_team_the_workflow_token_cannot_see_is_a_clear_refusal(
@@ -121,12 +125,12 @@ async def test_a_team_the_workflow_token_cannot_see_is_a_clear_refusal(
     await world.standin.settle()
     transport = world.standin.transport()
     name, path = await event_file(world, tmp_path, action="labeled")
-    await run_action(environ(world, name, path), transport=transport)
+    await run_action(settings_of(environ(world, name, path)), transport=transport)
 
     await world.standin.comment(REPO, number, "/ack", "tess")
     await world.standin.settle()
     name, path = await event_file(world, tmp_path, action="created")
-    said = await run_action(environ(world, name, path), transport=transport)
+    said = await run_action(settings_of(environ(world, name, path)), transport=transport)
 
     assert said == f"handled issue_comment.created on {REPO}#{number}"
     reply = world.standin.comments(REPO, number)[-1]["body"]

@@ -8,7 +8,6 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -81,7 +80,9 @@ async def test_report_of_incidents_run_through_webhooks(
     assert recent.by_severity["sev2"] == 1
 
     # Read with another key, no card verifies: each is skipped and counted.
-    stranger = replace(world.settings, state_key_secret="not the key that signed these cards")
+    stranger = world.settings.model_copy(
+        update={"state_key_secret": "not the key that signed these cards"}
+    )
     unverified = await repository_report(stranger, repo=REPO, token=None, now=clock.now, since=None)
     assert (unverified.incidents, unverified.unverified) == (0, 2)
 

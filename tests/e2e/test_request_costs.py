@@ -68,7 +68,7 @@ A_PERSONS_WHILE = 5  # seconds between Baton's last change and a person's next c
 CAUGHT_UP = (READ_COMMENTS,)
 TAKEN = (*CAUGHT_UP, WRITE_ISSUE, REPLY, REACT)
 # Labels and assignees are written whole, so from the issue as GitHub has it now.
-TAKEN_WITH_LISTS = (*CAUGHT_UP, READ_ISSUE, REACT, WRITE_ISSUE, REPLY)
+TAKEN_WITH_LISTS = (*CAUGHT_UP, READ_ISSUE, WRITE_ISSUE, REPLY, REACT)
 # A target whose role is `triage` or above has explicit access, so can be assigned; `read` (or
 # none) is asked about, because a public repository reports `read` for everyone.
 HANDING_OVER = TAKEN

@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -69,7 +69,7 @@ async def built_stage(
     ) as world:
         if http_timeout is not None:
             await world.stop()
-            world.settings = replace(world.settings, http_timeout=http_timeout)
+            world.settings = world.settings.model_copy(update={"http_timeout": http_timeout})
             inner = world.standin.transport
             world.standin.transport = lambda: TimeoutTransport(inner())  # type: ignore[method-assign]
             await world.start()
