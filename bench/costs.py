@@ -9,9 +9,10 @@ configuration files; the comments a retrospective is built from (its participant
 of its timeline); and for a command, the comments written since the newest command the card
 records as applied, since commands take effect in the order they were written and an earlier
 one whose delivery is late is found only there. A read of the issue is not part of it: a
-command is decided on the issue as Baton last saw it or as its delivery carries it, whichever is newer, and reads it only to write
-labels or assignees, which are written whole (docs/reliability.md). People comment some seconds
-after Baton's last change, as they do; within the same second the issue would be read.
+command is decided on the issue as Baton last saw it or as its delivery carries it, whichever
+is newer, and reads it only to write labels or assignees, which are written whole
+(docs/reliability.md). People comment some seconds after Baton's last change, as they do;
+within the same second the issue would be read.
 """
 
 from __future__ import annotations
