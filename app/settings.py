@@ -18,6 +18,9 @@ DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
 KEY_VARIABLE = "GITHUB_APP_PRIVATE_KEY"
 KEY_PATH_VARIABLE = "GITHUB_APP_PRIVATE_KEY_PATH"
+DEFAULT_RETENTION_DAYS = 7
+# GitHub redelivers deliveries up to 3 days old; Baton must still know those it handled.
+MIN_RETENTION_DAYS = 4
 
 
 class SettingsError(ValueError):
@@ -34,6 +37,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     state_key_secret: str | None = field(default=None, repr=False)
     http_timeout: float = 10.0
+    retention_days: int = DEFAULT_RETENTION_DAYS  # done deliveries are deleted after it
 
     @property
     def has_app_credentials(self) -> bool:
@@ -81,7 +85,19 @@ def load_settings(
         database_url=values.get("BATON_DATABASE_URL") or DEFAULT_DATABASE_URL,
         state_key_secret=values.get("BATON_STATE_KEY") or None,
         http_timeout=float(values.get("BATON_HTTP_TIMEOUT") or 10.0),
+        retention_days=_retention_days(values.get("BATON_RETENTION_DAYS")),
     )
+
+
+def _retention_days(text: str | None) -> int:
+    if not text:
+        return DEFAULT_RETENTION_DAYS
+    if not text.strip().isdigit() or int(text) < MIN_RETENTION_DAYS:
+        raise SettingsError(
+            f"BATON_RETENTION_DAYS must be a whole number of days, at least {MIN_RETENTION_DAYS}"
+            " (GitHub redelivers deliveries up to 3 days old, and Baton must still know them)"
+        )
+    return int(text)
 
 
 def _app_id(text: str | None) -> int | None:

@@ -183,9 +183,14 @@ _COUNTED = (DeliveryStatus.PENDING, DeliveryStatus.RUNNING, DeliveryStatus.FAILE
 def open_store(url: str) -> DeliveryStore:
     """Open the store named by `BATON_DATABASE_URL` (`sqlite:///relative.db`,
     `sqlite:////absolute/path.db`, `sqlite:///:memory:`)."""
+    return SqliteDeliveryStore(sqlite_path(url))
+
+
+def sqlite_path(url: str) -> str:
+    """The SQLite database a `BATON_DATABASE_URL` names."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and len(url) > len(prefix):
-        return SqliteDeliveryStore(url.removeprefix(prefix))
+        return url.removeprefix(prefix)
     # Never echo the whole URL: a database URL may carry a password.
     scheme = url.split(":", 1)[0] if ":" in url else "(none)"
     raise ValueError(

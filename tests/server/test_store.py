@@ -405,6 +405,20 @@ async def test_the_database_and_its_companion_files_are_private(tmp_path: Path) 
     assert set(modes) == {"baton.db", "baton.db-wal", "baton.db-shm", "baton.db.lock"}
 
 
+async def test_a_database_readable_by_others_is_named_in_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "baton.db"
+    database_of(path, PREVIOUS_RELEASE_SCHEMA)  # as the last release created it
+    path.chmod(0o644)
+
+    await SqliteDeliveryStore(str(path)).close()
+
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"the delivery store {path} can be read by other users (mode 0644): chmod 600 {path}"
+    ]
+
+
 async def test_a_store_opened_beside_the_running_one_reads_and_writes_without_its_lock(
     tmp_path: Path,
 ) -> None:
