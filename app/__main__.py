@@ -127,6 +127,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--json", action="store_true", help="print JSON instead of a table")
     report.set_defaults(run=_report)
+    deliveries = command("deliveries", "list, retry and prune the stored webhook deliveries")
+    deliveries.set_defaults(run=_deliveries, failed=False, id=None)
+    actions = deliveries.add_subparsers(
+        required=True, metavar="ACTION", dest="action", help="list, retry or prune"
+    )
+    listing = actions.add_parser("list", help="the deliveries waiting, running or failed")
+    listing.add_argument("--failed", action="store_true", help="only the failed ones")
+    retry = actions.add_parser("retry", help="run failed deliveries again")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", metavar="ID", help="one delivery (X-GitHub-Delivery)")
+    which.add_argument("--failed", action="store_true", help="every failed delivery")
+    actions.add_parser(
+        "prune", help="delete the done deliveries older than BATON_RETENTION_DAYS (default 7)"
+    )
+
     for subparser in commands.choices.values():  # `--debug` after the command works too
         subparser.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help=debug
@@ -250,6 +265,20 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     print(json.dumps(report.to_json(), indent=2) if args.json else report.table())
+    return 0
+
+
+def _deliveries(args: argparse.Namespace, settings: Settings) -> int:
+    from app.deliveries import DeliveriesError, deliveries_command
+
+    try:
+        text = asyncio.run(
+            deliveries_command(settings, args.action, failed=args.failed, delivery_id=args.id)
+        )
+    except DeliveriesError as error:
+        print(f"baton: {error}", file=sys.stderr)
+        return 1
+    print(text)
     return 0
 
 

@@ -7,7 +7,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 import httpx
@@ -28,6 +28,8 @@ from app.settings import Settings
 from app.sweep import Periodic, ServerSweep
 
 log = logging.getLogger(__name__)
+
+PRUNE_INTERVAL = 3600.0  # seconds between deletions of old done deliveries
 
 
 @dataclass
@@ -74,6 +76,13 @@ def build_service(
         configs=configs,
     )
     redelivery = Redelivery(github, store, clock=clock)
+    retention = timedelta(days=settings.retention_days)
+
+    async def prune() -> None:
+        if pruned := await store.prune(clock() - retention):
+            log.info(
+                "deleted %d done deliveries older than %d days", pruned, settings.retention_days
+            )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -83,6 +92,7 @@ def build_service(
         background = (
             Periodic(sweep.run_once, settings.sweep_interval, at_start=False, name="baton-sweep"),
             Periodic(redelivery.check, INTERVAL, at_start=True, name="baton-redelivery"),
+            Periodic(prune, PRUNE_INTERVAL, at_start=True, name="baton-prune"),
         )
         for task in background:
             task.start()

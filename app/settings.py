@@ -28,6 +28,9 @@ SQLITE_PREFIX = "sqlite:///"
 REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
 REPOSITORY_FORM = "OWNER/NAME, such as acme/payments"
 WEB_ADDRESS = r"^https?://\S+$"
+DEFAULT_RETENTION_DAYS = 7
+# GitHub redelivers deliveries up to 3 days old; Baton must still know those it handled.
+MIN_RETENTION_DAYS = 4
 
 
 class SettingsError(ValueError):
@@ -84,6 +87,15 @@ class Settings(BaseModel):
         "text",
         "the key of the card's MAC; derived from the webhook secret when unset",
         repr=False,
+    )
+    retention_days: int = variable(
+        "BATON_RETENTION_DAYS",
+        DEFAULT_RETENTION_DAYS,
+        f"a whole number of days, at least {MIN_RETENTION_DAYS} (GitHub redelivers deliveries"
+        " up to 3 days old, and Baton must still know them)",
+        "how many days a done delivery and its payload are kept",
+        ge=MIN_RETENTION_DAYS,
+        strict=False,
     )
     http_timeout: float = variable(
         "BATON_HTTP_TIMEOUT",

@@ -25,6 +25,7 @@ COMMAND_VARIABLES: Final[Mapping[str, tuple[str, ...]]] = {
         "BATON_SWEEP_INTERVAL",
         "BATON_LOG_LEVEL",
         "BATON_LOG_FORMAT",
+        "BATON_RETENTION_DAYS",
     ),
     "sweep": (*APP, "GITHUB_TOKEN", "GITHUB_REPOSITORY"),
     "demo": (),
@@ -39,4 +40,5 @@ COMMAND_VARIABLES: Final[Mapping[str, tuple[str, ...]]] = {
     "labels": ("GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL"),
     "check-config": (*APP, "GITHUB_TOKEN"),
     "report": (*APP, "GITHUB_TOKEN"),
+    "deliveries": ("BATON_DATABASE_URL", "BATON_RETENTION_DAYS"),
 }

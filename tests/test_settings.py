@@ -30,6 +30,7 @@ GOOD = {
     ),
     "BATON_STATE_KEY": ("a secret", "state_key_secret", "a secret"),
     "BATON_HTTP_TIMEOUT": ("2.5", "http_timeout", 2.5),
+    "BATON_RETENTION_DAYS": ("14", "retention_days", 14),
     "BATON_SWEEP_INTERVAL": ("60", "sweep_interval", 60.0),
     "BATON_PUBLIC_URL": ("https://baton.example.com", "public_url", "https://baton.example.com"),
     "BATON_LOG_LEVEL": ("warning", "log_level", "WARNING"),

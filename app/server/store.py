@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+import stat
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +31,8 @@ import msgspec
 from app.settings import database_path
 
 _T = TypeVar("_T")
+
+log = logging.getLogger(__name__)
 
 # Whether a delivery (event, action) may be handled in one run with the one before it.
 Joins = Callable[[str, str | None], bool]
@@ -137,7 +141,7 @@ class DeliveryStore(Protocol):
         ...
 
     async def fail(self, delivery_id: str, *, error: str) -> None:
-        """Out of attempts: kept as `failed` until `retry_failed`."""
+        """Out of attempts: kept as `failed` until retried."""
         ...
 
     async def save_plan(self, delivery_id: str, plan: str, covers: Sequence[str] = ()) -> None:
@@ -149,10 +153,21 @@ class DeliveryStore(Protocol):
 
     async def get(self, delivery_id: str) -> Delivery | None: ...
 
-    async def list_failed(self) -> list[Delivery]: ...
+    async def list_deliveries(self, statuses: Collection[DeliveryStatus]) -> list[Delivery]:
+        """The deliveries in one of `statuses`, oldest first."""
+        ...
 
     async def retry_failed(self, delivery_id: str) -> bool:
         """A failed delivery becomes pending again with fresh attempts; False if not failed."""
+        ...
+
+    async def retry_all_failed(self) -> int:
+        """Every failed delivery becomes pending again with fresh attempts; how many did."""
+        ...
+
+    async def prune(self, before: datetime, *, batch: int = 1000) -> int:
+        """Delete the done deliveries received before `before`, with their payloads, `batch`
+        at a time (a write waits for one batch at most); how many were deleted."""
         ...
 
     async def counts(self) -> dict[DeliveryStatus, int]:
@@ -172,7 +187,8 @@ def open_store(url: str) -> DeliveryStore:
     return SqliteDeliveryStore(database_path(url))
 
 
-_SCHEMA = """
+# The schema as the last release without schema versions left it (`user_version` 0).
+_TABLES = """
 CREATE TABLE IF NOT EXISTS deliveries (
     seq INTEGER PRIMARY KEY,
     delivery_id TEXT NOT NULL UNIQUE,
@@ -201,13 +217,73 @@ CREATE TABLE IF NOT EXISTS payloads (
 );
 """
 
-# A database written before payloads had their own table keeps them in `deliveries.body`.
+# The first databases kept the payloads in `deliveries.body`.
 _MOVE_BODIES = """
-BEGIN IMMEDIATE;
 INSERT INTO payloads (seq, body) SELECT seq, body FROM deliveries;
 ALTER TABLE deliveries DROP COLUMN body;
-COMMIT;
 """
+
+
+def _statements(script: str) -> list[str]:
+    # `executescript` would commit the migration's transaction; the scripts hold no `;` in text.
+    return [statement for statement in script.split(";") if statement.strip()]
+
+
+def _tables(db: sqlite3.Connection) -> None:
+    """Version 1: the tables, on a new database or one written before schema versions."""
+    columns = {column[1] for column in db.execute("PRAGMA table_info(deliveries)")}
+    for statement in _statements(_TABLES):
+        db.execute(statement)
+    if "body" in columns:  # the versionless databases are told apart by their shape alone
+        for statement in _statements(_MOVE_BODIES):
+            db.execute(statement)
+
+
+def _done_by_age(db: sqlite3.Connection) -> None:
+    """Version 2: pruning finds the old done deliveries without reading the others."""
+    db.execute(
+        "CREATE INDEX deliveries_done_by_age ON deliveries (received_at) WHERE status = 'done'"
+    )
+
+
+# In order: a database at version N has had the first N applied. Append; never edit one.
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_tables, _done_by_age)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+class _NewerSchema(Exception):
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            f"its schema version is {version}, written by a newer Baton"
+            f" (this one knows versions up to {SCHEMA_VERSION}); run that Baton, or a newer one"
+        )
+
+
+def _schema_version(db: sqlite3.Connection) -> int:
+    [version] = db.execute("PRAGMA user_version").fetchone()
+    return int(version)
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring the schema to SCHEMA_VERSION: the missing migrations in one transaction, so a
+    database is at one version or the next, never between. A database already there is only
+    read: it opens while another connection holds the write lock."""
+    if _schema_version(db) == SCHEMA_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = _schema_version(db)  # again: another process may have migrated meanwhile
+        if version > SCHEMA_VERSION:
+            raise _NewerSchema(version)
+        for migration in _MIGRATIONS[version:]:
+            migration(db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
 
 # Columns of a Delivery, from `deliveries AS d`.
 _COLUMNS = (
@@ -281,7 +357,17 @@ _FINISH = (
     "UPDATE deliveries SET status = 'done', lease_until = NULL, last_error = NULL"
     " WHERE delivery_id = ?"
 )
+# Old done deliveries, through the index kept for this alone.
+_PRUNABLE = (
+    "SELECT seq FROM deliveries INDEXED BY deliveries_done_by_age"
+    " WHERE status = 'done' AND received_at < ? LIMIT ?"
+)
+_SEQS = "(SELECT value FROM json_each(?))"
 _MARK_RUNNING = "UPDATE deliveries SET status = 'running', lease_until = ? WHERE delivery_id = ?"
+_RETRY = (
+    "UPDATE deliveries SET status = 'pending', attempts = 0, reschedules = 0, not_before = NULL"
+    " WHERE status = 'failed'"
+)
 
 
 def _run_all(works: list[Callable[[], Any]]) -> list[Any]:
@@ -383,15 +469,37 @@ def _lock_exclusively(path: str) -> int | None:
     return descriptor
 
 
+def _create_privately(path: str) -> None:
+    """Create the database file readable by its owner alone: it holds every payload, issue
+    texts of private repositories among them. SQLite gives the -wal and -shm files the mode of
+    the database file."""
+    if path in {"", ":memory:"}:
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        _warn_if_shared(path)
+
+
+def _warn_if_shared(path: str) -> None:
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        log.warning(
+            "the delivery store %s can be read by other users (mode %04o): chmod 600 %s",
+            path,
+            mode,
+            path,
+        )
+
+
 def _connect(path: str, busy_timeout: timedelta) -> sqlite3.Connection:
+    _create_privately(path)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     # How long a write waits for another connection's lock before it fails.
     db.execute(f"PRAGMA busy_timeout={busy_timeout // timedelta(milliseconds=1)}")
-    db.executescript(_SCHEMA)
-    if "body" in {column[1] for column in db.execute("PRAGMA table_info(deliveries)")}:
-        db.executescript(_MOVE_BODIES)
+    _migrate(db)
     return db
 
 
@@ -403,13 +511,19 @@ class SqliteDeliveryStore:
     after its own batch committed, so one fsync serves many deliveries.
     """
 
-    def __init__(self, path: str, *, busy_timeout: timedelta = timedelta(seconds=5)) -> None:
-        self._lock = _lock_exclusively(path)
+    def __init__(
+        self, path: str, *, busy_timeout: timedelta = timedelta(seconds=5), exclusive: bool = True
+    ) -> None:
+        """`exclusive=False` opens the database beside the process that serves it, without its
+        lock (the `baton deliveries` commands): SQLite's own locking keeps the two connections'
+        transactions apart, and the server's worker finds what changed when it next looks."""
+        self._lock = _lock_exclusively(path) if exclusive else None
         try:
             self._db = _connect(path, busy_timeout)
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError, _NewerSchema) as error:
             self._unlock()
-            raise StoreUnavailable(f"cannot open the delivery store {path}: {error}") from None
+            reason = error.strerror if isinstance(error, OSError) else error
+            raise StoreUnavailable(f"cannot open the delivery store {path}: {reason}") from None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-store")
         self._inbox: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
@@ -605,19 +719,33 @@ class SqliteDeliveryStore:
         )
         return None if row is None else _delivery(row)
 
-    async def list_failed(self) -> list[Delivery]:
+    async def list_deliveries(self, statuses: Collection[DeliveryStatus]) -> list[Delivery]:
         rows = await self._read_all(
-            f"SELECT {_COLUMNS} FROM deliveries AS d WHERE status = 'failed' ORDER BY seq"
+            f"SELECT {_COLUMNS} FROM deliveries AS d"
+            " WHERE status IN (SELECT value FROM json_each(?)) ORDER BY seq",
+            json.dumps(list(statuses)),
         )
         return [_delivery(row) for row in rows]
 
     async def retry_failed(self, delivery_id: str) -> bool:
-        changed = await self._write(
-            "UPDATE deliveries SET status = 'pending', attempts = 0, reschedules = 0,"
-            " not_before = NULL WHERE delivery_id = ? AND status = 'failed'",
-            delivery_id,
-        )
+        changed = await self._write(f"{_RETRY} AND delivery_id = ?", delivery_id)
         return changed == 1
+
+    async def retry_all_failed(self) -> int:
+        return await self._write(_RETRY)
+
+    async def prune(self, before: datetime, *, batch: int = 1000) -> int:
+        pruned = 0
+        while True:
+            deleted: int = await self._grouped(partial(self._prune, _to_text(before), batch))
+            pruned += deleted
+            if deleted < batch:
+                return pruned
+
+    def _prune(self, before: str, batch: int) -> int:
+        seqs = json.dumps([seq for (seq,) in self._db.execute(_PRUNABLE, (before, batch))])
+        self._db.execute(f"DELETE FROM payloads WHERE seq IN {_SEQS}", (seqs,))
+        return self._db.execute(f"DELETE FROM deliveries WHERE seq IN {_SEQS}", (seqs,)).rowcount
 
     async def counts(self) -> dict[DeliveryStatus, int]:
         rows = await self._read_all(

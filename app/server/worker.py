@@ -74,6 +74,7 @@ class Worker:
         joins: Joins | None = None,
         longest_run: int = 20,
         retry_store: Callable[[int], timedelta] = store_backoff,
+        idle_poll: timedelta = timedelta(seconds=10),
     ) -> None:
         self._store = store
         self._process = process
@@ -87,6 +88,7 @@ class Worker:
         self._lease = lease
         self._metrics = metrics
         self._retry_store = retry_store
+        self._idle_poll = idle_poll.total_seconds()
         self._claiming = Health("claiming deliveries", clock)
         self._released_at_start = False
         self._unrecorded: set[str] = set()  # handled or not, their outcome could not be stored
@@ -179,6 +181,8 @@ class Worker:
             return [], None
         claim = await self._store.claim(self._clock(), limit=free, lease=self._lease)
         fresh = [d for d in claim.deliveries if d.delivery_id not in self._in_flight]
+        if fresh:
+            self._quiet.clear()  # found without a notice
         for delivery in fresh:
             task = asyncio.create_task(self._handle(delivery), name=delivery.delivery_id)
             self._in_flight[delivery.delivery_id] = task
@@ -186,12 +190,14 @@ class Worker:
                 self._issues_in_flight.add(delivery.issue_key)
         return fresh, claim.next_due
 
-    def _seconds_until(self, moment: datetime | None) -> float | None:
+    def _seconds_until(self, moment: datetime | None) -> float:
+        """Until `moment`, or the next look for work that no notice announces (a delivery
+        retried by `baton deliveries retry` in another process), whichever comes first."""
         if moment is None:
-            return None
-        return max((moment - self._clock()).total_seconds(), 0.0)
+            return self._idle_poll
+        return min(max((moment - self._clock()).total_seconds(), 0.0), self._idle_poll)
 
-    async def _sleep(self, seconds: float | None) -> None:
+    async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
+import stat
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -14,8 +16,11 @@ from hypothesis import strategies as st
 
 from app.server.store import (
     _CLAIMABLE,
+    _PRUNABLE,
+    SCHEMA_VERSION,
     Claim,
     DeliveryStatus,
+    NewDelivery,
     SqliteDeliveryStore,
     StoreUnavailable,
     open_store,
@@ -175,7 +180,7 @@ async def test_failed_deliveries_are_listed_and_can_be_retried(
     await store.add(failed)
     await store.fail(failed.delivery_id, error="RuntimeError: boom")
 
-    [listed] = await store.list_failed()
+    [listed] = await store.list_deliveries({DeliveryStatus.FAILED})
     assert (listed.delivery_id, listed.last_error, listed.attempts) == (
         failed.delivery_id,
         "RuntimeError: boom",
@@ -183,10 +188,71 @@ async def test_failed_deliveries_are_listed_and_can_be_retried(
     )
     assert await store.retry_failed(kept.delivery_id) is False
     assert await store.retry_failed(failed.delivery_id) is True
-    assert await store.list_failed() == []
+    assert await store.list_deliveries({DeliveryStatus.FAILED}) == []
     retried = await store.get(failed.delivery_id)
     assert retried is not None
     assert (retried.status, retried.attempts) == (DeliveryStatus.PENDING, 0)
+
+
+async def test_every_failed_delivery_can_be_retried_at_once(store: SqliteDeliveryStore) -> None:
+    done, *failed = [new_delivery(None) for _ in range(4)]
+    for delivery in (done, *failed):
+        await store.add(delivery)
+    await store.finish(done.delivery_id)
+    for delivery in failed:
+        await store.fail(delivery.delivery_id, error="boom")
+
+    assert await store.retry_all_failed() == 3
+    assert await store.retry_all_failed() == 0
+    listed = await store.list_deliveries({DeliveryStatus.PENDING, DeliveryStatus.FAILED})
+    assert [(d.delivery_id, d.status) for d in listed] == [
+        (d.delivery_id, DeliveryStatus.PENDING) for d in failed
+    ]
+
+
+def payload_count(store: SqliteDeliveryStore) -> int:
+    [(count,)] = store._db.execute("SELECT count(*) FROM payloads").fetchall()
+    return int(count)
+
+
+async def test_done_deliveries_older_than_the_retention_are_pruned_with_their_payloads(
+    store: SqliteDeliveryStore,
+) -> None:
+    def received(days_ago: float) -> NewDelivery:
+        return replace(new_delivery("o/r#1"), received_at=NOW - timedelta(days=days_ago))
+
+    old_done, old_pending, old_running, old_failed = (received(9) for _ in range(4))
+    young_done, at_the_limit = received(6.9), received(7)
+    many_old_done = [received(8) for _ in range(7)]
+    for delivery in (old_done, old_pending, old_running, old_failed, young_done, at_the_limit):
+        await store.add(delivery)
+    for delivery in many_old_done:
+        await store.add(delivery)
+    for delivery in (old_done, young_done, at_the_limit, *many_old_done):
+        await store.finish(delivery.delivery_id)
+    await store.fail(old_failed.delivery_id, error="boom")
+    await store._write(  # as a worker left it: running, its lease long over
+        "UPDATE deliveries SET status = 'running' WHERE delivery_id = ?", old_running.delivery_id
+    )
+
+    pruned = await store.prune(NOW - timedelta(days=7), batch=3)  # several batches
+
+    assert pruned == 8
+    kept = [old_pending, old_running, old_failed, young_done, at_the_limit]
+    assert await store.known_ids(d.delivery_id for d in (*kept, old_done, *many_old_done)) == {
+        d.delivery_id for d in kept
+    }
+    assert payload_count(store) == len(kept)
+    assert await store.prune(NOW - timedelta(days=7)) == 0
+
+
+async def test_pruning_reads_only_the_done_deliveries_it_removes(
+    store: SqliteDeliveryStore,
+) -> None:
+    plan = store._db.execute(f"EXPLAIN QUERY PLAN {_PRUNABLE}", ("x", 1)).fetchall()
+    assert [detail for *_, detail in plan] == [
+        "SEARCH deliveries USING INDEX deliveries_done_by_age (received_at<?)"
+    ]
 
 
 async def test_known_ids_answers_which_deliveries_are_stored(store: SqliteDeliveryStore) -> None:
@@ -197,8 +263,39 @@ async def test_known_ids_answers_which_deliveries_are_stored(store: SqliteDelive
     assert await store.known_ids([stored.delivery_id, "missing"]) == {stored.delivery_id}
 
 
-# The table as it was when the body was one of its columns.
-OLD_SCHEMA = """
+# The schema of the last release, before schema versions: `user_version` is 0.
+PREVIOUS_RELEASE_SCHEMA = """
+CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY,
+    delivery_id TEXT NOT NULL UNIQUE,
+    event TEXT NOT NULL,
+    action TEXT,
+    issue_key TEXT,
+    received_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    reschedules INTEGER NOT NULL DEFAULT 0,
+    not_before TEXT,
+    lease_until TEXT,
+    last_error TEXT,
+    plan TEXT,
+    plan_step INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX deliveries_unfinished_by_issue
+    ON deliveries (issue_key, seq) WHERE status IN ('pending', 'running');
+CREATE INDEX deliveries_unfinished_without_issue
+    ON deliveries (seq) WHERE issue_key IS NULL AND status IN ('pending', 'running');
+CREATE INDEX deliveries_by_status ON deliveries (status, not_before);
+CREATE TABLE payloads (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
+INSERT INTO deliveries (seq, delivery_id, event, action, issue_key, received_at, status, plan)
+    VALUES (1, 'old-1', 'issue_comment', 'created', 'o/r#1', '2026-11-24T09:00:00+00:00',
+            'pending', 'a journaled plan'),
+           (2, 'old-2', 'issues', 'opened', 'o/r#2', '2026-11-01T09:00:00+00:00', 'done', NULL);
+INSERT INTO payloads (seq, body) VALUES (1, X'7B7D'), (2, X'5B5D');
+"""
+
+# The first shape of all: the body was one of the columns of `deliveries`.
+FIRST_SCHEMA = """
 CREATE TABLE deliveries (
     seq INTEGER PRIMARY KEY, delivery_id TEXT NOT NULL UNIQUE, event TEXT NOT NULL,
     action TEXT, issue_key TEXT, body BLOB NOT NULL, received_at TEXT NOT NULL,
@@ -208,17 +305,50 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_unfinished_by_issue
     ON deliveries (issue_key, seq) WHERE status IN ('pending', 'running');
+CREATE INDEX deliveries_by_status ON deliveries (status, not_before);
 INSERT INTO deliveries (delivery_id, event, action, issue_key, body, received_at)
     VALUES ('old-1', 'issue_comment', 'created', 'o/r#1', X'7B7D', '2026-11-24T09:00:00+00:00');
 """
+
+
+def database_of(path: Path, script: str) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as old:
+        old.executescript(script)
+
+
+def user_version(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as reader:
+        [(version,)] = reader.execute("PRAGMA user_version").fetchall()
+    return int(version)
+
+
+async def test_a_database_of_the_previous_release_is_migrated_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "baton.db"
+    database_of(path, PREVIOUS_RELEASE_SCHEMA)
+
+    store = SqliteDeliveryStore(str(path))
+    try:
+        old = await store.get("old-2")
+        [claimed] = (await store.claim(NOW, limit=5, lease=LEASE)).deliveries
+        assert (claimed.delivery_id, claimed.body, claimed.plan) == (
+            "old-1",
+            b"{}",
+            "a journaled plan",
+        )
+        assert old is not None and (old.status, old.body) == (DeliveryStatus.DONE, b"[]")
+        assert await store.prune(NOW - timedelta(days=7)) == 1  # the index pruning uses
+    finally:
+        await store.close()
+    assert user_version(path) == SCHEMA_VERSION
 
 
 async def test_a_database_with_bodies_in_the_deliveries_table_is_moved_over(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "baton.db"
-    with contextlib.closing(sqlite3.connect(path)) as old:
-        old.executescript(OLD_SCHEMA)
+    database_of(path, FIRST_SCHEMA)
 
     store = SqliteDeliveryStore(str(path))
     try:
@@ -230,6 +360,86 @@ async def test_a_database_with_bodies_in_the_deliveries_table_is_moved_over(
         assert stored is not None and stored.body == fresh.body
     finally:
         await store.close()
+    assert user_version(path) == SCHEMA_VERSION
+
+
+async def test_a_new_database_starts_at_the_latest_schema_version_and_stays_there(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "baton.db"
+    for _ in range(2):
+        store = SqliteDeliveryStore(str(path))
+        await store.add(new_delivery("o/r#1"))
+        await store.close()
+
+    assert user_version(path) == SCHEMA_VERSION
+    with contextlib.closing(sqlite3.connect(path)) as reader:
+        assert reader.execute("SELECT count(*) FROM deliveries").fetchone() == (2,)
+
+
+async def test_a_database_of_a_newer_baton_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "baton.db"
+    database_of(path, f"PRAGMA user_version = {SCHEMA_VERSION + 1};")
+
+    with pytest.raises(StoreUnavailable) as refused:
+        SqliteDeliveryStore(str(path))
+
+    assert str(path) in str(refused.value)
+    assert "newer" in str(refused.value)
+    assert user_version(path) == SCHEMA_VERSION + 1
+
+
+async def test_the_database_and_its_companion_files_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "baton.db"
+    previous = os.umask(0o022)  # the usual umask, which leaves new files world-readable
+    try:
+        store = SqliteDeliveryStore(str(path))
+        await store.add(new_delivery("o/r#1"))
+        companions = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", ".lock")]
+        modes = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in (path, *companions)}
+        await store.close()
+    finally:
+        os.umask(previous)
+
+    assert modes == dict.fromkeys(modes, 0o600)
+    assert set(modes) == {"baton.db", "baton.db-wal", "baton.db-shm", "baton.db.lock"}
+
+
+async def test_a_database_readable_by_others_is_named_in_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "baton.db"
+    database_of(path, PREVIOUS_RELEASE_SCHEMA)  # as the last release created it
+    path.chmod(0o644)
+
+    await SqliteDeliveryStore(str(path)).close()
+
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"the delivery store {path} can be read by other users (mode 0644): chmod 600 {path}"
+    ]
+
+
+async def test_a_store_opened_beside_the_running_one_reads_and_writes_without_its_lock(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "baton.db")
+    server = SqliteDeliveryStore(path)
+    try:
+        delivery = new_delivery("o/r#1")
+        await server.add(delivery)
+        await server.fail(delivery.delivery_id, error="boom")
+        beside = SqliteDeliveryStore(path, exclusive=False)
+        try:
+            assert await beside.retry_failed(delivery.delivery_id)
+        finally:
+            await beside.close()
+        with pytest.raises(StoreUnavailable):  # the server still holds its lock
+            SqliteDeliveryStore(path)
+        claimed = (await server.claim(NOW, limit=5, lease=LEASE)).deliveries
+    finally:
+        await server.close()
+
+    assert [d.delivery_id for d in claimed] == [delivery.delivery_id]
 
 
 async def test_unfinished_deliveries_survive_a_restart(tmp_path: Path) -> None:

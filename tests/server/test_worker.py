@@ -167,7 +167,7 @@ async def test_a_delivery_that_keeps_failing_is_kept_as_failed_and_can_be_retrie
     worker.start()
     await run_until_idle(worker)
 
-    [failed] = await store.list_failed()
+    [failed] = await store.list_deliveries({DeliveryStatus.FAILED})
     assert (failed.delivery_id, failed.attempts) == (delivery_id, 3)
     assert failed.last_error == "RuntimeError: GitHub answered 502"
     assert calls == 3
@@ -180,8 +180,34 @@ async def test_a_delivery_that_keeps_failing_is_kept_as_failed_and_can_be_retrie
     await worker.stop()
 
     assert calls == 4
-    assert await store.list_failed() == []
+    assert await store.list_deliveries({DeliveryStatus.FAILED}) == []
     assert b'baton_deliveries_processed_total{event="issue_comment"} 1.0' in metrics.render()
+
+
+async def test_a_delivery_retried_from_another_process_is_found_without_a_notice(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "baton.db")
+    store = SqliteDeliveryStore(path)
+    [delivery_id] = await add_all(store, ["o/r#1"])
+    await store.fail(delivery_id, error="RuntimeError: boom")
+    processed = asyncio.Event()
+
+    async def process(delivery: Delivery) -> None:
+        processed.set()
+
+    worker = Worker(store, one_at_a_time(process), idle_poll=timedelta(milliseconds=50))
+    worker.start()
+    try:
+        await run_until_idle(worker)
+        operator = SqliteDeliveryStore(path, exclusive=False)  # `baton deliveries retry`
+        assert await operator.retry_failed(delivery_id)
+        await operator.close()
+        await asyncio.wait_for(processed.wait(), 5)
+        await run_until_idle(worker)
+    finally:
+        await worker.stop()
+        await store.close()
 
 
 async def test_too_many_reschedules_end_as_failed(store: SqliteDeliveryStore) -> None:
@@ -195,7 +221,7 @@ async def test_too_many_reschedules_end_as_failed(store: SqliteDeliveryStore) ->
     await run_until_idle(worker)
     await worker.stop()
 
-    [failed] = await store.list_failed()
+    [failed] = await store.list_deliveries({DeliveryStatus.FAILED})
     assert failed.delivery_id == delivery_id
     assert failed.reschedules == 3
     assert failed.last_error is not None
