@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from app.logs import configure_logging
 from app.settings import SettingsError, load_settings
 from app.sweep import DEFAULT_BUDGET
 
@@ -17,9 +18,7 @@ from app.sweep import DEFAULT_BUDGET
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging("INFO", "text")  # `baton serve` sets its own, from the environment
     try:
         return int(args.run(args) or 0)
     except SettingsError as error:
@@ -77,6 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
     if not settings.has_app_credentials:
         from app.setup import serve_setup
 
@@ -93,11 +93,13 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     # No access log and no proxy-header rewriting: Baton logs what it does with a delivery
     # itself and never reads the client's address, and both cost time on every request.
+    # No logging set-up of uvicorn's own: its lines go through Baton's, in Baton's format.
     uvicorn.run(
         service.web,
         host=args.host,
         port=args.port,
-        log_level="info",
+        log_config=None,
+        log_level=settings.log_level.lower(),
         access_log=False,
         proxy_headers=False,
     )

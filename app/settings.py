@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from dotenv import dotenv_values
 
 from app.incident.state import derive_state_key
+from app.logs import FORMATS, LEVELS
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
@@ -34,6 +35,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     state_key_secret: str | None = field(default=None, repr=False)
     http_timeout: float = 10.0
+    log_level: str = "INFO"
+    log_format: str = "text"
 
     @property
     def has_app_credentials(self) -> bool:
@@ -81,7 +84,22 @@ def load_settings(
         database_url=values.get("BATON_DATABASE_URL") or DEFAULT_DATABASE_URL,
         state_key_secret=values.get("BATON_STATE_KEY") or None,
         http_timeout=float(values.get("BATON_HTTP_TIMEOUT") or 10.0),
+        log_level=_one_of(values, "BATON_LOG_LEVEL", LEVELS, "INFO", str.upper),
+        log_format=_one_of(values, "BATON_LOG_FORMAT", FORMATS, "text", str.lower),
     )
+
+
+def _one_of(
+    values: Mapping[str, str],
+    name: str,
+    choices: tuple[str, ...],
+    default: str,
+    normal: Callable[[str], str],
+) -> str:
+    value = normal((values.get(name) or default).strip())
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _app_id(text: str | None) -> int | None:

@@ -20,8 +20,8 @@ from tests.test_startup import serve
 
 Configure = Callable[[str, str], io.StringIO]
 TEXT_LINE = re.compile(
-    r"(?P<event>[\w.]+) (?P<where>\S+): (?P<decision>.+); (?P<requests>\d+) requests?; "
-    r"(?P<ms>\d+) ms$"
+    r"app\.processing: (?P<event>[\w.]+) (?P<where>\S+): (?P<decision>.+); "
+    r"(?P<requests>\d+) requests?; (?P<ms>\d+) ms$"
 )
 
 
@@ -43,7 +43,9 @@ def log_to() -> Iterator[Configure]:
         logger.handlers[:] = handlers
 
 
-async def comment_logged(world: Stage, log_to: Configure, level: str, form: str, body: str, author: str) -> tuple[list[str], int]:
+async def comment_logged(
+    world: Stage, log_to: Configure, level: str, form: str, body: str, author: str
+) -> tuple[list[str], int]:
     """The lines logged while Baton handles a comment on a fresh incident, and how many
     requests GitHub received meanwhile."""
     number = await open_incident(world)
@@ -64,7 +66,7 @@ async def test_a_handled_comment_is_one_info_line_that_tells_the_story(
     comment = [s for s in stories if s and s["event"] == "issue_comment.created"]
     assert len(comment) == 1, lines
     assert comment[0]["where"] == f"{REPO}#1"
-    assert comment[0]["decision"] == "/sev sev1 applied, /ic me applied"
+    assert comment[0]["decision"] == "/severity sev1 applied, /ic me applied"
     assert sum(int(s["requests"]) for s in stories if s) == received > 0
     assert all(" INFO " in line for line in lines)
 
