@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 
+from app.logs import configure_logging
 from app.settings import Settings, SettingsError, check_repository, load_settings
 from app.sweep import DEFAULT_BUDGET
 from app.variables import COMMAND_VARIABLES
@@ -21,9 +22,7 @@ from app.variables import COMMAND_VARIABLES
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging("INFO", "text")  # `baton serve` sets its own, from the settings
     settings: Settings | None = None
     try:
         settings = load_settings()
@@ -163,6 +162,7 @@ def _environment_epilog(command: str) -> str:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    configure_logging(settings.log_level, settings.log_format)
     if not settings.has_app_credentials:
         from app.setup import serve_setup
 
@@ -174,11 +174,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     service = build_service(settings)
     # No access log and no proxy-header rewriting: Baton logs what it does with a delivery
     # itself and never reads the client's address, and both cost time on every request.
+    # No logging set-up of uvicorn's own: its lines go through Baton's, in Baton's format.
     uvicorn.run(
         service.web,
         host=args.host,
         port=args.port,
-        log_level="info",
+        log_config=None,
+        log_level=settings.log_level.lower(),
         access_log=False,
         proxy_headers=False,
     )

@@ -12,12 +12,13 @@ neither applied nor answered (their deliveries late or lost) are decided before 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from app.github import issues as gh
-from app.github.client import GitHubApp, GitHubBusy, GitHubSession
+from app.github.client import GitHubApp, GitHubBusy, GitHubSession, counting_requests
 from app.github.config_source import ConfigCache
 from app.github.executor import Plan, execute, merge_plans
 from app.handlers.commands import has_commands, missed_before
@@ -25,6 +26,7 @@ from app.handlers.events import Event
 from app.handlers.router import route_for, spread_for
 from app.handlers.work import Work
 from app.incident.effects import IssueView
+from app.logs import one_line
 from app.server.store import Delivery, DeliveryStore
 from app.server.worker import Reschedule
 
@@ -51,8 +53,25 @@ class DeliveryProcessor:
         self._configs = configs or ConfigCache()
 
     async def __call__(self, run: Sequence[Delivery]) -> int:
-        """Handle a run of deliveries of one issue (see `app.server.worker.Process`): decided
-        one after the other on one copy of the incident, carried out as one plan.
+        """Handle a run of deliveries of one issue (see `app.server.worker.Process`), and say
+        in one log line what was decided, with how many GitHub requests and how long it took."""
+        started, handled, decided = time.perf_counter(), 1, "failed"
+        with counting_requests() as requests:
+            try:
+                handled, decided = await self._handle(run)
+            except Reschedule as wait:
+                decided = f"postponed: {wait.reason}"
+                raise
+            except Exception as error:
+                decided = f"failed: {type(error).__name__}"
+                raise
+            finally:
+                _tell(run[0], handled, decided, requests.sent, time.perf_counter() - started)
+        return handled
+
+    async def _handle(self, run: Sequence[Delivery]) -> tuple[int, str]:
+        """Decided one after the other on one copy of the incident, carried out as one plan;
+        how many deliveries of the run that was, and what was decided.
 
         A plan may hold only command comments missed before the first delivery's, when one of
         them opens issues: once it is carried out, the delivery is decided on the incident it
@@ -61,23 +80,26 @@ class DeliveryProcessor:
         event = _event(head)
         spread = spread_for(event.name, event.action)
         if spread is not None:
-            for delivery in spread(event, self._clock()):
+            spread_into = spread(event, self._clock())
+            for delivery in spread_into:
                 await self._store.add(delivery)  # a duplicate, after a retry, is not added
-            return 1
+            return 1, f"one delivery for each of {len(spread_into)} repositories"
         route = route_for(event.name, event.action)
         if route is None or event.installation_id is None:
-            return 1
+            return 1, "ignored: not an event Baton handles"
         bot_login = await self._github.bot_login()
         if event.repo is None or (event.sender == bot_login and route.own is None):
-            return 1  # Baton's own changes come back as deliveries: nothing to do
+            return 1, "ignored: Baton's own change"  # it comes back as a delivery
         try:
             async with self._github.installation(event.installation_id) as session:
+                said: list[str] = []
                 if head.plan is not None:
                     plan = Plan.from_json(head.plan)
                     work = await self._work(session, event, bot_login)
                     await self._run(session, work, head, plan, resumed=True)
+                    said.append(f"resumed: {plan.summary()}")
                     if not _leaves_undecided(plan, event):
-                        return 1
+                        return 1, said[0]
                 while True:
                     work = await self._work(session, event, bot_login)
                     plans, handled = await self._decide_checked(work, event, run)
@@ -86,8 +108,9 @@ class DeliveryProcessor:
                         covered = [d.delivery_id for d in run[1:handled]]
                         await self._store.save_plan(head.delivery_id, plan.to_json(), covered)
                         await self._run(session, work, head, plan, resumed=False)
+                        said.append(plan.summary())
                     if handled:
-                        return handled
+                        return handled, "; then ".join(said) or "nothing to do"
         except GitHubBusy as busy:
             raise Reschedule(busy.after, busy.reason) from busy
 
@@ -170,6 +193,45 @@ class DeliveryProcessor:
             journal=journal,
             resumed_since=delivery.received_at - RESUME_LOOKBACK if resumed else None,
         )
+
+
+def _tell(head: Delivery, handled: int, decided: str, requests: int, seconds: float) -> None:
+    """The log line of a handled run of deliveries; in JSON, each part is a field of its own."""
+    repo, number = _place(head)
+    event = f"{head.event}.{head.action}" if head.action else head.event
+    ms = round(seconds * 1000)
+    where = f"{repo or '-'}{'' if number is None else f'#{number}'}"
+    run = f" ({handled} deliveries)" if handled > 1 else ""
+    said = one_line(decided)
+    log.info(
+        "%s %s%s: %s; %d %s; %d ms",
+        event,
+        where,
+        run,
+        said,
+        requests,
+        "request" if requests == 1 else "requests",
+        ms,
+        extra={
+            "event": event,
+            "delivery": head.delivery_id,
+            "repo": repo,
+            "issue": number,
+            "deliveries": handled,
+            "decision": said,
+            "requests": requests,
+            "ms": ms,
+        },
+    )
+
+
+def _place(delivery: Delivery) -> tuple[str | None, int | None]:
+    """The repository and issue a delivery is about (read from its payload only when it is
+    about no issue: installations, a repository's labels)."""
+    if delivery.issue_key is None:
+        return _event(delivery).repo, None
+    repo, _, number = delivery.issue_key.rpartition("#")
+    return repo, int(number)
 
 
 def _event(delivery: Delivery) -> Event:

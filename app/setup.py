@@ -306,7 +306,15 @@ def serve_setup(settings: Settings, *, host: str, port: int, env_path: Path = Pa
     )
     # No access log and no httpx request lines: their addresses hold the registration code.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    uvicorn.run(setup, host=host, port=port, log_level="info", access_log=False)
+    # Its lines go through Baton's logging, in its format (`baton serve` set it up).
+    uvicorn.run(
+        setup,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
 
 
 def _page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -1,5 +1,6 @@
 """`baton demo`: a whole incident, played against the GitHub stand-in over real HTTP with real
-signed webhooks, then printed as a reader of the issue would see it."""
+signed webhooks, then printed as a reader of the issue would see it; to a pipe or a file, or with
+`--plain`, as the Markdown that is on the issues, uncut."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ Checkout fails with a 502 for every card payment.
 
 ### Impact
 
-All customers in the EU region (about 40% of traffic) cannot pay.
+{impact}
 
 ### When did it start?
 
@@ -41,6 +42,8 @@ _No response_
 
 @rita on the support channel
 """
+
+IMPACT = "All customers in the EU region (about 40% of traffic) cannot pay."
 
 # (minutes after the start, who, what they write)
 CONVERSATION: tuple[tuple[int, str, str], ...] = (
@@ -76,20 +79,27 @@ CONVERSATION: tuple[tuple[int, str, str], ...] = (
 
 
 async def play(console: Console, *, plain: bool = False) -> None:
+    """Play the incident and print it: rendered on a terminal, else (or with `plain`) as the
+    Markdown on the issues, which a pipe must not cut at the terminal's width."""
     clock = MovableClock()
-    start = clock.now
     async with stage(over_http=True, clock=clock) as world:
-        number = await _run_incident(world, clock, start)
-        show = _plain if plain else _rich
-        issue = world.standin.issue(REPO, number)
-        show(console, issue, world.standin.comments(REPO, number))
-        retro = next(i for i in world.standin.issues(REPO) if "retrospective" in _labels(i))
-        show(console, retro, world.standin.comments(REPO, retro["number"]))
+        number = await run_incident(world, clock)
+        show(console, world, number, plain=plain or not console.is_terminal)
 
 
-async def _run_incident(world: Stage, clock: MovableClock, start: datetime) -> int:
-    standin = world.standin
-    report = REPORT_FORM.format(started=f"{start - timedelta(minutes=2):%Y-%m-%d %H:%M} UTC")
+def show(console: Console, world: Stage, number: int, *, plain: bool) -> None:
+    """The incident issue and its retrospective, each with its comments."""
+    print_story = _plain if plain else _rich
+    retro = next(i for i in world.standin.issues(REPO) if "retrospective" in _labels(i))
+    for issue in (world.standin.issue(REPO, number), retro):
+        print_story(console, issue, world.standin.comments(REPO, issue["number"]))
+
+
+async def run_incident(world: Stage, clock: MovableClock) -> int:
+    """The story, from the report to the closing; the incident's number."""
+    standin, start = world.standin, clock.now
+    started = f"{start - timedelta(minutes=2):%Y-%m-%d %H:%M} UTC"
+    report = REPORT_FORM.format(started=started, impact=IMPACT)
     issue = await standin.open_issue(
         REPO, "[Incident]: Checkout fails for card payments", report, "rita", labels=["incident"]
     )
@@ -130,18 +140,18 @@ def _issue_heading(issue: dict[str, Any]) -> str:
 
 
 def _story(issue: dict[str, Any], comments: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
-    yield _issue_heading(issue), _visible(issue["body"] or "")
+    yield _issue_heading(issue), issue["body"] or ""
     for comment in comments:
-        yield _comment_heading(comment), _visible(comment["body"] or "")
+        yield _comment_heading(comment), comment["body"] or ""
 
 
 def _plain(console: Console, issue: dict[str, Any], comments: list[dict[str, Any]]) -> None:
+    """Each text exactly as it is on GitHub: not wrapped, no markup or emoji codes read."""
     for heading, text in _story(issue, comments):
-        console.print(f"\n=== {heading}\n", markup=False, highlight=False)
-        console.print(text, markup=False, highlight=False)
+        console.file.write(f"\n=== {heading}\n\n{text}\n")
 
 
 def _rich(console: Console, issue: dict[str, Any], comments: list[dict[str, Any]]) -> None:
     for heading, text in _story(issue, comments):
         console.print(Rule(heading, align="left"))
-        console.print(Markdown(text))
+        console.print(Markdown(_visible(text)))

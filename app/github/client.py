@@ -17,8 +17,9 @@ import logging
 import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
@@ -359,15 +360,31 @@ def client_options(
 ) -> dict[str, Any]:
     """githubkit options shared by App, installation and token clients."""
 
-    async def pin_api_version(request: httpx.Request) -> None:
+    async def on_request(request: httpx.Request) -> None:
         # githubkit's installation-token request names no version; GraphQL has none.
         if not request.url.path.endswith("/graphql"):
             request.headers.setdefault("X-GitHub-Api-Version", REST_API_VERSION)
+        if (count := _requests_sent.get()) is not None:
+            count.sent += 1
 
     async def on_response(response: httpx.Response) -> None:
+        remaining = response.headers.get("x-ratelimit-remaining")
         if observe is not None:
-            remaining = response.headers.get("x-ratelimit-remaining")
             observe(response.status_code, int(remaining) if remaining else None)
+        if log.isEnabledFor(logging.DEBUG):  # spares the fields of every request otherwise
+            request = response.request
+            log.debug(
+                "GitHub %s %s: %d",
+                request.method,
+                request.url.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.url.path,
+                    "status": response.status_code,
+                    "ratelimit_remaining": int(remaining) if remaining else None,
+                },
+            )
 
     return {
         "base_url": api_url,
@@ -378,8 +395,28 @@ def client_options(
         "http_cache": False,
         "cache_strategy": TokenCache(),
         "async_transport": transport,
-        "async_event_hooks": {"request": [pin_api_version], "response": [on_response]},
+        "async_event_hooks": {"request": [on_request], "response": [on_response]},
     }
+
+
+@dataclass
+class RequestCount:
+    sent: int = 0
+
+
+_requests_sent: ContextVar[RequestCount | None] = ContextVar("requests_sent", default=None)
+
+
+@contextmanager
+def counting_requests() -> Iterator[RequestCount]:
+    """Counts the GitHub requests this task (and the tasks it starts) sends meanwhile, retries
+    and token requests included, whichever client sends them."""
+    count = RequestCount()
+    token = _requests_sent.set(count)
+    try:
+        yield count
+    finally:
+        _requests_sent.reset(token)
 
 
 @asynccontextmanager

@@ -28,7 +28,7 @@ from githubkit.exception import RequestFailed
 
 from app.github import issues as gh
 from app.github.client import GitHubSession, is_not_found
-from app.incident.effects import Decision, IssueView, NewIssue, Reaction, Reply
+from app.incident.effects import Decision, IssueView, NewIssue, Outcome, Reaction, Reply
 from app.incident.limits import make_room_for_card
 from app.incident.state import IncidentState, state_from_dict, state_to_dict
 from app.incident.words import render
@@ -65,6 +65,36 @@ class Plan:
     text_from: str | None = None
     # A plan journaled when reactions were its first steps resumes in that order.
     reactions_first: bool = False
+    outcome: Outcome = field(default_factory=Outcome)  # what became of the commands, for the log
+
+    def summary(self) -> str:
+        """What was decided, in a few words for the log: the commands applied or refused and
+        why, else what the plan writes."""
+        said = [f"{command} applied" for command in self.outcome.applied]
+        said += [f"refused: {reason.rstrip('.')}" for reason in self.outcome.refused]
+        return ", ".join(said) or self._writes()
+
+    def _writes(self) -> str:
+        parts = [
+            name
+            for name, change in (
+                ("the card", self.state),
+                ("the title", self.new_title),
+                ("labels", self.labels),
+                ("assignees", self.assignees),
+            )
+            if change is not None
+        ]
+        if self.issue_state is not None:
+            parts.append(f"state {self.issue_state}")
+        for count, one, many in (
+            (len(self.new_issues), "new issue", "new issues"),
+            (len(self.replies), "reply", "replies"),
+            (len(self.reactions), "reaction", "reactions"),
+        ):
+            if count:
+                parts.append(f"{count} {one if count == 1 else many}")
+        return "wrote " + ", ".join(parts) if parts else "nothing to write"
 
     @property
     def steps(self) -> int:
@@ -98,6 +128,7 @@ class Plan:
             ours=tuple(data["ours"]),
             text_from=data.get("text_from"),  # absent from plans journaled before it existed
             reactions_first=data.get("reactions_first", True),
+            outcome=Outcome(**{k: tuple(v) for k, v in data.get("outcome", {}).items()}),
         )
 
 
@@ -131,6 +162,7 @@ def plan_for(
         new_issues=decision.new_issues,
         replies=decision.replies,
         ours=ours,
+        outcome=decision.outcome,
     )
 
 
@@ -157,6 +189,10 @@ def merge_plans(plans: Sequence[Plan]) -> Plan:
         replies=tuple(r for p in plans for r in p.replies),
         ours=tuple(dict.fromkeys(name for p in plans for name in p.ours)),
         text_from=_last(p.text_from for p in plans),
+        outcome=Outcome(
+            applied=tuple(c for p in plans for c in p.outcome.applied),
+            refused=tuple(r for p in plans for r in p.outcome.refused),
+        ),
     )
 
 

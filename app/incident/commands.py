@@ -248,6 +248,12 @@ class Command:
     text: str = ""
     problem: str | None = None  # a syntax problem, None when well-formed
 
+    @property
+    def gist(self) -> str:
+        """The command in a few words, without its free text: `/handoff @bob`, `/severity sev1`."""
+        user = self.user if self.user is None or self.user.casefold() == "me" else f"@{self.user}"
+        return " ".join(part for part in (f"/{self.name}", user, self.word) if part)
+
 
 @dataclass(frozen=True)
 class NearMiss:

@@ -89,6 +89,14 @@ class IssueChange:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What a decision made of the commands it answered, for Baton's log (never on GitHub)."""
+
+    applied: tuple[str, ...] = ()  # each command in a few words: "/severity sev1", "/ic me"
+    refused: tuple[str, ...] = ()  # why, in the sentences of the refusal reply
+
+
+@dataclass(frozen=True)
 class Decision:
     """The core's answer: the new state and everything to do about it."""
 
@@ -98,3 +106,4 @@ class Decision:
     reactions: tuple[Reaction, ...] = ()
     new_issues: tuple[NewIssue, ...] = ()
     refused: bool = False
+    outcome: Outcome = field(default_factory=Outcome)

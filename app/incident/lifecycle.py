@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING
 from app.incident import commands as command_table
 from app.incident.calendar import calendar_for
 from app.incident.clocks import close_due_at, report_blocks_close
-from app.incident.effects import Actor, Decision, IssueChange, IssueView, Reaction, Reply
+from app.incident.effects import (
+    Actor,
+    Decision,
+    IssueChange,
+    IssueView,
+    Outcome,
+    Reaction,
+    Reply,
+)
 from app.incident.labels import labels_for
 from app.incident.rules import declare, reopened, responder_requirement
 from app.incident.state import IncidentState
@@ -43,6 +51,7 @@ def declare_by_command(
         state=decision.state.with_applied(comment_id),
         issue=replace(decision.issue, title=title),
         reactions=(Reaction(comment_id, "eyes"),),
+        outcome=Outcome(applied=(command.gist,)),
     )
 
 

@@ -27,6 +27,7 @@ from app.incident.effects import (
     IssueChange,
     IssueView,
     NewIssue,
+    Outcome,
     Reaction,
     Reply,
     UserFacts,
@@ -213,18 +214,21 @@ def apply_comment(
     if not commands:
         if not near_misses:
             return Decision(state=state)
-        body = render("reply/near_miss.md.j2", **_listed(_near_miss_problems(near_misses)))
+        problems = _near_miss_problems(near_misses)
+        body = render("reply/near_miss.md.j2", **_listed(problems))
         return Decision(
             state=state,
             replies=(Reply(key=key, body=body),),
             reactions=(Reaction(comment_id, "confused"),),
             refused=True,
+            outcome=_refused(problems),
         )
     outcome = _check_all(state, commands, turn)
     outcome.problems.extend(_near_miss_problems(near_misses))
     if outcome.problems:
         return _refusal(state, sorted(outcome.problems, key=lambda p: p.line), turn, key)
-    return _taken(state, outcome.steps, turn, key)
+    applied = Outcome(applied=tuple(command.gist for command in commands))
+    return replace(_taken(state, outcome.steps, turn, key), outcome=applied)
 
 
 def _check_all(state: IncidentState, commands: Sequence[Command], turn: Turn) -> _Outcome:
@@ -258,7 +262,12 @@ def _refusal(state: IncidentState, problems: Sequence[Problem], turn: Turn, key:
         replies=(Reply(key=key, body=body),),
         reactions=(Reaction(turn.comment_id, "confused"),),
         refused=True,
+        outcome=_refused(problems),
     )
+
+
+def _refused(problems: Sequence[Problem]) -> Outcome:
+    return Outcome(refused=tuple(problem.sentence for problem in problems))
 
 
 def _taken(state: IncidentState, steps: Sequence[Step], turn: Turn, key: str) -> Decision:

@@ -1,15 +1,19 @@
 """Secrets never reach logs (SPEC §9): a whole incident, with GitHub failing now and then, logged
-at DEBUG by every logger (Baton's, httpx, httpcore, githubkit)."""
+at DEBUG by every logger (Baton's, httpx, httpcore, githubkit), and as Baton writes its log
+lines, in text and in JSON."""
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.demo.harness import REPO, app_key_pem
+from app.logs import TEXT_FORMAT, JsonFormatter
 from app.sandbox import Fault
 from tests.e2e.conftest import FakeClock
 from tests.reliability.helpers import built_stage, declare, settle_through_reschedules, state_of
@@ -41,12 +45,28 @@ def everything_logged(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(parts)
 
 
+@pytest.fixture
+def written() -> Iterator[dict[str, io.StringIO]]:
+    """Every record as Baton's log writes it, in each format."""
+    formatters = {"text": logging.Formatter(TEXT_FORMAT), "json": JsonFormatter()}
+    outputs = {form: io.StringIO() for form in formatters}
+    handlers = [logging.StreamHandler(outputs[form]) for form in formatters]
+    for handler, formatter in zip(handlers, formatters.values(), strict=True):
+        handler.setFormatter(formatter)
+        logging.getLogger().addHandler(handler)
+    try:
+        yield outputs
+    finally:
+        for handler in handlers:
+            logging.getLogger().removeHandler(handler)
+
+
 def pem_body_lines(pem: str) -> list[str]:
     return [line for line in pem.splitlines() if line and not line.startswith("-----")]
 
 
 async def test_no_secret_reaches_any_log_record(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, written: dict[str, io.StringIO]
 ) -> None:
     caplog.set_level(logging.DEBUG)
     for name in ("httpx", "httpcore", "githubkit", "app", "uvicorn"):
@@ -68,7 +88,10 @@ async def test_no_secret_reaches_any_log_record(
         tokens = list(world.standin.api.world.tokens)
         secret = world.settings.webhook_secret
 
-    logged = everything_logged(caplog)
+    lines = {form: output.getvalue() for form, output in written.items()}
+    assert "issue_comment.created acme/web#1: /close applied" in lines["text"]
+    assert '"decision": "/close applied"' in lines["json"]
+    logged = "\n".join([everything_logged(caplog), *lines.values()])
     assert len(caplog.records) > 50, "DEBUG logging was on"
     assert tokens and all(t.startswith("ghs_") for t in tokens)
     assert not [t for t in tokens if t in logged], "an installation token was logged"
