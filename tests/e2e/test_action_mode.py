@@ -40,12 +40,17 @@ def environ(world: Stage, event: str, path: Path) -> dict[str, str]:
     }
 
 
-async def test_action_mode_declares_and_runs_commands(world: Stage, tmp_path: Path) -> None:
-    await world.stop()  # no server: only the workflow's runs act
+async def labelled_by_rita(world: Stage) -> int:
+    """An issue rita reports and alice labels `incident`, with no server: only workflow runs act."""
+    await world.stop()
     issue = await world.standin.open_issue(REPO, "Search is slow", "p99 at 9 s", "rita")
-    number = issue["number"]
-    await world.standin.add_labels(REPO, number, ["incident"], "alice")
+    await world.standin.add_labels(REPO, issue["number"], ["incident"], "alice")
     await world.standin.settle()
+    return int(issue["number"])
+
+
+async def test_action_mode_declares_and_runs_commands(world: Stage, tmp_path: Path) -> None:
+    number = await labelled_by_rita(world)
     transport = world.standin.transport()
 
     name, path = await event_file(world, tmp_path, action="labeled")
@@ -115,14 +120,10 @@ async def test_a_team_the_workflow_token_cannot_see_is_a_clear_refusal(
 ) -> None:
     """A workflow's token has no `members` permission: GitHub answers 403 to a team-membership
     check. The commenter then counts as no member, and the refusal says why."""
-    await world.stop()  # no server: only the workflow's runs act
     world.standin.put_file(REPO, ".github/baton.yml", "responders: {teams: [acme/sre]}\n")
     world.standin.add_user("tess")  # no role on the repository: a responder by her team only
     world.standin.add_team("acme", "sre", ["tess"])
-    issue = await world.standin.open_issue(REPO, "Search is slow", "p99 at 9 s", "rita")
-    number = issue["number"]
-    await world.standin.add_labels(REPO, number, ["incident"], "alice")
-    await world.standin.settle()
+    number = await labelled_by_rita(world)
     transport = world.standin.transport()
     name, path = await event_file(world, tmp_path, action="labeled")
     await run_action(settings_of(environ(world, name, path)), transport=transport)
