@@ -20,7 +20,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -29,8 +29,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
 import yaml
-
-from app.incident.calendar import Region
 
 CONFIG_PATH: Final = ".github/baton.yml"
 ORG_CONFIG_REPO: Final = ".github"
@@ -52,6 +50,19 @@ Fetch = Callable[[str, str, str], Awaitable[str | None]]
 
 
 # --- the configuration as Baton uses it -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Region:
+    """One team's working week. Time counts as working when any region is working."""
+
+    timezone: str = "UTC"
+    days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday = 0
+    start_minute: int = 0  # minutes after local midnight
+    end_minute: int = 1440  # <= start_minute means the working day ends on the next day
+    holidays: str | None = None  # country code for the `holidays` package, e.g. "GB"
+    subdivision: str | None = None
+    extra_holidays: frozenset[date] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -777,7 +788,7 @@ def _merge(lower: Mapping[object, object], upper: Mapping[object, object]) -> di
     return merged
 
 
-def resolve(layers: Sequence[object], sources: Sequence[str] = ()) -> LoadResult:
+def config_from_layers(layers: Sequence[object], sources: Sequence[str] = ()) -> LoadResult:
     """The configuration from layers, lowest priority first, over the built-in defaults.
 
     Never raises: every problem is reported and the affected key keeps its default.
@@ -805,7 +816,7 @@ def _not_a_mapping(document: object) -> str:
     )
 
 
-DEFAULTS: Final[Config] = resolve(()).config
+DEFAULTS: Final[Config] = config_from_layers(()).config
 
 
 class _OverLimit(yaml.YAMLError):
@@ -1036,7 +1047,9 @@ async def load_config(fetch: Fetch, owner: str, repo: str) -> LoadResult:
     already_below = {layer.source for layer in repo_chain}
     layers = [layer for layer in org_chain if layer.source not in already_below] + repo_chain
     result = await asyncio.to_thread(
-        resolve, [layer.document for layer in layers], [str(layer.source) for layer in layers]
+        config_from_layers,
+        [layer.document for layer in layers],
+        [str(layer.source) for layer in layers],
     )
     return LoadResult(result.config, (*problems, *result.problems), result.sources)
 
@@ -1053,7 +1066,7 @@ def check_config_file(path: str) -> tuple[int, str]:
     document, problem = parse_document(text, path)
     if document is None:
         return 1, str(problem)
-    result = resolve([document], [path])
+    result = config_from_layers([document], [path])
     problems = list(result.problems)
     extends = document.get("_extends")
     if extends is not None:

@@ -1,7 +1,8 @@
 """Baton's log: as text, or one JSON object per line for log shippers.
 
-At INFO the server says one line per delivery it handled (see `app.processing`); each GitHub
-request is a DEBUG line of its own (`app.github.client`), in place of httpx's line per request.
+At INFO the server says one line per delivery it handled (see `app.pipeline.processing`); each
+GitHub request is a DEBUG line of its own (`app.github.client`), in place of httpx's line per
+request.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.__main__ import main as baton_main
+from app.cli import main as baton_main
 from app.server.store import NewDelivery, SqliteDeliveryStore
 from app.server.worker import Worker
 

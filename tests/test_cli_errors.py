@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.demo.harness import APP_ID, REPO, Stage, app_key_pem, stage
-from app.failures import Exit
+from app.entry.failures import Exit
 from app.sandbox.faults import Fault
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from app.__main__ import _parser
-from app.settings import Settings
-from app.variables import COMMAND_VARIABLES
+from app.cli import _parser
+from app.entry.settings import Settings
+from app.entry.variables import COMMAND_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIABLE = re.compile(r"(GITHUB|BATON)_[A-Z0-9_]+")

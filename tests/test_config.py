@@ -29,17 +29,17 @@ from app.config import (
     ConfigProblem,
     ConfigSource,
     LoadResult,
+    Region,
     check_config_file,
+    config_from_layers,
     configuration_table,
     extends_target,
     load_config,
     parse_document,
     parse_duration,
-    resolve,
 )
 from app.handlers.work import NOTICE_PROBLEMS, config_notice
-from app.incident.calendar import Region
-from app.incident.timeline import GITHUB_BODY_LIMIT
+from app.incident.retrospective import GITHUB_BODY_LIMIT
 
 SPEC_EXAMPLE = """\
 labels: {incident: incident, retrospective: retrospective, stale: stale}
@@ -72,7 +72,7 @@ HOURS = timedelta(hours=1)
 def load(text: str) -> tuple[Config, list[str]]:
     document, problem = parse_document(text, "baton.yml")
     assert problem is None, problem
-    result = resolve([document])
+    result = config_from_layers([document])
     return result.config, [str(item) for item in result.problems]
 
 
@@ -124,7 +124,7 @@ def test_defaults_are_the_values_of_spec_section_7() -> None:
 def test_no_layers_and_empty_layers_give_the_defaults_without_problems(
     layers: list[dict[str, object]],
 ) -> None:
-    result = resolve(layers)
+    result = config_from_layers(layers)
     assert result.config == DEFAULTS
     assert result.problems == ()
 
@@ -534,7 +534,7 @@ def test_an_empty_file_is_an_empty_layer() -> None:
 
 
 def test_resolve_reports_a_layer_that_is_not_a_mapping_and_uses_the_others() -> None:
-    result = resolve([["sev1"], {"default_severity": "sev1"}], ["org.yml", "repo.yml"])
+    result = config_from_layers([["sev1"], {"default_severity": "sev1"}], ["org.yml", "repo.yml"])
     assert result.config.default_severity == "sev1"
     assert [problem.path for problem in result.problems] == ["org.yml"]
     assert result.sources == ("org.yml", "repo.yml")
@@ -570,7 +570,7 @@ async def test_repository_file_is_merged_over_the_organisation_file() -> None:
 async def test_missing_files_are_not_problems() -> None:
     github = FakeRepositories({})
     result = await load_config(github.fetch, "acme", "api")
-    assert result == resolve([])
+    assert result == config_from_layers([])
     assert sorted(github.asked) == [f"acme/.github:{CONFIG_PATH}", f"acme/api:{CONFIG_PATH}"]
 
 
@@ -747,7 +747,7 @@ def test_aliases_within_the_limit_are_read() -> None:
         "base: &base {incident: incident, stale: stale}\nlabels: *base\n", "baton.yml"
     )
     assert problem is None and document is not None
-    assert resolve([document]).config.labels.stale == "stale"
+    assert config_from_layers([document]).config.labels.stale == "stale"
 
 
 async def test_two_files_that_would_grow_while_merging_fall_back_to_the_defaults() -> None:
@@ -828,7 +828,7 @@ def test_a_file_within_the_limits_is_checked_in_linear_time(text: str) -> None:
     started = time.process_time()
     document, problem = parse_document(text, "baton.yml")
     assert problem is None and document is not None
-    resolve([document])
+    config_from_layers([document])
     assert time.process_time() - started < 3  # about 0.3 s; over 7 s when it was quadratic
 
 
@@ -918,7 +918,7 @@ def test_check_config_unreadable_file(tmp_path: Path) -> None:
     assert text.startswith(f"{binary}: cannot read:")
 
 
-# --- resolve never raises ----------------------------------------------------------------------
+# --- config_from_layers never raises --------------------------------------------------------------
 
 scalars = (
     st.none()
@@ -950,7 +950,7 @@ yamlish = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(yamlish, max_size=3))
 def test_resolve_never_raises_and_always_gives_a_valid_config(layers: list[object]) -> None:
-    result = resolve(layers)
+    result = config_from_layers(layers)
     config = result.config
     assert all(isinstance(problem, ConfigProblem) for problem in result.problems)
     assert config.severities and len(set(config.severities)) == len(config.severities)
@@ -1018,7 +1018,7 @@ def test_anchors_and_aliases_never_raise_and_what_is_read_stays_within_the_limit
     assert (document is None) == (problem is not None)
     if document is not None:
         assert values_within_limits(document) <= MAX_VALUES
-        resolve([document, document])
+        config_from_layers([document, document])
 
 
 # --- docs/configuration.md ---------------------------------------------------------------------
@@ -1046,6 +1046,6 @@ def test_every_setting_has_a_default_the_loader_accepts() -> None:
             document.setdefault(section, {})[name] = setting.default  # type: ignore[index]
         else:
             document[section] = setting.default
-    result = resolve([document])
+    result = config_from_layers([document])
     assert result.problems == ()
     assert result.config == DEFAULTS

@@ -11,8 +11,8 @@ import yaml
 from githubkit import GitHub
 from githubkit_schemas.latest.models import AppPermissions
 
+from app.entry.registration import MANIFEST
 from app.handlers.router import handled_events
-from app.setup import MANIFEST
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_PATH = ROOT / "app.yml"

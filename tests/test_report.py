@@ -12,11 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.config import resolve
+from app.config import config_from_layers
+from app.entry.report import incident_figures, nearest_rank, window
 from app.incident.state import OPEN_STATUSES, STATUSES, IncidentState
-from app.report import incident_figures, nearest_rank, window
 
-CONFIG = resolve([]).config  # sev1..sev4; updates every 30m/1h/4h/1d; retros for sev1, sev2
+# sev1..sev4; updates every 30m/1h/4h/1d; retros for sev1, sev2
+CONFIG = config_from_layers([]).config
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import VARIABLES, Settings, SettingsError, load_settings
+from app.entry.settings import VARIABLES, Settings, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

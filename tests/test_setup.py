@@ -22,11 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from app.sandbox import AsgiWebhookSink, StandIn
-from app.sandbox.editions import ENTERPRISE_SERVER
-from app.sandbox.manifests import issue_manifest_code
-from app.settings import load_settings
-from app.setup import (
+from app.entry.registration import (
     MANIFEST,
     NewApp,
     SetupStates,
@@ -35,6 +31,10 @@ from app.setup import (
     save_credentials,
     setup_address,
 )
+from app.entry.settings import load_settings
+from app.sandbox import AsgiWebhookSink, StandIn
+from app.sandbox.editions import ENTERPRISE_SERVER
+from app.sandbox.manifests import issue_manifest_code
 
 PUBLIC_URL = "https://baton.acme.test"
 APP_YML = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
@@ -305,7 +305,7 @@ async def test_deliveries_before_the_restart_fail_so_that_baton_asks_for_them_ag
 ) -> None:
     """Registered, not restarted yet: the App installed now sends `installation.created` here.
     Answering it with an error leaves it listed as failed, and Baton, once started, asks GitHub
-    to deliver it again (app/redelivery.py); a ping is still answered."""
+    to deliver it again (app/jobs/redelivery.py); a ping is still answered."""
     state, manifest = await start(browser)
     await confirm_on_github(browser, standin, state, manifest)
     headers = {"Content-Type": "application/json"}

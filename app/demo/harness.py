@@ -20,11 +20,11 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from app.entry.service import Service, build_service
+from app.entry.settings import Settings
 from app.github.client import WritePacer
 from app.sandbox import AsgiWebhookSink, HttpWebhookSink, StandIn
 from app.sandbox.editions import GITHUB_COM, Edition
-from app.service import Service, build_service
-from app.settings import Settings
 
 APP_ID = 1001
 ORG = "acme"

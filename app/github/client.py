@@ -37,7 +37,6 @@ from githubkit.exception import (
 )
 
 from app.github.memory import IssueMemory
-from app.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -259,30 +258,6 @@ class GitHubApp:
         self._app_pacer = pacer_factory()
         self._bot_login: str | None = None
         self.caches = Caches()
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        observe: ResponseObserver | None = None,
-        pacer_factory: Callable[[], WritePacer] = WritePacer,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> GitHubApp:
-        """The App described by the environment (App id and private key required)."""
-        if not settings.app_id or not settings.private_key:
-            raise SettingsError("missing GITHUB_APP_ID or GITHUB_APP_PRIVATE_KEY")
-        return cls(
-            app_id=settings.app_id,
-            private_key=settings.private_key,
-            api_url=settings.api_url,
-            timeout=settings.http_timeout,
-            transport=transport,
-            observe=observe,
-            pacer_factory=pacer_factory,
-            clock=clock,
-        )
 
     async def aclose(self) -> None:
         """Close the connection pool (at shutdown)."""

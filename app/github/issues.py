@@ -24,7 +24,7 @@ from app.github.fields import NamedLabel, Permission, read_as
 from app.incident.effects import IssueView, NewIssue, Reply, UserFacts
 from app.incident.labels import colour_for, description_for
 from app.incident.limits import fit
-from app.incident.timeline import IncidentComment
+from app.incident.retrospective import IncidentComment
 
 ROLE_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
 ROLE_CACHE_SECONDS = 60.0  # roles change rarely and are asked for on every command

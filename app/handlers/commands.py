@@ -7,14 +7,14 @@ from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
 from app.github import issues as gh
-from app.github.executor import Plan
 from app.handlers.events import Event, Known
 from app.handlers.work import Work
 from app.incident import lifecycle, rules
 from app.incident.commands import Command, parse_comment
 from app.incident.effects import Actor, Decision, IssueView, Reaction, UserFacts
+from app.incident.plan import Plan
+from app.incident.retrospective import IncidentComment, answered_comment_ids
 from app.incident.state import IncidentState, format_time
-from app.incident.timeline import IncidentComment, answered_comment_ids
 
 NEEDS_ASSIGNABLE = frozenset({"ic", "handoff"})  # commands whose user may become the assignee
 AFTER_RESOLUTION = ("resolved", "closed")

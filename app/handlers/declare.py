@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from app.github.executor import Plan
 from app.handlers.events import Event, Known
 from app.handlers.work import Work
 from app.incident import rules
 from app.incident.effects import Actor
 from app.incident.forms import read_incident_form
+from app.incident.plan import Plan
 
 
 def opened_matters(event: Event, known: Known) -> bool:

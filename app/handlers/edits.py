@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from app.github.executor import Plan
 from app.github.memory import IssueMemory
 from app.handlers.events import Event, Known
 from app.handlers.work import Work
 from app.incident import card
 from app.incident.effects import Decision, Reply
+from app.incident.plan import Plan
 from app.incident.state import IncidentState
 from app.incident.words import render
 

@@ -20,10 +20,10 @@ from githubkit.exception import RequestFailed
 
 from app.github import issues as gh
 from app.github.client import is_not_found
-from app.github.executor import Plan
 from app.handlers.events import Event
 from app.handlers.work import Work
 from app.incident.labels import baton_labels
+from app.incident.plan import Plan
 from app.server.store import NewDelivery
 
 log = logging.getLogger(__name__)

@@ -4,12 +4,12 @@ by hand move the card as the matching command would."""
 from __future__ import annotations
 
 from app.config import Config
-from app.github.executor import Plan
 from app.handlers.declare import declare_incident
 from app.handlers.events import Event, Known
 from app.handlers.work import Work
 from app.incident import rules
 from app.incident.labels import severity_from_label, status_from_label
+from app.incident.plan import Plan
 
 
 def labeled_matters(event: Event, known: Known) -> bool:

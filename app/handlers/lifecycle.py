@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from app.github.executor import Plan
 from app.handlers.events import Event, Known
 from app.handlers.work import Work
 from app.incident import lifecycle
+from app.incident.plan import Plan
 
 # The marker a retrospective issue carries (see app/github/issues.py, ISSUE_MARKER).
 RETRO_MARKER = re.compile(r"<!-- baton:issue retro:(?P<repo>[\w.-]+/[\w.-]+)#(?P<number>\d+) -->")

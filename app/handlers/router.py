@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.github.executor import Plan
 from app.handlers import commands, declare, edits, installed, labels, lifecycle, sweep
 from app.handlers.events import Event, Known
 from app.handlers.work import Work
+from app.incident.plan import Plan
 from app.server.store import NewDelivery
 
 Handler = Callable[[Work, Event], Awaitable[Plan | None]]

@@ -10,7 +10,6 @@ from datetime import datetime
 from app.config import Config, LoadResult
 from app.github import issues as gh
 from app.github.client import GitHubSession
-from app.github.executor import Plan, plan_for
 from app.github.memory import newest
 from app.github.projects import sync_board
 from app.handlers.events import Known
@@ -19,8 +18,9 @@ from app.incident.calendar import calendar_for
 from app.incident.clocks import card_view_fields
 from app.incident.effects import Actor, Decision, IssueView, Reply
 from app.incident.labels import is_baton_label
+from app.incident.plan import Plan, plan_for
+from app.incident.retrospective import IncidentComment
 from app.incident.state import IncidentState, issue_state_key
-from app.incident.timeline import IncidentComment
 from app.incident.words import render
 
 NOTICE_PROBLEMS = 20  # a notice lists this many problems and counts the rest

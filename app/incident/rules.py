@@ -33,9 +33,9 @@ from app.incident.effects import (
     UserFacts,
 )
 from app.incident.labels import labels_for, severity_from_label, status_from_label
+from app.incident.retrospective import IncidentComment, retrospective_issue
 from app.incident.state import OPEN_STATUSES, Handoff, IncidentState, Sme, format_time
 from app.incident.text import when as _when
-from app.incident.timeline import IncidentComment, retrospective_issue
 from app.incident.times import duration
 from app.incident.words import render
 
@@ -627,7 +627,7 @@ def change_status(state: IncidentState, status: str, text: str, turn: Turn) -> S
     if status == "mitigated":
         return mitigate(state, text, turn)
     if status == "resolved":
-        return resolve(state, text, turn)
+        return mark_resolved(state, text, turn)
     if state.status == status:
         return _already(state, turn, f"the status already is {status}")
     _need_open(state, f"set the status to {status}")
@@ -653,10 +653,10 @@ def mitigate(state: IncidentState, text: str, turn: Turn) -> Step:
 
 def _resolved(state: IncidentState, command: Command, turn: Turn) -> Step:
     _need_responder(turn)
-    return resolve(state, command.text, turn)
+    return mark_resolved(state, command.text, turn)
 
 
-def resolve(state: IncidentState, text: str, turn: Turn) -> Step:
+def mark_resolved(state: IncidentState, text: str, turn: Turn) -> Step:
     """Mark the incident resolved: post the resolution notice to the community, start the close
     clock, and open the retrospective issue when the configuration says so."""
     if state.status == "resolved":

@@ -28,9 +28,9 @@ from typing import Any, Protocol, TypeVar
 
 import msgspec
 
-from app.settings import database_path
-
 _T = TypeVar("_T")
+
+SQLITE_PREFIX = "sqlite:///"
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +180,19 @@ class DeliveryStore(Protocol):
 
 
 _COUNTED = (DeliveryStatus.PENDING, DeliveryStatus.RUNNING, DeliveryStatus.FAILED)
+
+
+def database_path(url: str) -> str:
+    """The SQLite file named by `BATON_DATABASE_URL` (`sqlite:///relative.db`,
+    `sqlite:////absolute/path.db`, `sqlite:///:memory:`)."""
+    if url.startswith(SQLITE_PREFIX) and len(url) > len(SQLITE_PREFIX):
+        return url.removeprefix(SQLITE_PREFIX)
+    # Never echo the whole URL: a database URL may carry a password.
+    scheme = url.split(":", 1)[0] if ":" in url else "(none)"
+    raise ValueError(
+        f"BATON_DATABASE_URL: Baton supports only SQLite for now, not {scheme!r}: "
+        f"expected {SQLITE_PREFIX}path/to/baton.db"
+    )
 
 
 def open_store(url: str) -> DeliveryStore:

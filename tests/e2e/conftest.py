@@ -9,6 +9,7 @@ import pytest
 
 from app.demo.harness import REPO, Stage, stage
 from app.demo.harness import MovableClock as FakeClock
+from app.entry.credentials import state_key
 from app.incident.state import issue_state_key
 
 
@@ -33,4 +34,4 @@ async def timed_world(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Stage]:
 
 def card_key(world: Stage, number: int) -> bytes:
     """The MAC key of one incident's card on the stage's repository."""
-    return issue_state_key(world.settings.state_key(), REPO, number)
+    return issue_state_key(state_key(world.settings), REPO, number)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from app.action import create_labels, run_action
 from app.demo.harness import REPO, Stage
+from app.entry.actions_mode import create_labels, run_action
+from app.entry.settings import Settings, SettingsError, load_settings
 from app.incident.card import read_card
 from app.incident.state import derive_state_key, issue_state_key
-from app.settings import Settings, SettingsError, load_settings
 from tests.e2e.test_installation import form_labels
 
 STATE_KEY = "action-mode-state-key"

@@ -19,6 +19,7 @@ import pytest
 
 from app.config import CONFIG_PATH, MAX_VALUES
 from app.demo.harness import ORG, REPO, Stage, stage
+from app.entry.credentials import state_key
 from app.incident.card import read_card
 from app.incident.state import issue_state_key
 from tests.e2e.test_declare import REPORT
@@ -127,7 +128,7 @@ async def test_files_that_grow_while_merging_neither_break_nor_delay_another_org
     assert len(probe.seconds) >= 3 and set(probe.statuses) <= {200, 202}
     assert max(probe.seconds) < 1.0, f"acknowledgements took up to {max(probe.seconds):.2f} s"
     for repo, number in ((REPO, hostile), (OTHER_REPO, other)):
-        key = issue_state_key(world.settings.state_key(), repo, number)
+        key = issue_state_key(state_key(world.settings), repo, number)
         reading = read_card(world.standin.issue(repo, number)["body"], key)
         assert reading.state is not None and reading.state.severity == "sev3"
     assert f"more than {MAX_VALUES:,} values" in notice_on(world, REPO, hostile)

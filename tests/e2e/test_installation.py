@@ -9,11 +9,11 @@ from pathlib import Path
 import yaml
 
 from app.demo.harness import Stage
+from app.entry.registration import create_setup_app
 from app.incident.card import CARD_START
 from app.incident.labels import LABEL_COLOURS
 from app.sandbox import AsgiWebhookSink, Fault
 from app.server.store import DeliveryStatus
-from app.setup import create_setup_app
 from tests.e2e.conftest import FakeClock
 from tests.e2e.test_declare import REPORT, baton_requests, route_list
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.__main__ import main
+from app.cli import main
 from app.config import CONFIG_PATH, ORG_CONFIG_REPO
-from app.config_check import check_repository_config
 from app.demo.harness import ORG, REPO, Stage
+from app.entry.config_check import check_repository_config
+from app.entry.settings import Settings
 from app.incident.card import CARD_START
 from app.sandbox.faults import Fault
-from app.settings import Settings
 from tests.e2e.test_declare import open_incident
 
 ORG_REPO = f"{ORG}/{ORG_CONFIG_REPO}"

@@ -4,8 +4,9 @@ low, and a card before its replies before the reactions."""
 from __future__ import annotations
 
 from app.demo.harness import REPO, Stage, stage
+from app.entry.credentials import state_key
+from app.jobs.server_sweep import ServerSweep
 from app.server.store import DeliveryStatus
-from app.sweep import ServerSweep
 from tests.e2e.conftest import FakeClock
 from tests.e2e.test_declare import open_incident
 from tests.reliability.helpers import declare
@@ -39,7 +40,7 @@ def server_sweep(world: Stage, clock: FakeClock) -> ServerSweep:
         github=service.github,
         store=service.store,
         notify=service.worker.notify,
-        key=world.settings.state_key(),
+        key=state_key(world.settings),
         clock=clock,
     )
 

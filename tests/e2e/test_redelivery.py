@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.demo.harness import REPO, Stage
-from app.redelivery import Redelivery
+from app.jobs.redelivery import Redelivery
 from app.sandbox import WebhookSink
 from tests.e2e.conftest import FakeClock
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from app.__main__ import main
+from app.cli import main
 from app.demo.harness import REPO, Stage, stage
-from app.report import repository_report
+from app.entry.report import repository_report
 from tests.e2e.conftest import FakeClock
 from tests.e2e.test_commands import say, state_of
 from tests.e2e.test_declare import open_incident

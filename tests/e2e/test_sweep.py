@@ -10,23 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from app.__main__ import main
+from app.cli import main
 from app.demo.harness import APP_ID, REPO, Stage, stage
+from app.entry.credentials import github_app, state_key
+from app.entry.settings import Settings
+from app.entry.sweep_once import sweep_once
 from app.github.client import GitHubApp
 from app.github.config_source import ConfigCache
+from app.github.listing import ListingCache
 from app.incident.card import CardView, place_card, read_card, render_card
 from app.incident.state import IncidentState, issue_state_key
+from app.jobs.server_sweep import ServerSweep
+from app.jobs.sweep import sweep_installations
+from app.jobs.sweep_report import OperationsBudget, SweepReport
 from app.sandbox.standin import TOKEN_ROUTE
 from app.sandbox.world import Issue
-from app.settings import Settings
-from app.sweep import (
-    ListingCache,
-    OperationsBudget,
-    ServerSweep,
-    SweepReport,
-    sweep_installations,
-    sweep_once,
-)
 from tests.e2e.conftest import FakeClock, card_key
 
 LIST_ROUTE = "/repos/{owner}/{repo}/issues"
@@ -74,7 +72,7 @@ def declared(at: datetime, **fields: object) -> IncidentState:
 def fresh_app(world: Stage) -> GitHubApp:
     """A new App client per sweep, as each `baton sweep` run has: its token cache follows the
     wall clock, which the fake clock leaves behind."""
-    return GitHubApp.from_settings(world.settings, transport=world.standin.transport())
+    return github_app(world.settings, transport=world.standin.transport())
 
 
 async def sweep(
@@ -88,7 +86,7 @@ async def sweep(
     return await sweep_installations(
         fresh_app(world),
         configs=ConfigCache(),
-        key=world.settings.state_key(),
+        key=state_key(world.settings),
         now=now,
         dry_run=dry_run,
         budget=OperationsBudget(budget),
@@ -152,7 +150,7 @@ async def test_the_server_sweep_reminds_once_also_across_a_restart(
             github=service.github,
             store=service.store,
             notify=service.worker.notify,
-            key=world.settings.state_key(),
+            key=state_key(world.settings),
             clock=clock,
         ).run_once()
         await world.settle()
@@ -294,7 +292,7 @@ async def test_the_server_sweep_names_a_wrong_key_once(
     world.standin.put_file(REPO, ".github/baton.yml", WRONG_KEYS)
     plant_incident(world, declared(clock(), nudges=("escalate",)))
 
-    with caplog.at_level(logging.WARNING, logger="app.sweep"):
+    with caplog.at_level(logging.WARNING, logger="app.jobs.server_sweep"):
         first = await world.service.sweep.run_once()
         clock.advance(minutes=5)
         again = await world.service.sweep.run_once()
@@ -468,7 +466,7 @@ async def test_a_sweep_with_a_workflow_token(world: Stage) -> None:
     number = plant_incident(world, declared(world.clock(), ic=None))
     repo = world.standin.world.repo(REPO)
     assert repo is not None
-    key = issue_state_key(settings.state_key(), REPO, number)
+    key = issue_state_key(state_key(settings), REPO, number)
     card = render_card(declared(world.clock(), ic=None), CardView(title="Checkout"), key)
     repo.issues[number].body = place_card(REPORT, card)
 

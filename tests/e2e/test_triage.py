@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from app.demo.harness import REPO, Stage
+from app.entry.credentials import state_key
 from app.github.config_source import ConfigCache
 from app.handlers.events import Event, Known
 from app.handlers.router import route_for
@@ -100,7 +101,7 @@ async def test_what_is_not_stored_its_handler_would_drop_without_a_request(world
             repo=REPO,
             loaded=loaded,
             now=world.clock(),
-            key=world.settings.state_key(),
+            key=state_key(world.settings),
             bot_login=BOT,
         )
         world.standin.reset_requests()
@@ -132,7 +133,7 @@ async def test_the_projection_holds_every_field_the_checks_read(
         int(world.standin.deliveries[0].payload["installation"]["id"])
     ) as session:
         loaded = await ConfigCache().get(session, REPO)
-    known = Known(config=loaded.config if config_known else None, key=world.settings.state_key())
+    known = Known(config=loaded.config if config_known else None, key=state_key(world.settings))
     checked = 0
     for event_name, body in every_payload(world):
         whole: dict[str, Any] = json.loads(body)

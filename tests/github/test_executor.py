@@ -11,8 +11,9 @@ import pytest
 from githubkit.exception import RequestFailed
 
 from app.demo.harness import REPO, Stage, stage
-from app.github.executor import Plan, execute, merge_plans
+from app.github.executor import execute
 from app.incident.effects import Reaction, Reply
+from app.incident.plan import Plan, merge_plans
 from app.incident.state import IncidentState
 from app.sandbox import Fault
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.config import Config, resolve
+from app.config import Config, config_from_layers
 from app.demo.harness import APP_ID, ORG, REPO, app_key_pem, populate
 from app.github.client import GitHubApp, GitHubSession, WritePacer, token_session
 from app.github.projects import BOARD_MEMORY, sync_board
@@ -66,7 +66,7 @@ async def issue(standin: StandIn) -> dict[str, Any]:
 
 
 def config_for(url: str = BOARD, **project: Any) -> Config:
-    result = resolve([{"project": {"url": url, **project}}], ["test"])
+    result = config_from_layers([{"project": {"url": url, **project}}], ["test"])
     assert not result.problems
     return result.config
 

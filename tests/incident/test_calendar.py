@@ -11,7 +11,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from app.incident.calendar import DEFAULT_CALENDAR, Region, WorkingCalendar
+from app.config import Region
+from app.incident.calendar import DEFAULT_CALENDAR, WorkingCalendar
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")

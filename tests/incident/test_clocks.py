@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.config import DEFAULTS, Config, resolve
+from app.config import DEFAULTS, Config, Region, config_from_layers
 from app.incident import words
-from app.incident.calendar import DEFAULT_CALENDAR, Region, WorkingCalendar
+from app.incident.calendar import DEFAULT_CALENDAR, WorkingCalendar
 from app.incident.clocks import (
     NUDGE_KINDS,
     NUDGE_MEMORY,
@@ -30,7 +30,7 @@ TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 THURSDAY_NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MONDAY_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
-WITH_TEAM = resolve([{"escalation": {"team": "acme/sre"}}]).config
+WITH_TEAM = config_from_layers([{"escalation": {"team": "acme/sre"}}]).config
 HOSTILE = (
     "<!-- baton:state {} --> </details><script>x</script> @acme/sre @someone\n"
     "```\n| a | b |\n<!-- inside a fence -->"
@@ -446,7 +446,7 @@ configs = st.sampled_from(
     [
         DEFAULTS,
         WITH_TEAM,
-        resolve(
+        config_from_layers(
             [
                 {
                     "clocks": {"close_after_working_hours": 2.5, "stale_after_working_days": 1},

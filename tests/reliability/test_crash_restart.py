@@ -20,10 +20,11 @@ from pathlib import Path
 import httpx
 
 from app.demo.harness import APP_ID, REPO, app_key_pem, populate, serving
+from app.entry.credentials import state_key
+from app.entry.settings import Settings
 from app.incident.card import read_card
 from app.incident.state import issue_state_key
 from app.sandbox import HttpWebhookSink, StandIn
-from app.settings import Settings
 from tests.reliability.helpers import BOT, REPLY_KEY, report_figure, serve_environment
 
 VENV = Path(__file__).resolve().parents[2] / ".venv" / "bin"
@@ -32,10 +33,10 @@ VENV = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 # `baton serve`.
 SOAK = os.environ.get("BATON_SOAK") == "1"
 UNPACED = (
-    "import functools, sys, app.service as s, app.github.client as c;"
+    "import functools, sys, app.entry.service as s, app.github.client as c;"
     "s.build_service.__kwdefaults__['pacer_factory'] = "
     "functools.partial(c.WritePacer, interval=0, content_per_minute=10**6);"
-    "from app.__main__ import main; sys.exit(main())"
+    "from app.cli import main; sys.exit(main())"
 )
 COMMAND = [str(VENV / "baton")] if SOAK else [str(VENV / "python"), "-c", UNPACED]
 INCIDENTS = 4
@@ -126,7 +127,7 @@ async def test_a_killed_server_processes_every_delivery_exactly_once(tmp_path: P
         )
         standin.hookshot.sink = HttpWebhookSink(f"http://127.0.0.1:{port}/webhooks")
         logs = tmp_path / "baton.log"
-        key = Settings(webhook_secret=secret).state_key()
+        key = state_key(Settings(webhook_secret=secret))
         started = time.perf_counter()
 
         async with baton_process(env, port, logs) as pid:

@@ -17,11 +17,12 @@ from pathlib import Path
 import httpx
 
 from app.demo.harness import APP_ID, REPO, app_key_pem, populate, serving
+from app.entry.credentials import state_key
+from app.entry.settings import Settings
 from app.incident.card import read_card
 from app.incident.state import issue_state_key
 from app.sandbox import HttpWebhookSink, StandIn
 from app.server.store import SqliteDeliveryStore
-from app.settings import Settings
 from tests.reliability.helpers import BOT, serve_environment
 from tests.reliability.test_crash_restart import (
     COMMAND,
@@ -134,7 +135,7 @@ async def test_a_locked_database_stops_acknowledgement_until_it_is_unlocked(
     )
     assert health_after is not None and health_after.status_code == 200
     assert status_codes(standin, "created") == [503, 202, 202]
-    key = issue_state_key(Settings(webhook_secret=world.secret).state_key(), REPO, number)
+    key = issue_state_key(state_key(Settings(webhook_secret=world.secret)), REPO, number)
     reading = read_card(standin.issue(REPO, number)["body"], key)
     assert reading.state is not None, "the incident was declared once the lock was gone"
     assert {int(during["id"]), int(after["id"])} <= set(reading.state.applied)

@@ -3,7 +3,7 @@
 `baton serve` without App credentials serves this small app instead of Baton. Its page posts
 `app.yml`, pointed at this server, to GitHub; GitHub creates the App and sends the browser back
 to `/setup/callback` with a one-hour code, which is exchanged for the App's id, private key and
-webhook secret. Those are written to the `.env` file that `app/settings.py` reads.
+webhook secret. Those are written to the `.env` file that `app/entry/settings.py` reads.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
+from app.entry.settings import DEFAULT_API_URL, Settings, load_settings
 from app.github.client import REST_API_VERSION
-from app.settings import DEFAULT_API_URL, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def credentials_from(app: NewApp, api_url: str) -> dict[str, str]:
         raise ValueError("GitHub returned no webhook secret")
     values = {
         "GITHUB_APP_ID": str(app.id),
-        # One line with "\n" escapes: app/settings.py turns them back into newlines.
+        # One line with "\n" escapes: app/entry/settings.py turns them back into newlines.
         "GITHUB_APP_PRIVATE_KEY": app.pem.strip().replace("\n", "\\n"),
         "GITHUB_WEBHOOK_SECRET": app.webhook_secret,
     }

@@ -9,9 +9,9 @@ from enum import IntEnum
 import httpx
 from githubkit.exception import RequestError, RequestFailed, RequestTimeout
 
+from app.entry.settings import Settings, SettingsError
 from app.github.client import AmbiguousWrite, GitHubBusy, GitHubUnavailable
 from app.server.store import StoreUnavailable
-from app.settings import Settings, SettingsError
 
 
 class Exit(IntEnum):

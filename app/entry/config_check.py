@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 
 from app.config import check_loaded
+from app.entry.credentials import repository_session
+from app.entry.settings import Settings
 from app.github.config_source import read_config
-from app.report import repository_session
-from app.settings import Settings
 
 
 async def check_repository_config(

@@ -18,13 +18,12 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.config import parse_duration
-from app.incident.state import derive_state_key
+from app.server.store import database_path
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
 KEY_VARIABLE = "GITHUB_APP_PRIVATE_KEY"
 KEY_PATH_VARIABLE = "GITHUB_APP_PRIVATE_KEY_PATH"
-SQLITE_PREFIX = "sqlite:///"
 REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
 REPOSITORY_FORM = "OWNER/NAME, such as acme/payments"
 WEB_ADDRESS = r"^https?://\S+$"
@@ -163,7 +162,10 @@ class Settings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _supported_store(cls, url: str) -> str:
-        database_path(url)
+        try:
+            database_path(url)
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
         return url
 
     @model_validator(mode="before")
@@ -195,12 +197,13 @@ class Settings(BaseModel):
     def has_app_credentials(self) -> bool:
         return bool(self.app_id and self.private_key and self.webhook_secret)
 
-    def state_key(self) -> bytes:
-        """The key for the card's MAC: BATON_STATE_KEY, else derived from the webhook secret."""
+    def state_secret(self) -> str:
+        """The secret the card's key is derived from (app/entry/credentials.py): BATON_STATE_KEY,
+        else the webhook secret."""
         secret = self.state_key_secret or self.webhook_secret
         if not secret:
             raise SettingsError("set BATON_STATE_KEY (or GITHUB_WEBHOOK_SECRET) to sign the card")
-        return derive_state_key(secret)
+        return secret
 
     def require_app(self) -> str:
         """Check that the App's credentials are all set; returns the webhook secret."""
@@ -260,19 +263,6 @@ def _one_line(error: ValidationError, given: Mapping[str, str]) -> SettingsError
     extra = field.json_schema_extra
     form = extra.get("form") if isinstance(extra, dict) else None
     return SettingsError(f"{name}={given.get(name, '')!r}: expected {form}")
-
-
-def database_path(url: str) -> str:
-    """The SQLite file named by `BATON_DATABASE_URL` (`sqlite:///relative.db`,
-    `sqlite:////absolute/path.db`, `sqlite:///:memory:`)."""
-    if url.startswith(SQLITE_PREFIX) and len(url) > len(SQLITE_PREFIX):
-        return url.removeprefix(SQLITE_PREFIX)
-    # Never echo the whole URL: a database URL may carry a password.
-    scheme = url.split(":", 1)[0] if ":" in url else "(none)"
-    raise SettingsError(
-        f"BATON_DATABASE_URL: Baton supports only SQLite for now, not {scheme!r}: "
-        f"expected {SQLITE_PREFIX}path/to/baton.db"
-    )
 
 
 def _read_key(path: str) -> str:

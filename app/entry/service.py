@@ -13,19 +13,21 @@ from functools import partial
 import httpx
 from starlette.applications import Starlette
 
+from app.entry.credentials import github_app, state_key
+from app.entry.settings import Settings
 from app.github.client import GitHubApp, WritePacer
 from app.github.config_source import ConfigCache
 from app.handlers.edits import undid_an_edit
 from app.handlers.router import joins_run
 from app.handlers.triage import Triage
-from app.processing import DeliveryProcessor
-from app.redelivery import INTERVAL, Redelivery
+from app.jobs.periodic import Periodic
+from app.jobs.redelivery import INTERVAL, Redelivery
+from app.jobs.server_sweep import ServerSweep
+from app.pipeline.processing import DeliveryProcessor
 from app.server.metrics import Metrics
 from app.server.store import DeliveryStore, open_store
 from app.server.web import create_web_app
 from app.server.worker import Worker, utc_now
-from app.settings import Settings
-from app.sweep import Periodic, ServerSweep
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +55,10 @@ def build_service(
     store: DeliveryStore | None = None,
 ) -> Service:
     webhook_secret = settings.require_app()
+    key = state_key(settings)
     store = store or open_store(settings.database_url)
     metrics = Metrics()
-    github = GitHubApp.from_settings(
+    github = github_app(
         settings,
         transport=transport,
         observe=metrics.observe_github_response,
@@ -64,14 +67,14 @@ def build_service(
     )
     configs = ConfigCache()
     processor = DeliveryProcessor(
-        github=github, store=store, state_key=settings.state_key(), clock=clock, configs=configs
+        github=github, store=store, state_key=key, clock=clock, configs=configs
     )
     worker = Worker(store, processor, clock=clock, metrics=metrics, joins=joins_run)
     sweep = ServerSweep(
         github=github,
         store=store,
         notify=worker.notify,
-        key=settings.state_key(),
+        key=key,
         clock=clock,
         configs=configs,
     )
@@ -111,7 +114,7 @@ def build_service(
         worker=worker,
         metrics=metrics,
         triage=Triage(
-            state_key=settings.state_key(),
+            state_key=key,
             cached_config=configs.peek,
             known_bot_login=github.known_bot_login,
             undid_an_edit=partial(undid_an_edit, memory=github.caches.issues),

@@ -1,4 +1,4 @@
-"""The environment variables each `baton` command reads (all declared in `app/settings.py`,
+"""The environment variables each `baton` command reads (all declared in `app/entry/settings.py`,
 read from the environment or a `.env` file in the working directory). Each command's `--help`
 lists its own, docs/setup.md has the same table, and a test holds both to the declarations."""
 

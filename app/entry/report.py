@@ -10,29 +10,25 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from githubkit.utils import UNSET
 
 from app.config import Config, parse_duration
-from app.github import issues as gh
-from app.github.client import GitHubApp, GitHubSession, query_time, token_session
+from app.entry.credentials import repository_session, state_key
+from app.entry.settings import Settings
 from app.github.config_source import ConfigCache
+from app.github.listing import incident_issues
 from app.incident.card import read_card
 from app.incident.clocks import first_update_due
-from app.incident.effects import IssueView
+from app.incident.retrospective import figures
 from app.incident.state import OPEN_STATUSES, IncidentState, format_time, issue_state_key
-from app.incident.timeline import figures
-from app.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
-PER_PAGE = 100
 UPDATE_NUDGE = "update@"  # the key of an update reminder the sweep posted (see clocks.py)
 
 
@@ -268,11 +264,16 @@ async def repository_report(
 ) -> Report:
     """The figures of one repository: with the App's credentials through its installation on
     the repository, else with `token`."""
-    key = settings.state_key()
+    key = state_key(settings)
     async with repository_session(settings, repo, token, transport) as session:
         loaded = await ConfigCache().get(session, repo)
         listed = await incident_issues(
-            session, repo, loaded.config.labels.incident, None if since is None else now - since
+            session,
+            repo,
+            loaded.config.labels.incident,
+            state="all",
+            # an incident declared since then was updated since then too: its card was written
+            updated_since=None if since is None else now - since,
         )
     states: list[IncidentState] = []
     unverified = without_card = 0
@@ -293,63 +294,3 @@ async def repository_report(
         without_card=without_card,
         config_problems=tuple(map(str, loaded.problems)),
     )
-
-
-async def incident_issues(
-    session: GitHubSession, repo: str, label: str, updated_since: datetime | None
-) -> list[IssueView]:
-    """Every issue with the incident label, open or closed, updated since `updated_since`
-    (an incident declared since then was updated since then too: its card was written)."""
-    owner, name = gh.split_repo(repo)
-    since = UNSET if updated_since is None else query_time(updated_since)
-    found: list[IssueView] = []
-    page = 1
-    while True:
-        response = await session.read(
-            lambda p=page: session.rest.issues.async_list_for_repo(  # type: ignore[misc]
-                owner, name, labels=label, state="all", since=since, per_page=PER_PAGE, page=p
-            )
-        )
-        found += _issues_of(repo, response.parsed_data)
-        if 'rel="next"' not in response.headers.get("link", ""):
-            return found
-        page += 1
-
-
-def _issues_of(repo: str, listed: Any) -> list[IssueView]:
-    return [
-        gh.issue_view(repo, issue)
-        for issue in listed
-        if getattr(issue, "pull_request", None) in (None, UNSET)  # pull requests are listed too
-    ]
-
-
-@asynccontextmanager
-async def repository_session(
-    settings: Settings, repo: str, token: str | None, transport: httpx.AsyncBaseTransport | None
-) -> AsyncIterator[GitHubSession]:
-    """A session for one repository: the App's installation on it, else `token`."""
-    if settings.app_id and settings.private_key:
-        async with GitHubApp.from_settings(settings, transport=transport) as github:
-            installation_id = await _installation_on(github, repo)
-            async with github.installation(installation_id) as session:
-                yield session
-        return
-    if not token:
-        raise SettingsError("set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY, or GITHUB_TOKEN")
-    async with token_session(
-        token, settings.api_url, timeout=settings.http_timeout, transport=transport
-    ) as session:
-        yield session
-
-
-async def _installation_on(github: GitHubApp, repo: str) -> int:
-    """The App's installation on `repo` (`GET /repos/{o}/{r}/installation`, with the App's JWT)."""
-    owner, name = gh.split_repo(repo)
-    async with github.as_app() as app:
-        response = await app.read_if_found(
-            lambda: app.rest.apps.async_get_repo_installation(owner, name)
-        )
-    if response is None:
-        raise SettingsError(f"the App is not installed on {repo}")
-    return response.parsed_data.id

@@ -14,9 +14,7 @@ from hypothesis import strategies as st
 
 from app.config import DEFAULTS
 from app.incident.effects import IssueView
-from app.incident.state import IncidentState, Sme
-from app.incident.text import ZERO_WIDTH_JOINER
-from app.incident.timeline import (
+from app.incident.retrospective import (
     GITHUB_BODY_LIMIT,
     REFUSAL_WORDS,
     IncidentComment,
@@ -26,6 +24,8 @@ from app.incident.timeline import (
     participants,
     retrospective_issue,
 )
+from app.incident.state import IncidentState, Sme
+from app.incident.text import ZERO_WIDTH_JOINER
 from app.incident.words import render
 
 GOLDEN = Path(__file__).parent / "golden" / "retrospective.md"
@@ -121,7 +121,8 @@ def test_the_scripted_incident_matches_the_golden_file() -> None:
         GOLDEN.write_text(body, encoding="utf-8")
     assert body == GOLDEN.read_text(encoding="utf-8"), (
         "The retrospective changed. If that is intended, regenerate the golden file with "
-        "`BATON_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest tests/incident/test_timeline.py` "
+        "`BATON_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest "
+        "tests/incident/test_retrospective.py` "
         "and review the diff of tests/incident/golden/retrospective.md."
     )
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from app.entry.settings import Settings, database_path
 from app.server.store import Delivery, DeliveryStatus, SqliteDeliveryStore
-from app.settings import Settings, database_path
 
 _UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.RUNNING, DeliveryStatus.FAILED)
 _ERROR_WIDTH = 80

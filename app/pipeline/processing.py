@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 from app.github import issues as gh
 from app.github.client import GitHubApp, GitHubBusy, GitHubSession, counting_requests
 from app.github.config_source import ConfigCache
-from app.github.executor import Plan, execute, merge_plans
+from app.github.executor import execute
 from app.handlers.commands import has_commands, missed_before
 from app.handlers.events import Event
 from app.handlers.router import route_for, spread_for
 from app.handlers.work import Work
 from app.incident.effects import IssueView
+from app.incident.plan import Plan, merge_plans
 from app.logs import one_line
 from app.server.store import Delivery, DeliveryStore
 from app.server.worker import Reschedule

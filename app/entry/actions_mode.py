@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
+from app.entry.credentials import session_with_token
+from app.entry.settings import Settings, SettingsError
 from app.github import issues as gh
-from app.github.client import ACTIONS_BOT, GitHubSession, token_session
+from app.github.client import ACTIONS_BOT
 from app.github.config_source import ConfigCache
 from app.github.executor import execute
 from app.handlers.events import Event
@@ -21,7 +22,6 @@ from app.handlers.router import route_for
 from app.handlers.work import Work
 from app.incident.labels import baton_labels
 from app.incident.state import derive_state_key
-from app.settings import Settings, SettingsError
 
 
 def read_event(settings: Settings) -> Event:
@@ -56,7 +56,7 @@ async def run_action(
     token, secret = settings.github_token, settings.state_key_secret
     if not token or not secret:
         raise SettingsError("baton action needs GITHUB_TOKEN and BATON_STATE_KEY")
-    async with _session(settings, token, transport) as session:
+    async with session_with_token(settings, token, transport) as session:
         work = Work(
             session=session,
             repo=event.repo,
@@ -85,17 +85,9 @@ async def create_labels(
     token = settings.github_token
     if not repo or not token:
         raise SettingsError("baton labels needs GITHUB_TOKEN, and GITHUB_REPOSITORY or --repo")
-    async with _session(settings, token, transport) as session:
+    async with session_with_token(settings, token, transport) as session:
         config = (await ConfigCache().get(session, repo)).config
         created = await gh.ensure_labels(session, repo, baton_labels(config), config)
     if not created:
         return f"every label of Baton's exists in {repo}"
     return f"created {len(created)} labels in {repo}: {', '.join(created)}"
-
-
-def _session(
-    settings: Settings, token: str, transport: httpx.AsyncBaseTransport | None
-) -> AbstractAsyncContextManager[GitHubSession]:
-    return token_session(
-        token, settings.api_url, timeout=settings.http_timeout, transport=transport
-    )
