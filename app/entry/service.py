@@ -1,4 +1,5 @@
-"""`baton serve`: the webhook server wired to the store, the worker and GitHub."""
+"""`baton serve`: the composition root, wiring the webhook server to the store, the worker, the
+background jobs, the handlers and GitHub."""
 
 from __future__ import annotations
 

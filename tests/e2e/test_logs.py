@@ -20,7 +20,7 @@ from tests.test_startup import serve
 
 Configure = Callable[[str, str], io.StringIO]
 TEXT_LINE = re.compile(
-    r"app\.processing: (?P<event>[\w.]+) (?P<where>\S+): (?P<decision>.+); "
+    r"app\.pipeline\.processing: (?P<event>[\w.]+) (?P<where>\S+): (?P<decision>.+); "
     r"(?P<requests>\d+) requests?; (?P<ms>\d+) ms$"
 )
 
