@@ -30,10 +30,10 @@ from app.config.extends import (
 from app.config.keys import SETTINGS, Setting, configuration_table
 from app.config.layers import DEFAULTS, ORG_CONFIG_REPO, load_config, resolve
 from app.config.problems import ConfigProblem, LoadResult
+from app.config.validate import MAX_REGIONS
 from app.config.values import (
     DAY_NAMES,
     LABEL_MAX_LENGTH,
-    MAX_REGIONS,
     MAX_SEVERITIES,
     PERMISSIONS,
     RETROSPECTIVE_OPENINGS,

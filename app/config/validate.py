@@ -3,7 +3,7 @@ and keeps its default, while the valid keys still apply."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from types import MappingProxyType
@@ -12,26 +12,27 @@ from typing import Final, TypeVar
 from app.config.keys import DEFAULT_OF, DEFAULT_SEVERITIES, default_names, default_table, known_keys
 from app.config.problems import ConfigProblem, did_you_mean, shorten, show
 from app.config.values import (
-    MAX_REGIONS,
-    PERMISSIONS,
-    RETROSPECTIVE_OPENINGS,
-    _country,
-    _dates,
-    _days,
-    _duration,
-    _minute_of_day,
-    _name,
-    _one_of,
-    _one_or_more_of,
-    _optional_name,
-    _optional_team,
-    _positive_number,
-    _positive_whole_number,
-    _project_url,
-    _severities,
-    _subdivision,
-    _teams,
-    _timezone,
+    COUNTRY,
+    DATES,
+    DAYS,
+    DURATION,
+    END,
+    NAME,
+    OPTIONAL_NAME,
+    OPTIONAL_TEAM,
+    PERMISSION,
+    PROJECT_URL,
+    RETROSPECTIVE_OPENING,
+    SEVERITIES,
+    SEVERITY,
+    SOME_SEVERITIES,
+    START,
+    SUBDIVISION,
+    TEAMS,
+    TIME_ZONE,
+    WORKING_DAYS,
+    WORKING_HOURS,
+    Value,
 )
 from app.incident.calendar import Region
 from app.incident.config import (
@@ -46,6 +47,7 @@ from app.incident.config import (
 from app.incident.state import STATUSES
 
 T = TypeVar("T")
+MAX_REGIONS: Final = 20
 
 
 _UNSET: Final = object()
@@ -60,15 +62,18 @@ class _Section:
     values: Mapping[object, object]
     problems: list[ConfigProblem]
 
-    def read(self, name: str, parse: Callable[[object], T], default: object = _UNSET) -> T:
-        """The key's value; on a problem (recorded), the key's default."""
+    def read(self, name: str, value: Value[T], default: object = _UNSET, **context: object) -> T:
+        """The key's value; on a problem (recorded), the key's default. `context` is what the
+        value's check depends on (the severities configured …)."""
         raw = self.values.get(name)
         if raw is not None:
             try:
-                return parse(raw)
+                return value.parse(raw, **context)
             except ValueError as error:
                 self.problems.append(ConfigProblem(_join(self.path, name), str(error)))
-        return parse(DEFAULT_OF[_join(self.defaults, name)] if default is _UNSET else default)
+        if default is _UNSET:
+            default = DEFAULT_OF[_join(self.defaults, name)]
+        return value.parse(default, **context)
 
     def section(self, name: str) -> _Section:
         path, defaults = _join(self.path, name), _join(self.defaults, name)
@@ -111,16 +116,16 @@ def _same_rank(default_name: str, severities: tuple[str, ...]) -> str:
 
 def read_config(document: Mapping[object, object], problems: list[ConfigProblem]) -> Config:
     top = _section(document, "", "", problems)
-    severities = top.read("severities", _severities)
+    severities = top.read("severities", SEVERITIES)
     default_severity = _same_rank(str(DEFAULT_OF["default_severity"]), severities)
     return Config(
         labels=_read_labels(top.section("labels")),
         severities=severities,
         default_severity=top.read(
-            "default_severity", _one_of(severities, "a severity"), default_severity
+            "default_severity", SEVERITY, default_severity, choices=severities
         ),
         responders=_read_responders(top.section("responders")),
-        escalation=Escalation(team=top.section("escalation").read("team", _optional_team)),
+        escalation=Escalation(team=top.section("escalation").read("team", OPTIONAL_TEAM)),
         clocks=_read_clocks(top.section("clocks"), severities),
         retrospective=_read_retrospective(top.section("retrospective"), severities),
         working_hours=_read_working_hours(top.values.get("working_hours"), problems),
@@ -130,28 +135,28 @@ def read_config(document: Mapping[object, object], problems: list[ConfigProblem]
 
 def _read_labels(labels: _Section) -> Labels:
     return Labels(
-        incident=labels.read("incident", _name),
-        retrospective=labels.read("retrospective", _name),
-        stale=labels.read("stale", _name),
-        action=labels.read("action", _name),
+        incident=labels.read("incident", NAME),
+        retrospective=labels.read("retrospective", NAME),
+        stale=labels.read("stale", NAME),
+        action=labels.read("action", NAME),
     )
 
 
 def _read_responders(responders: _Section) -> Responders:
     return Responders(
-        permission=responders.read("permission", _one_of(PERMISSIONS, "a permission")),
-        teams=responders.read("teams", _teams),
+        permission=responders.read("permission", PERMISSION),
+        teams=responders.read("teams", TEAMS),
     )
 
 
 def _read_clocks(clocks: _Section, severities: tuple[str, ...]) -> Clocks:
     return Clocks(
-        acknowledge_within=clocks.read("acknowledge_within", _duration),
-        escalate_after=clocks.read("escalate_after", _duration),
+        acknowledge_within=clocks.read("acknowledge_within", DURATION),
+        escalate_after=clocks.read("escalate_after", DURATION),
         update_every=_read_update_every(clocks, severities),
-        handoff_reminder=clocks.read("handoff_reminder", _duration),
-        close_after_working_hours=clocks.read("close_after_working_hours", _positive_number),
-        stale_after_working_days=clocks.read("stale_after_working_days", _positive_whole_number),
+        handoff_reminder=clocks.read("handoff_reminder", DURATION),
+        close_after_working_hours=clocks.read("close_after_working_hours", WORKING_HOURS),
+        stale_after_working_days=clocks.read("stale_after_working_days", WORKING_DAYS),
     )
 
 
@@ -162,7 +167,7 @@ def _read_update_every(clocks: _Section, severities: tuple[str, ...]) -> Mapping
     defaults = default_table("clocks.update_every")
     return MappingProxyType(
         {
-            severity: cadence.read(severity, _duration, defaults[DEFAULT_SEVERITIES[min(rank, 3)]])
+            severity: cadence.read(severity, DURATION, defaults[DEFAULT_SEVERITIES[min(rank, 3)]])
             for rank, severity in enumerate(severities)
         }
     )
@@ -172,11 +177,13 @@ def _read_retrospective(retrospective: _Section, severities: tuple[str, ...]) ->
     defaults = default_names("retrospective.required_for")
     required_for = list(dict.fromkeys(_same_rank(name, severities) for name in defaults))
     return Retrospective(
-        open_on=retrospective.read(
-            "open_on", _one_of(RETROSPECTIVE_OPENINGS, "a retrospective opening")
-        ),
+        open_on=retrospective.read("open_on", RETROSPECTIVE_OPENING),
         required_for=retrospective.read(
-            "required_for", _one_or_more_of(severities, "a severity"), required_for
+            "required_for",
+            SOME_SEVERITIES,
+            required_for,
+            choices=severities,
+            example=", ".join(severities[:2]),
         ),
     )
 
@@ -214,19 +221,19 @@ def _read_working_hours(raw: object, problems: list[ConfigProblem]) -> tuple[Reg
 
 
 def _read_region(region: _Section) -> Region:
-    timezone = region.read("timezone", _timezone)
-    days = region.read("days", _days)
-    start_minute = region.read("start", _minute_of_day("23:59"))
-    end_minute = region.read("end", _minute_of_day("24:00"))
-    country = region.read("holidays", _country)
+    timezone = region.read("timezone", TIME_ZONE)
+    days = region.read("days", DAYS)
+    start_minute = region.read("start", START)
+    end_minute = region.read("end", END)
+    country = region.read("holidays", COUNTRY)
     return Region(
         timezone=timezone,
         days=days,
         start_minute=start_minute,
         end_minute=end_minute,
         holidays=country,
-        subdivision=region.read("subdivision", _subdivision(country)),
-        extra_holidays=region.read("extra_holidays", _dates),
+        subdivision=region.read("subdivision", SUBDIVISION, country=country),
+        extra_holidays=region.read("extra_holidays", DATES),
     )
 
 
@@ -243,15 +250,15 @@ def _read_project(raw: object, problems: list[ConfigProblem]) -> Project | None:
         )
         return None
     try:
-        url = _project_url(project.values["url"])
+        url = PROJECT_URL.parse(project.values["url"])
     except ValueError as error:
         problems.append(ConfigProblem("project.url", f"{error}; no board is kept in step"))
         return None
     return Project(
         url=url,
-        status_field=project.read("status_field", _name),
+        status_field=project.read("status_field", NAME),
         status_map=_read_status_map(project),
-        severity_field=project.read("severity_field", _optional_name),
+        severity_field=project.read("severity_field", OPTIONAL_NAME),
     )
 
 
@@ -261,5 +268,5 @@ def _read_status_map(project: _Section) -> Mapping[str, str]:
     options = _section(raw, path, path, project.problems, STATUSES, "status")
     defaults = default_table("project.status_map")
     return MappingProxyType(
-        {status: options.read(status, _name, defaults[status]) for status in STATUSES}
+        {status: options.read(status, NAME, defaults[status]) for status in STATUSES}
     )
