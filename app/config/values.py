@@ -14,6 +14,7 @@ Values are checked strictly: `48` is a number and `"48"` is not, `true` is not a
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from types import MappingProxyType
@@ -80,10 +81,10 @@ class Value(Generic[T]):
 
     def _sentence(self, error: ErrorDetails, raw: object, context: Mapping[str, object]) -> str:
         sentence = self._refusals.get(error["type"], self._refusal)
-        return sentence.format(value=show(raw), **context, **error.get("ctx", {}))
+        return sentence.format_map({**context, **error.get("ctx", {}), "value": show(raw)})
 
 
-def _refused(_: object = None) -> Any:
+def _refused() -> Any:
     """Refuse a value with the kind's own sentence."""
     raise PydanticCustomError("refused", "refused")
 
@@ -94,10 +95,7 @@ def _context(info: ValidationInfo) -> dict[str, Any]:
 
 
 def _each_once(names: list[str]) -> tuple[str, ...]:
-    seen: dict[str, int] = {}
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-    twice = sorted(name for name, count in seen.items() if count > 1)
+    twice = sorted(name for name, count in Counter(names).items() if count > 1)
     if twice:
         raise ValueError(f"{', '.join(twice)} appears twice; name each once")
     return tuple(names)
