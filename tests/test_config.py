@@ -29,7 +29,6 @@ from app.config import (
     ConfigProblem,
     ConfigSource,
     LoadResult,
-    Region,
     check_config_file,
     config_from_layers,
     configuration_table,
@@ -39,6 +38,7 @@ from app.config import (
     parse_duration,
 )
 from app.handlers.work import NOTICE_PROBLEMS, config_notice
+from app.incident.calendar import Region
 from app.incident.retrospective import GITHUB_BODY_LIMIT
 
 SPEC_EXAMPLE = """\

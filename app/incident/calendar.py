@@ -29,16 +29,27 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_tables
 
-from app.config import Region
-
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Region:
+    """One team's working week. Time counts as working when any region is working."""
+
+    timezone: str = "UTC"
+    days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday = 0
+    start_minute: int = 0  # minutes after local midnight
+    end_minute: int = 1440  # <= start_minute means the working day ends on the next day
+    holidays: str | None = None  # country code for the `holidays` package, e.g. "GB"
+    subdivision: str | None = None
+    extra_holidays: frozenset[date] = field(default_factory=frozenset)
 
 
 MINUTES_PER_DAY = 1440

@@ -33,7 +33,7 @@ from app.incident.state import OPEN_STATUSES, IncidentState, format_time
 from app.incident.text import when
 
 if TYPE_CHECKING:
-    from app.config import Config
+    from app.incident.config import Config
 
 # Keys remembered in the state. Only the latest key of each kind can still be due, so older
 # ones are dropped; the cap is a safety net for keys written by other versions.

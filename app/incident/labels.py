@@ -14,7 +14,7 @@ from app.incident.state import STATUSES, IncidentState
 from app.incident.words import render
 
 if TYPE_CHECKING:
-    from app.config import Config
+    from app.incident.config import Config
 
 STATUS_PREFIX = "status:"
 

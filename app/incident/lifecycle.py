@@ -27,8 +27,8 @@ from app.incident.state import IncidentState
 from app.incident.words import render
 
 if TYPE_CHECKING:
-    from app.config import Config
     from app.incident.commands import Command
+    from app.incident.config import Config
 
 
 def declare_by_command(

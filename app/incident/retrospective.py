@@ -21,7 +21,7 @@ from app.incident.times import duration, note_time
 from app.incident.words import render
 
 if TYPE_CHECKING:
-    from app.config import Config
+    from app.incident.config import Config
 
 GITHUB_BODY_LIMIT = 65_536
 MAX_TIMELINE_ENTRIES = 400

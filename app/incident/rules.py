@@ -40,8 +40,8 @@ from app.incident.times import duration
 from app.incident.words import render
 
 if TYPE_CHECKING:
-    from app.config import Config
     from app.incident.commands import Command, NearMiss
+    from app.incident.config import Config
 
 # A GitHub login: alphanumerics and single inner hyphens, at most 39 characters; apps end in
 # `[bot]`. Only logins of this shape are ever echoed or stored.

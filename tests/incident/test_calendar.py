@@ -11,8 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from app.config import Region
-from app.incident.calendar import DEFAULT_CALENDAR, WorkingCalendar
+from app.incident.calendar import DEFAULT_CALENDAR, Region, WorkingCalendar
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")

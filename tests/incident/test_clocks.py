@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.config import DEFAULTS, Config, Region, config_from_layers
+from app.config import DEFAULTS, Config, config_from_layers
 from app.incident import words
-from app.incident.calendar import DEFAULT_CALENDAR, WorkingCalendar
+from app.incident.calendar import DEFAULT_CALENDAR, Region, WorkingCalendar
 from app.incident.clocks import (
     NUDGE_KINDS,
     NUDGE_MEMORY,
