@@ -31,6 +31,7 @@ import holidays
 import yaml
 
 from app.incident.calendar import Region
+from app.incident.state import Status
 
 CONFIG_PATH: Final = ".github/baton.yml"
 ORG_CONFIG_REPO: Final = ".github"
@@ -42,7 +43,7 @@ MAX_VALUES: Final = 10_000  # scalars, lists and mappings, each use of an alias 
 MAX_SEVERITIES: Final = 20
 MAX_REGIONS: Final = 20
 PERMISSIONS: Final = ("read", "triage", "write", "maintain", "admin")
-STATUSES: Final = ("investigating", "identified", "mitigated", "resolved", "closed")
+STATUSES: Final = tuple(Status)
 RETROSPECTIVE_OPENINGS: Final = ("resolved", "manual")
 DAY_NAMES: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LABEL_MAX_LENGTH: Final = 50  # GitHub's limit for a label name

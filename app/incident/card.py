@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
-from app.incident.state import IncidentState, StateError, TamperedState, decode_state, encode_state
+from app.incident.state import (
+    IncidentState,
+    StateError,
+    Status,
+    TamperedState,
+    decode_state,
+    encode_state,
+)
 from app.incident.text import closes_fence, opening_fence
 from app.incident.words import render
 
@@ -31,13 +38,7 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
 # What place_card puts between a new card and the people's text.
 SEPARATOR = "\n\n"
 ROLE_NAMES = {"ic": "Incident Commander", "liaison": "External Liaison"}
-STATUS_NAMES = {
-    "investigating": "Investigating",
-    "identified": "Identified",
-    "mitigated": "Mitigated",
-    "resolved": "Resolved",
-    "closed": "Closed",
-}
+STATUS_NAMES = {status: status.capitalize() for status in Status}
 
 
 @dataclass(frozen=True)

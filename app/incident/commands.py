@@ -17,6 +17,8 @@ from datetime import date
 from difflib import SequenceMatcher
 from typing import NamedTuple
 
+from app.incident.state import SETTABLE_STATUSES
+
 
 @dataclass(frozen=True)
 class CommandSpec:
@@ -623,7 +625,6 @@ _SEVERITY_NUMBER = re.compile(r"(?:sev)?(?P<number>[0-9]+)", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]+")
 _SEVERITY_WORD = re.compile(r"[A-Za-z0-9_-]+")
 _SEVERITY_IN_TITLE = re.compile(r"\s*sev ?(?P<number>[0-9]+)(?=\s|$)", re.IGNORECASE)
-STATUSES = ("investigating", "identified", "mitigated", "resolved")
 _DURATION_PART = re.compile(
     r"\s*(?P<amount>[0-9]+)\s*(?P<unit>days?|d|hours?|hrs?|h|minutes?|mins?|m)(?![A-Za-z])",
     re.IGNORECASE,
@@ -725,7 +726,7 @@ def _read_declaration(rest: str) -> _Arguments:
 
 def _read_status(rest: str) -> _Arguments:
     first = _first_token(rest)
-    if first is not None and first[0].lower() in STATUSES:
+    if first is not None and first[0].lower() in SETTABLE_STATUSES:
         return _Arguments(word=first[0].lower(), rest=first[1])
     return _Arguments(problem="needs a status")
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.incident import commands as command_table
 from app.incident import times
@@ -33,7 +33,7 @@ from app.incident.effects import (
     UserFacts,
 )
 from app.incident.labels import labels_for, severity_from_label, status_from_label
-from app.incident.state import OPEN_STATUSES, Handoff, IncidentState, Sme, format_time
+from app.incident.state import SETTABLE_STATUSES, Handoff, IncidentState, Sme, Status, format_time
 from app.incident.text import when as _when
 from app.incident.timeline import IncidentComment, retrospective_issue
 from app.incident.times import duration
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 # A GitHub login: alphanumerics and single inner hyphens, at most 39 characters; apps end in
 # `[bot]`. Only logins of this shape are ever echoed or stored.
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\[bot\])?")
-SETTABLE_STATUSES = ("investigating", "identified", "mitigated", "resolved")
 LONGEST_SNOOZE = timedelta(days=7)
 LONGEST_QUOTED_PROBLEM = 500
 # A refusal lists this many problems and counts the rest: a comment of thousands of near-miss
@@ -148,7 +147,7 @@ def declare(
     if existing is not None:
         return Decision(state=existing)
     state = IncidentState(
-        status="investigating",
+        status=Status.INVESTIGATING,
         severity=_declared_severity(issue, config, severity),
         reporter=issue.author,
         impact=kept(impact) if impact else None,
@@ -379,7 +378,7 @@ def _need_ic_or_responder_while_none(state: IncidentState, turn: Turn) -> None:
 
 
 def _need_open(state: IncidentState, doing: str) -> None:
-    if state.status not in OPEN_STATUSES:
+    if not state.status.is_open:
         raise Refused(f"cannot {doing}: the incident is {state.status}; say `/reopen` first")
 
 
@@ -619,14 +618,14 @@ def _status(state: IncidentState, command: Command, turn: Turn) -> Step:
     status = (command.word or "").casefold()
     if status not in SETTABLE_STATUSES:
         raise Refused("is not a status: say one of " + ", ".join(SETTABLE_STATUSES))
-    return change_status(state, status, command.text, turn)
+    return change_status(state, Status(status), command.text, turn)
 
 
-def change_status(state: IncidentState, status: str, text: str, turn: Turn) -> Step:
+def change_status(state: IncidentState, status: Status, text: str, turn: Turn) -> Step:
     """Set the status the way its own command does: mitigated and resolved record their time."""
-    if status == "mitigated":
+    if status == Status.MITIGATED:
         return mitigate(state, text, turn)
-    if status == "resolved":
+    if status == Status.RESOLVED:
         return resolve(state, text, turn)
     if state.status == status:
         return _already(state, turn, f"the status already is {status}")
@@ -641,12 +640,12 @@ def _mitigated(state: IncidentState, command: Command, turn: Turn) -> Step:
 
 
 def mitigate(state: IncidentState, text: str, turn: Turn) -> Step:
-    if state.status == "mitigated":
+    if state.status == Status.MITIGATED:
         return _already(
             state, turn, f"the incident has been mitigated since {_when(state.mitigated_at)}"
         )
     _need_open(state, "mark it mitigated")
-    after = replace(state, status="mitigated", mitigated_at=turn.now)
+    after = replace(state, status=Status.MITIGATED, mitigated_at=turn.now)
     took = _since(state.declared_at, turn.now)
     return Step(after, _words("mitigated", after, turn, took=took, text=text.strip()))
 
@@ -659,13 +658,17 @@ def _resolved(state: IncidentState, command: Command, turn: Turn) -> Step:
 def resolve(state: IncidentState, text: str, turn: Turn) -> Step:
     """Mark the incident resolved: post the resolution notice to the community, start the close
     clock, and open the retrospective issue when the configuration says so."""
-    if state.status == "resolved":
+    if state.status == Status.RESOLVED:
         return _already(
             state, turn, f"the incident has been resolved since {_when(state.resolved_at)}"
         )
     _need_open(state, "resolve it")
     after = replace(
-        state, status="resolved", resolved_at=turn.now, close_wait_from=turn.now, confirmed_at=None
+        state,
+        status=Status.RESOLVED,
+        resolved_at=turn.now,
+        close_wait_from=turn.now,
+        confirmed_at=None,
     )
     opens_retro = turn.config.retrospective.open_on == "resolved" and state.retro is None
     new_issues = (_retrospective(after, turn),) if opens_retro else ()
@@ -696,7 +699,7 @@ def needs_comments(commands: Sequence[Command], config: Config) -> bool:
     return any(
         command.name == "retro"
         or (on_resolution and command.name == "resolved")
-        or (on_resolution and command.name == "status" and command.word == "resolved")
+        or (on_resolution and command.name == "status" and command.word == Status.RESOLVED)
         for command in commands
     )
 
@@ -739,11 +742,11 @@ def _action(state: IncidentState, command: Command, turn: Turn) -> Step:
 def _update(state: IncidentState, command: Command, turn: Turn) -> Step:
     if not same_login(turn.actor.login, state.liaison_or_ic):
         _need_responder(turn)
-    if state.status == "closed":
+    if state.status == Status.CLOSED:
         raise Refused("cannot post an update: the incident is closed; say `/reopen` first")
     if not command.text.strip():
         raise Refused("needs the update itself: what we know, and what we are doing")
-    every = _cadence(state.severity, turn.config) if state.status in OPEN_STATUSES else None
+    every = _cadence(state.severity, turn.config) if state.status.is_open else None
     after = replace(state, last_update_at=turn.now, snoozed_until=None)
     next_due = turn.now + every if every else None
     return Step(after, _words("update", after, turn, text=command.text.strip(), next_due=next_due))
@@ -761,7 +764,7 @@ def _note(state: IncidentState, command: Command, turn: Turn) -> Step:
 
 def _reopen(state: IncidentState, command: Command, turn: Turn) -> Step:
     _need_responder(turn)
-    if state.status in OPEN_STATUSES:
+    if state.status.is_open:
         raise Refused(f"cannot reopen an incident that is still open ({state.status})")
     after = reopened(state)
     return Step(
@@ -776,7 +779,7 @@ def reopened(state: IncidentState) -> IncidentState:
     """Back to investigating: what resolution and closing recorded is undone."""
     return replace(
         state,
-        status="investigating",
+        status=Status.INVESTIGATING,
         resolved_at=None,
         closed_at=None,
         close_reason=None,
@@ -789,7 +792,7 @@ def _confirm(state: IncidentState, command: Command, turn: Turn) -> Step:
     is_reporter = turn.actor.is_reporter or same_login(turn.actor.login, state.reporter)
     if not (is_reporter or turn.actor.is_responder):
         raise Refused("is for the reporter of the incident or a responder")
-    if state.status != "resolved":
+    if state.status != Status.RESOLVED:
         raise Refused(f"confirms a fix, but the incident is {state.status}, not resolved")
     if state.confirmed_at is not None:
         return _already(state, turn, f"the fix was confirmed at {_when(state.confirmed_at)}")
@@ -797,7 +800,7 @@ def _confirm(state: IncidentState, command: Command, turn: Turn) -> Step:
     if report_blocks_close(after, turn.config):
         return Step(after, _words("confirmed", after, turn, closes=False))
     # Confirmed and nothing else to wait for: the incident closes now, not at the next sweep.
-    after = replace(after, status="closed", closed_at=turn.now)
+    after = replace(after, status=Status.CLOSED, closed_at=turn.now)
     return Step(
         after,
         _words("confirmed", after, turn, closes=True),
@@ -813,10 +816,10 @@ def _close(state: IncidentState, command: Command, turn: Turn) -> Step:
         )
     if not same_login(turn.actor.login, state.ic):
         raise Refused(f"is for the Incident Commander, {_quiet(state.ic)}")
-    if state.status == "closed":
+    if state.status == Status.CLOSED:
         return _already(state, turn, "the incident is already closed")
     reason = command.text.strip() or None
-    after = replace(state, status="closed", closed_at=turn.now, close_reason=reason)
+    after = replace(state, status=Status.CLOSED, closed_at=turn.now, close_reason=reason)
     return Step(
         after,
         _words("closed", after, turn, reason=reason),
@@ -828,7 +831,7 @@ def _close(state: IncidentState, command: Command, turn: Turn) -> Step:
 def _snooze(state: IncidentState, command: Command, turn: Turn) -> Step:
     if not any(same_login(turn.actor.login, holder) for holder in (state.ic, state.liaison)):
         raise Refused("is for the Incident Commander or the External Liaison")
-    if state.status not in OPEN_STATUSES:
+    if not state.status.is_open:
         raise Refused(f"has nothing to postpone: no updates are due while it is {state.status}")
     length = snooze_length(command.word or "")
     until = turn.now + length
@@ -928,14 +931,20 @@ def _hand_changes(
     return steps
 
 
-def _status_by_hand(state: IncidentState, status: str, turn: Turn) -> Step:
-    if status == "closed":
+def _status_by_hand(state: IncidentState, status: Status, turn: Turn) -> Step:
+    if status == Status.CLOSED:
         raise Refused("the incident is closed with `/close [reason]` or by the close clock")
     return change_status(state, status, "", turn)
 
 
+Value = TypeVar("Value", bound=str)
+
+
 def _by_hand(
-    change: Callable[[IncidentState, str, Turn], Step], state: IncidentState, value: str, turn: Turn
+    change: Callable[[IncidentState, Value, Turn], Step],
+    state: IncidentState,
+    value: Value,
+    turn: Turn,
 ) -> Step:
     """A label change runs like its command; a refused one is undone and explained."""
     try:
@@ -956,7 +965,7 @@ def _removed_current_status(state: IncidentState, removed: tuple[str, ...], turn
     return gone and not still
 
 
-def _last(values: Iterable[str | None]) -> str | None:
+def _last(values: Iterable[Value | None]) -> Value | None:
     found = [value for value in values if value is not None]
     return found[-1] if found else None
 

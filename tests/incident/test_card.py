@@ -26,7 +26,7 @@ from app.incident.card import (
     without_card,
     without_fenced_copies,
 )
-from app.incident.state import STATUSES, Handoff, IncidentState, Sme, compute_mac, state_to_dict
+from app.incident.state import Handoff, IncidentState, Sme, Status, compute_mac, state_to_dict
 
 KEY = b"test-key-for-the-card-mac"
 GOLDEN = Path(__file__).parent / "golden" / "card.md"
@@ -70,7 +70,7 @@ handoffs = st.builds(
 )
 states = st.builds(
     IncidentState,
-    status=st.sampled_from(STATUSES),
+    status=st.sampled_from(Status),
     severity=st.sampled_from(["sev1", "sev2", "sev3", "sev4"]) | hostile_text,
     ic=st.none() | logins,
     liaison=st.none() | logins,
@@ -112,7 +112,7 @@ human_bodies = hostile_text.filter(lambda text: "baton:card" not in text)
 
 DECLARED = datetime(2026, 11, 24, 9, 41, tzinfo=UTC)
 EXAMPLE = IncidentState(
-    status="identified",
+    status=Status.IDENTIFIED,
     severity="sev2",
     ic="alice",
     smes=(Sme("bob", "database"), Sme("carol")),
@@ -280,7 +280,7 @@ def test_a_new_card_goes_on_top_of_the_body() -> None:
 
 
 def test_replacing_keeps_text_typed_above_and_below() -> None:
-    old, new = card_of(EXAMPLE), card_of(replace(EXAMPLE, status="mitigated"))
+    old, new = card_of(EXAMPLE), card_of(replace(EXAMPLE, status=Status.MITIGATED))
     body = "typed above\r\n" + old + "\r\n\r\nbelow\r\n"
     assert place_card(body, new) == "typed above\r\n" + new + "\r\n\r\nbelow\r\n"
 
@@ -301,7 +301,7 @@ def test_text_typed_above_the_card_is_human_text() -> None:
 
 
 def test_only_the_first_card_counts() -> None:
-    second = card_of(replace(EXAMPLE, status="resolved"))
+    second = card_of(replace(EXAMPLE, status=Status.RESOLVED))
     body = card_of(EXAMPLE) + "\n\nnotes\n\n" + second
     reading = read_card(body, KEY)
     assert reading.state == EXAMPLE
@@ -309,7 +309,7 @@ def test_only_the_first_card_counts() -> None:
 
 
 def test_markers_in_fenced_or_inline_code_are_ignored() -> None:
-    quoted = card_of(replace(EXAMPLE, status="closed"))
+    quoted = card_of(replace(EXAMPLE, status=Status.CLOSED))
     human = f"An old card:\n\n~~~\n{quoted}\n~~~\n\nThe start is `{CARD_START}`."
     reading = read_card(place_card(human, card_of(EXAMPLE)), KEY)
     assert reading.state == EXAMPLE
@@ -427,7 +427,7 @@ def test_an_unclosed_fence_loses_only_the_card_it_swallowed() -> None:
 
 
 def test_fenced_cards_people_had_before_are_theirs() -> None:
-    quoted = "An old card:\n\n~~~\n" + card_of(replace(EXAMPLE, status="closed")) + "\n~~~\n"
+    quoted = "An old card:\n\n~~~\n" + card_of(replace(EXAMPLE, status=Status.CLOSED)) + "\n~~~\n"
     earlier = place_card(quoted, card_of(EXAMPLE))
     assert without_fenced_copies(quoted, earlier) == quoted
     assert without_fenced_copies("```\nplain code\n```", earlier) == "```\nplain code\n```"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from app.config import DEFAULTS
 from app.incident.effects import IssueView
-from app.incident.state import IncidentState, Sme
+from app.incident.state import IncidentState, Sme, Status
 from app.incident.text import ZERO_WIDTH_JOINER
 from app.incident.timeline import (
     GITHUB_BODY_LIMIT,
@@ -91,7 +91,7 @@ SCRIPT = (
     bot_reply(115, at(15, 2), 114, "Resolved. The incident closes after 48 working hours."),
 )
 STATE = IncidentState(
-    status="resolved",
+    status=Status.RESOLVED,
     severity="sev1",
     ic="bob",
     smes=(Sme("carol", "database"),),
