@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import holidays
 import yaml
 
+from app.incident import times
 from app.incident.calendar import Region
 from app.incident.state import Status
 
@@ -329,24 +330,15 @@ def _close_matches(text: str, known: Sequence[str]) -> list[tuple[float, str]]:
     return scored
 
 
-_DURATION: Final = re.compile(
-    r"(?:(?P<weeks>[0-9]{1,9})w)?(?:(?P<days>[0-9]{1,9})d)?(?:(?P<hours>[0-9]{1,9})h)?"
-    r"(?:(?P<minutes>[0-9]{1,9})m)?(?:(?P<seconds>[0-9]{1,9})s)?",
-    re.IGNORECASE,
-)
 _DURATION_HINT: Final = "use 30m, 2h, 1d"
 
 
 def parse_duration(text: str) -> timedelta:
-    """`30m`, `2h`, `1d`, `90s`, `1h30m` (also `1w`, and spaces between parts)."""
-    match = _DURATION.fullmatch(re.sub(r"\s+", "", text))
-    if match is None or not any(match.groups()):
-        raise ValueError(f"{_show(text)} is not a duration; {_DURATION_HINT}")
-    parts = {unit: int(amount) for unit, amount in match.groupdict().items() if amount}
+    """`30m`, `2h`, `1d`, `90s`, `1h30m`, `1 hour 30 min`: see `times.parse_duration`."""
     try:
-        return timedelta(**parts)
-    except OverflowError:
-        raise ValueError(f"{_show(text)} is too long a duration; {_DURATION_HINT}") from None
+        return times.parse_duration(text)
+    except ValueError as error:
+        raise ValueError(f"{_show(text)} {error}; {_DURATION_HINT}") from None
 
 
 def _duration(raw: object) -> timedelta:

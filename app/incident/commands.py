@@ -13,10 +13,11 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from difflib import SequenceMatcher
 from typing import NamedTuple
 
+from app.incident import times
+from app.incident.logins import LOGIN_PATTERN
 from app.incident.state import SETTABLE_STATUSES
 
 
@@ -618,26 +619,12 @@ def _suggestion(word: str) -> str | None:
 # --- arguments -----------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"\s*(?P<token>\S+)(?P<rest>.*)")
-_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\[bot\])?")
-_MENTION = re.compile(rf"@(?P<login>{_LOGIN.pattern})[,.;:!?)]*")
-_TEAM = re.compile(rf"@{_LOGIN.pattern}/\S+")
+_MENTION = re.compile(rf"@(?P<login>{LOGIN_PATTERN})[,.;:!?)]*")
+_TEAM = re.compile(rf"@{LOGIN_PATTERN}/\S+")
 _SEVERITY_NUMBER = re.compile(r"(?:sev)?(?P<number>[0-9]+)", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]+")
 _SEVERITY_WORD = re.compile(r"[A-Za-z0-9_-]+")
 _SEVERITY_IN_TITLE = re.compile(r"\s*sev ?(?P<number>[0-9]+)(?=\s|$)", re.IGNORECASE)
-_DURATION_PART = re.compile(
-    r"\s*(?P<amount>[0-9]+)\s*(?P<unit>days?|d|hours?|hrs?|h|minutes?|mins?|m)(?![A-Za-z])",
-    re.IGNORECASE,
-)
-_ZONE_AREAS = "Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc"
-_OFFSET = r"[+-][0-9]{2}:?[0-9]{2}"
-_NOTE_TIME = re.compile(
-    r"\s*(?P<time>"
-    r"(?:(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[ T])?"
-    r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2}))?"
-    rf"(?:Z|{_OFFSET}|\s+(?:UTC|GMT|Z|{_OFFSET}|(?:{_ZONE_AREAS})(?:/[A-Za-z0-9_+-]+)+))?"
-    r")(?=\s|$)(?P<rest>.*)"
-)
 
 
 @dataclass(frozen=True)
@@ -732,37 +719,20 @@ def _read_status(rest: str) -> _Arguments:
 
 
 def _read_duration(rest: str) -> _Arguments:
-    parts: list[str] = []
-    position = 0
-    while (part := _DURATION_PART.match(rest, position)) is not None:
-        parts.append((part["amount"].lstrip("0") or "0") + part["unit"][0].lower())
-        position = part.end()
-    if not parts or rest[position : position + 1].strip():
+    found = times.duration_at_start(rest)
+    if found is None:
         return _Arguments(problem="needs a duration such as `30m`, `2h` or `1h30m`")
-    return _Arguments(word="".join(parts), rest=rest[position:])
+    return _Arguments(word=found[0], rest=found[1])
 
 
 def _read_note_time(rest: str) -> _Arguments:
-    match = _NOTE_TIME.match(rest)
-    if match is None:
+    found = times.note_time_at_start(rest)
+    if found is None:
         return _Arguments(rest=rest)
-    time = " ".join(match["time"].split())
-    if not _is_real_time(match):
-        return _Arguments(problem=f"starts with {_code(time)}, which is not a real time")
-    return _Arguments(word=time, rest=match["rest"])
-
-
-def _is_real_time(match: re.Match[str]) -> bool:
-    second = match["second"] or "0"
-    if int(match["hour"]) > 23 or int(match["minute"]) > 59 or int(second) > 59:
-        return False
-    if match["date"] is None:
-        return True
-    try:
-        date.fromisoformat(match["date"])
-    except ValueError:
-        return False
-    return True
+    written, after = found
+    if not times.is_clock_time(written):
+        return _Arguments(problem=f"starts with {_code(written)}, which is not a real time")
+    return _Arguments(word=written, rest=after)
 
 
 def _read_nothing(rest: str) -> _Arguments:

@@ -11,7 +11,6 @@ usage. Otherwise it gets an `eyes` reaction and one reply with a section per com
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -33,6 +32,7 @@ from app.incident.effects import (
     UserFacts,
 )
 from app.incident.labels import labels_for, severity_from_label, status_from_label
+from app.incident.logins import is_login, same_login
 from app.incident.state import SETTABLE_STATUSES, Handoff, IncidentState, Sme, Status, format_time
 from app.incident.text import when as _when
 from app.incident.timeline import IncidentComment, retrospective_issue
@@ -43,9 +43,6 @@ if TYPE_CHECKING:
     from app.config import Config
     from app.incident.commands import Command, NearMiss
 
-# A GitHub login: alphanumerics and single inner hyphens, at most 39 characters; apps end in
-# `[bot]`. Only logins of this shape are ever echoed or stored.
-_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\[bot\])?")
 LONGEST_SNOOZE = timedelta(days=7)
 LONGEST_QUOTED_PROBLEM = 500
 # A refusal lists this many problems and counts the rest: a comment of thousands of near-miss
@@ -186,7 +183,7 @@ def named_users(commands: Sequence[Command], actor: Actor) -> tuple[str, ...]:
     """The logins the caller must look up (`UserFacts`) before `apply_comment`."""
     logins = [actor.login]
     for command in commands:
-        if command.user and command.user != "me" and _LOGIN.fullmatch(command.user):
+        if command.user and command.user != "me" and is_login(command.user):
             logins.append(command.user)
     return tuple(dict.fromkeys(logins))
 
@@ -382,11 +379,6 @@ def _need_open(state: IncidentState, doing: str) -> None:
         raise Refused(f"cannot {doing}: the incident is {state.status}; say `/reopen` first")
 
 
-def same_login(one: str | None, other: str | None) -> bool:
-    """GitHub logins are case-insensitive: `@Bob` and `bob` are the same person."""
-    return one is not None and other is not None and one.casefold() == other.casefold()
-
-
 def _quiet(login: str) -> str:
     """A login named in a refusal, in code so it does not notify them."""
     return f"`@{login}`"
@@ -399,7 +391,7 @@ def _named(command: Command, turn: Turn) -> str:
         raise Refused("names nobody: say `@login` or `me`")
     if command.user.casefold() == "me" or same_login(command.user, turn.actor.login):
         return turn.actor.login
-    if not _LOGIN.fullmatch(command.user):
+    if not is_login(command.user):
         raise Refused("does not name a valid GitHub login")
     facts = _facts(command.user, turn)
     if facts is None or not facts.exists:
@@ -976,15 +968,6 @@ def _first_line(text: str) -> str:
 
 # --- times and durations -------------------------------------------------------------------------
 
-_NOTE_TIME = re.compile(
-    r"(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?"
-    r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
-    r"(?:\s*(?P<zone>Z|UTC|GMT|[+-]\d{2}:?\d{2}|[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+))?",
-    re.IGNORECASE,
-)
-_SNOOZE_PART = re.compile(r"(\d+)\s*(d|h|m)", re.IGNORECASE)
-_UNIT = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
-
 
 def note_time(token: str, now: datetime) -> datetime:
     """When a `/note` happened (see `times.note_time`); an unreadable time is refused."""
@@ -996,11 +979,10 @@ def note_time(token: str, now: datetime) -> datetime:
 
 def snooze_length(text: str) -> timedelta:
     """`30m`, `2h`, `1d`, `1h30m`: at most a week."""
-    compact = text.strip().replace(" ", "")
-    parts = _SNOOZE_PART.findall(compact)
-    if not parts or "".join(n + u for n, u in parts).casefold() != compact.casefold():
-        raise Refused("needs a duration such as `30m`, `2h` or `1h30m`")
-    length = sum((int(n) * _UNIT[u.casefold()] for n, u in parts), timedelta())
+    try:
+        length = times.parse_duration(text)
+    except ValueError:
+        raise Refused("needs a duration such as `30m`, `2h` or `1h30m`") from None
     if not timedelta(0) < length <= LONGEST_SNOOZE:
         raise Refused(
             "can postpone the update reminder by at most 7 days, and by more than nothing"

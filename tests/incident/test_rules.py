@@ -620,7 +620,7 @@ def test_a_time_of_day_is_never_in_the_future_nor_more_than_a_day_back(
 
 def test_a_note_in_an_unknown_zone_is_refused() -> None:
     state = incident()
-    parsed = Command("note", "note", 1, word="10:00 Mars/Olympus", text="x")
+    parsed = Command("note", "note", 1, word="10:00 Europe/Atlantis", text="x")
     decision = apply_comment(
         state, [parsed], [], ALICE, USERS, comment_id=100, issue=ISSUE, config=DEFAULTS, now=NOW
     )
