@@ -13,12 +13,12 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from typing import NamedTuple
 
 from app.incident import times
 from app.incident.logins import LOGIN_PATTERN
 from app.incident.state import SETTABLE_STATUSES
+from app.incident.suggestions import closest
 
 
 @dataclass(frozen=True)
@@ -567,31 +567,6 @@ def _head(line: str) -> _Head | None:
     return _Head(match["name"], match["rest"])
 
 
-def _edit_distance(typed: str, name: str) -> int:
-    """Optimal string alignment distance: a swap of two neighbours counts as one edit."""
-    previous_row: list[int] = []
-    row = list(range(len(name) + 1))
-    for i in range(1, len(typed) + 1):
-        before, previous_row, row = previous_row, row, [i] + [0] * len(name)
-        for j in range(1, len(name) + 1):
-            cost = 0 if typed[i - 1] == name[j - 1] else 1
-            row[j] = min(previous_row[j] + 1, row[j - 1] + 1, previous_row[j - 1] + cost)
-            if i > 1 and j > 1 and typed[i - 1] == name[j - 2] and typed[i - 2] == name[j - 1]:
-                row[j] = min(row[j], before[j - 2] + 1)
-    return row[len(name)]
-
-
-def _is_near(typed: str, name: str) -> bool:
-    if abs(len(typed) - len(name)) > 2:
-        return False  # more than two edits apart, whatever the letters
-    distance = _edit_distance(typed, name)
-    if len(name) <= 3:
-        # A slip on a short name keeps its letters (`/ackk`, `/akc`); `/ask` is another word.
-        return distance == 1 and typed[0] == name[0] and set(name) <= set(typed)
-    # Two slips only in long words, where they leave the word recognisable (`/reslove`).
-    return distance == 1 or (distance == 2 and len(name) >= 6 and len(typed) >= 5)
-
-
 # Looking for a typo costs tens of microseconds a word: a comment gets that for this many
 # different words at most, and a word already looked at costs nothing.
 _TYPO_LOOKUPS_PER_COMMENT = 20
@@ -604,16 +579,7 @@ def _may_be_typo(word: str) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _suggestion(word: str) -> str | None:
     """The command name or alias a mistyped lower-case word most likely meant, if any."""
-    near = [written for written in _BY_NAME if _is_near(word, written)]
-    if not near:
-        return None
-    return min(
-        near,
-        key=lambda written: (
-            _edit_distance(word, written),
-            -SequenceMatcher(None, word, written).ratio(),
-        ),
-    )
+    return closest(word, _BY_NAME)
 
 
 # --- arguments -----------------------------------------------------------------------------
