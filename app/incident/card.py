@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from itertools import islice
 
+from app.incident.clocks import CardClocks
 from app.incident.state import (
     IncidentState,
     StateError,
-    Status,
     TamperedState,
     decode_state,
     encode_state,
@@ -38,18 +37,14 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
 # What place_card puts between a new card and the people's text.
 SEPARATOR = "\n\n"
 ROLE_NAMES = {"ic": "Incident Commander", "liaison": "External Liaison"}
-STATUS_NAMES = {status: status.capitalize() for status in Status}
 
 
 @dataclass(frozen=True)
 class CardView:
-    """What the clocks computed, shown on the card; all optional."""
+    """What the card shows beyond the state: the issue's title and what the clocks computed."""
 
     title: str = ""
-    next_update_due: datetime | None = None
-    update_overdue: bool = False
-    close_line: str | None = None
-    report_line: str | None = None
+    clocks: CardClocks = field(default_factory=CardClocks)
 
 
 @dataclass(frozen=True)
@@ -70,7 +65,7 @@ def render_card(state: IncidentState, view: CardView, key: bytes) -> str:
         "card.md.j2",
         state=state,
         view=view,
-        status_name=STATUS_NAMES.get(state.status, state.status),
+        status_name=state.status.capitalize(),
         handoff=handoff,
         handoff_role=ROLE_NAMES.get(handoff.role, handoff.role) if handoff else "",
     ).strip()

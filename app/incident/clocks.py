@@ -55,10 +55,10 @@ class Nudge:
 class CardClocks:
     """What the card says about the clocks."""
 
-    next_update_due: datetime | None
-    update_overdue: bool
-    close_line: str | None
-    report_line: str | None
+    next_update_due: datetime | None = None
+    update_overdue: bool = False
+    close_line: str | None = None
+    report_line: str | None = None
 
 
 # --- when each clock is due ------------------------------------------------------------------

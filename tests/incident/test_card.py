@@ -26,6 +26,7 @@ from app.incident.card import (
     without_card,
     without_fenced_copies,
 )
+from app.incident.clocks import CardClocks
 from app.incident.state import Handoff, IncidentState, Sme, Status, compute_mac, state_to_dict
 
 KEY = b"test-key-for-the-card-mac"
@@ -102,10 +103,13 @@ states = st.builds(
 views = st.builds(
     CardView,
     title=hostile_text,
-    next_update_due=st.none() | moments,
-    update_overdue=st.booleans(),
-    close_line=st.none() | hostile_text,
-    report_line=st.none() | hostile_text,
+    clocks=st.builds(
+        CardClocks,
+        next_update_due=st.none() | moments,
+        update_overdue=st.booleans(),
+        close_line=st.none() | hostile_text,
+        report_line=st.none() | hostile_text,
+    ),
 )
 # People's text: anything, as long as it holds no live marker of its own.
 human_bodies = hostile_text.filter(lambda text: "baton:card" not in text)
@@ -126,11 +130,10 @@ EXAMPLE = IncidentState(
     impact="Checkout fails for | some EU customers <b>",
     started="around 09:30 UTC",
 )
-EXAMPLE_VIEW = CardView(
-    title="Checkout errors in EU",
-    next_update_due=datetime(2026, 11, 24, 11, 0, tzinfo=UTC),
-    update_overdue=True,
+EXAMPLE_CLOCKS = CardClocks(
+    next_update_due=datetime(2026, 11, 24, 11, 0, tzinfo=UTC), update_overdue=True
 )
+EXAMPLE_VIEW = CardView(title="Checkout errors in EU", clocks=EXAMPLE_CLOCKS)
 
 
 def card_of(state: IncidentState, view: CardView = EXAMPLE_VIEW) -> str:
@@ -171,11 +174,12 @@ def test_the_pending_handoff_says_who_must_answer() -> None:
 
 
 def test_the_table_shows_clocks_and_links() -> None:
-    view = replace(
-        EXAMPLE_VIEW,
+    clocks = replace(
+        EXAMPLE_CLOCKS,
         close_line="closes 2026-11-27 14:02 UTC unless someone replies",
         report_line="waits for the retrospective #12 to be closed",
     )
+    view = replace(EXAMPLE_VIEW, clocks=clocks)
     lines = card_of(EXAMPLE, view).splitlines()
     assert "| Next update due | 2026-11-24 11:00 UTC — **overdue** |" in lines
     assert "| Retrospective | #12 |" in lines
@@ -226,7 +230,8 @@ def test_hostile_text_cannot_break_the_card(state: IncidentState, view: CardView
 def test_seventy_thousand_characters_are_capped_on_the_card() -> None:
     huge = ("<!-- baton:card:end --> | @acme/sre\n" * 2000)[:70_000]
     state = replace(EXAMPLE, impact=huge, smes=(Sme("bob", huge),), close_reason=huge)
-    view = replace(EXAMPLE_VIEW, title=huge, close_line=huge, report_line=huge)
+    clocks = replace(EXAMPLE_CLOCKS, close_line=huge, report_line=huge)
+    view = replace(EXAMPLE_VIEW, title=huge, clocks=clocks)
     card = render_card(state, view, KEY)
     assert len(visible_part(card)) < 3_000
     human = f"```\n{huge}\n```"
@@ -252,7 +257,8 @@ def test_a_realistic_busy_incident_stays_under_githubs_body_limit() -> None:
         if EXAMPLE.pending_handoff
         else None,
     )
-    view = replace(EXAMPLE_VIEW, title="t" * 256, close_line="c" * 200, report_line="r" * 100)
+    clocks = replace(EXAMPLE_CLOCKS, close_line="c" * 200, report_line="r" * 100)
+    view = replace(EXAMPLE_VIEW, title="t" * 256, clocks=clocks)
     body = place_card("people's notes\n" * 1_000, render_card(busy, view, KEY))
     assert len(body) < GITHUB_BODY_LIMIT
 

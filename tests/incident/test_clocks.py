@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from app.config import DEFAULTS, Config, resolve
 from app.incident import words
-from app.incident.calendar import DEFAULT_CALENDAR, Region, WorkingCalendar
+from app.incident.calendar import Region, WorkingCalendar
 from app.incident.clocks import (
     NUDGE_KINDS,
     NUDGE_MEMORY,
@@ -26,6 +26,7 @@ from app.incident.clocks import (
 from app.incident.state import Handoff, IncidentState, Status, format_time
 
 # 2026-11-24 is a Tuesday.
+DEFAULT_CALENDAR = WorkingCalendar([Region()])
 TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 THURSDAY_NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MONDAY_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
