@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from app.incident import commands as command_table
 from app.incident.calendar import calendar_for
 from app.incident.clocks import close_due_at, report_blocks_close
+from app.incident.declaring import declare
 from app.incident.effects import (
     Actor,
     Decision,
@@ -22,8 +23,9 @@ from app.incident.effects import (
     Reply,
 )
 from app.incident.labels import labels_for
-from app.incident.rules import declare, reopened, responder_requirement
+from app.incident.permissions import responder_requirement
 from app.incident.state import IncidentState, Status
+from app.incident.statuses import reopened
 from app.incident.words import render
 
 if TYPE_CHECKING:

@@ -10,8 +10,11 @@ from hypothesis import strategies as st
 
 from app.config import DEFAULTS, Config, Escalation, Responders
 from app.incident.commands import Command, parse_comment
+from app.incident.declaring import declare
 from app.incident.effects import Actor, Decision, IssueChange, IssueView, Reaction, UserFacts
-from app.incident.rules import apply_comment, apply_label_change, declare, named_users, note_time
+from app.incident.label_changes import apply_label_change
+from app.incident.records import note_time
+from app.incident.rules import apply_comment, named_users
 from app.incident.state import Handoff, IncidentState, Sme, Status
 
 NOW = datetime(2026, 11, 24, 14, 5, tzinfo=UTC)
