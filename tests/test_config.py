@@ -165,13 +165,14 @@ def test_spec_example_loads_without_problems() -> None:
         ("1h 30m", 90 * MINUTES),
         ("2W", timedelta(weeks=2)),
         (" 1d12h ", timedelta(days=1, hours=12)),
+        ("1 hour 30 mins", 90 * MINUTES),
     ],
 )
 def test_parse_duration(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "1 hour", "h", "30", "1m1h", "-5m", "1.5h", "٣m"])
+@pytest.mark.parametrize("text", ["", "1 hours later", "h", "30", "1m1h", "-5m", "1.5h", "٣m"])
 def test_parse_duration_refuses_with_the_accepted_forms(text: str) -> None:
     with pytest.raises(ValueError, match=r"is not a duration; use 30m, 2h, 1d$"):
         parse_duration(text)
@@ -212,8 +213,8 @@ def test_parse_duration_raises_only_value_error(text: str) -> None:
     ("yaml_text", "expected"),
     [
         (
-            "clocks: {update_every: {sev2: 1 hour}}",
-            'clocks.update_every.sev2: "1 hour" is not a duration; use 30m, 2h, 1d',
+            "clocks: {update_every: {sev2: an hour}}",
+            'clocks.update_every.sev2: "an hour" is not a duration; use 30m, 2h, 1d',
         ),
         (
             "clocks: {acknowlege_within: 10m}",
@@ -418,7 +419,7 @@ def test_a_broken_key_falls_back_to_its_own_default_and_valid_keys_still_apply()
         """
         clocks:
           acknowledge_within: 5m
-          update_every: {sev1: 10m, sev2: 1 hour}
+          update_every: {sev1: 10m, sev2: an hour}
         responders: {permission: boss, teams: [acme/sre]}
         working_hours:
           - {timezone: Mars/Base, days: [sat, sun], start: "10:00"}
@@ -887,13 +888,13 @@ def test_check_config_ok(tmp_path: Path) -> None:
 def test_check_config_lists_each_problem_on_its_own_line(tmp_path: Path) -> None:
     path = tmp_path / "baton.yml"
     path.write_text(
-        "clocks: {update_every: {sev2: 1 hour}}\ndefault_severity: sev9\n_extends: a b\n"
+        "clocks: {update_every: {sev2: an hour}}\ndefault_severity: sev9\n_extends: a b\n"
     )
     code, text = check_config_file(str(path))
     assert code == 1
     assert text.splitlines() == [
         'default_severity: "sev9" is not a severity; use one of sev1, sev2, sev3, sev4',
-        'clocks.update_every.sev2: "1 hour" is not a duration; use 30m, 2h, 1d',
+        'clocks.update_every.sev2: "an hour" is not a duration; use 30m, 2h, 1d',
         '_extends: "a b" is not a file to extend; '
         "use other-repo, owner/repo or owner/repo:path/to/file.yml",
         f"{path}: 3 problems; Baton uses the defaults for these keys",

@@ -13,7 +13,7 @@ from rich.console import Console
 from app.demo.harness import REPO, MovableClock, stage
 from app.demo.play import IMPACT, play, run_incident, show
 from app.incident.commands import COMMANDS
-from app.incident.rules import FIRST_RESPONSE_COMMANDS
+from app.incident.declaring import FIRST_RESPONSE_COMMANDS
 
 
 async def test_the_demo_tells_the_whole_incident() -> None:

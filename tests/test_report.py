@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from app.config import config_from_layers
 from app.entry.report import incident_figures, nearest_rank, window
-from app.incident.state import OPEN_STATUSES, STATUSES, IncidentState
+from app.incident.state import OPEN_STATUSES, IncidentState, Status
 
 # sev1..sev4; updates every 30m/1h/4h/1d; retros for sev1, sev2
 CONFIG = config_from_layers([]).config
@@ -44,7 +44,7 @@ def incident(
 
     return replace(
         IncidentState(
-            status=status,
+            status=Status(status),
             severity=severity,
             declared_at=declared,
             acknowledged_at=after(ack),
@@ -146,7 +146,7 @@ def test_every_incident_without_a_window() -> None:
 def test_the_window_edge_and_undated_incidents() -> None:
     edge = incident(timedelta(days=7))
     just_outside = incident(timedelta(days=7, seconds=1))
-    undated = IncidentState(status="closed")
+    undated = IncidentState(status=Status.CLOSED)
 
     within = incident_figures(
         [edge, just_outside, undated], now=NOW, since=timedelta(days=7), config=CONFIG
@@ -236,7 +236,7 @@ def test_window() -> None:
 
 STATES = st.builds(
     IncidentState,
-    status=st.sampled_from(STATUSES),
+    status=st.sampled_from(Status),
     severity=st.sampled_from(["sev1", "sev2", "sev3", "sev4", "other"]),
     declared_at=st.none()
     | st.datetimes(

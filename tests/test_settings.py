@@ -63,8 +63,8 @@ BAD = {
         "baton: BATON_HTTP_TIMEOUT='abc': expected seconds, a number above 0 such as 10",
     ),
     "BATON_SWEEP_INTERVAL": (
-        "5 minutes",
-        "baton: BATON_SWEEP_INTERVAL='5 minutes': expected seconds (such as 300) or a duration "
+        "five minutes",
+        "baton: BATON_SWEEP_INTERVAL='five minutes': expected seconds (such as 300) or a duration "
         "(such as 5m); 0 turns the server's sweep off",
     ),
     "BATON_PUBLIC_URL": (

@@ -16,6 +16,8 @@ The typed `Config` itself lives in the core (`app.incident.config`), which impor
 of this package.
 """
 
+from typing import Final
+
 from app.config.check import check_config_file, check_loaded
 from app.config.document import MAX_DEPTH, MAX_FILE_BYTES, MAX_VALUES, parse_document
 from app.config.durations import parse_duration
@@ -47,7 +49,9 @@ from app.incident.config import (
     Responders,
     Retrospective,
 )
-from app.incident.state import STATUSES
+from app.incident.state import Status
+
+STATUSES: Final = tuple(Status)
 
 __all__ = [
     "CONFIG_PATH",

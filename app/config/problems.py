@@ -3,13 +3,13 @@ the key (or the file) and a fix."""
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from app.incident.config import Config
+from app.incident.suggestions import closest
 
 
 @dataclass(frozen=True)
@@ -45,30 +45,12 @@ def show(raw: object) -> str:
     return str(raw)[:40]
 
 
-_CLOSE: Final = 0.6
-
-
 def did_you_mean(name: object, known: Sequence[str], otherwise: str | None = None) -> str:
-    """The one close match; else `otherwise`, or the whole list (also for a tie)."""
-    scored = sorted(_close_matches(str(name)[:100], known), reverse=True)
-    if scored and (len(scored) == 1 or scored[1][0] < scored[0][0]):
-        return f'did you mean "{scored[0][1]}"?'
+    """The one close match; else `otherwise`, or the whole list."""
+    match = closest(str(name)[:100], known)
+    if match is not None:
+        return f'did you mean "{match}"?'
     return otherwise or f"use one of {', '.join(known)}"
-
-
-def _close_matches(text: str, known: Sequence[str]) -> list[tuple[float, str]]:
-    """The options as close as `_CLOSE` to the text, scored; the cheap upper bounds of the
-    score rule out most options before the costly one is worked out (as difflib's
-    get_close_matches does)."""
-    matcher = difflib.SequenceMatcher(None, text)
-    scored = []
-    for option in known:
-        matcher.set_seq2(option)
-        if matcher.real_quick_ratio() >= _CLOSE and matcher.quick_ratio() >= _CLOSE:
-            score = matcher.ratio()
-            if score >= _CLOSE:
-                scored.append((score, option))
-    return scored
 
 
 FILE_IGNORED: Final = "Baton uses the defaults instead of this file"

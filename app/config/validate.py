@@ -44,7 +44,7 @@ from app.incident.config import (
     Responders,
     Retrospective,
 )
-from app.incident.state import STATUSES
+from app.incident.state import Status
 
 T = TypeVar("T")
 MAX_REGIONS: Final = 20
@@ -265,8 +265,8 @@ def _read_project(raw: object, problems: list[ConfigProblem]) -> Project | None:
 def _read_status_map(project: _Section) -> Mapping[str, str]:
     path = _join(project.path, "status_map")
     raw = project.values.get("status_map")
-    options = _section(raw, path, path, project.problems, STATUSES, "status")
+    options = _section(raw, path, path, project.problems, tuple(Status), "status")
     defaults = default_table("project.status_map")
     return MappingProxyType(
-        {status: options.read(status, NAME, defaults[status]) for status in STATUSES}
+        {status: options.read(status, NAME, defaults[status]) for status in tuple(Status)}
     )

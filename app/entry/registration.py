@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 from app.entry.settings import DEFAULT_API_URL, Settings, load_settings
 from app.github.client import REST_API_VERSION
+from app.incident.logins import is_account_name
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,6 @@ SETUP_PATH = "/setup"
 CALLBACK_PATH = "/setup/callback"
 STATE_LIFETIME = 3600.0  # seconds: as long as GitHub's code lives
 STATE_CAPACITY = 1000  # pages shown and not yet used; the oldest are forgotten first
-GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
 # What a single-quoted dotenv value cannot hold as is: quotes, line breaks, and backslashes
 # other than the "\n" escapes of a one-line private key.
@@ -207,7 +207,7 @@ def create_setup_app(
             return _already_registered(env_path)
         base = public_url or str(request.base_url)
         org = request.query_params.get("org", "").strip()
-        org_ok = bool(GITHUB_LOGIN.match(org))
+        org_ok = is_account_name(org)
         query = urlencode({"state": states.issue()})
         return _page(
             "register.html.j2",

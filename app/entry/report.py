@@ -160,7 +160,7 @@ def incident_figures(
     """The figures over the incidents declared within `since` before `now` (all when None)."""
     counted = [s for s in states if _declared_within(s, now, since)]
     milestones = [figures(s) for s in counted]
-    open_ones = [s for s in counted if s.status in OPEN_STATUSES]
+    open_ones = [s for s in counted if s.status.is_open]
     severities = Counter(s.severity for s in counted)
     statuses = Counter(s.status for s in open_ones)
     return Report(
@@ -196,7 +196,7 @@ def _durations(found: Iterable[timedelta | None]) -> Durations:
 
 def _update_overdue(state: IncidentState, config: Config, now: datetime) -> bool:
     due = first_update_due(state, config)
-    return state.status in OPEN_STATUSES and due is not None and now >= due
+    return state.status.is_open and due is not None and now >= due
 
 
 def _reminded_to_update(state: IncidentState) -> bool:
@@ -205,7 +205,7 @@ def _reminded_to_update(state: IncidentState) -> bool:
 
 def _retrospective_outstanding(state: IncidentState, config: Config) -> bool:
     return (
-        state.status not in OPEN_STATUSES
+        not state.status.is_open
         and state.severity in config.retrospective.required_for
         and not state.report_done
     )

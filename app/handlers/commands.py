@@ -17,7 +17,6 @@ from app.incident.retrospective import IncidentComment, answered_comment_ids
 from app.incident.state import IncidentState, format_time
 
 NEEDS_ASSIGNABLE = frozenset({"ic", "handoff"})  # commands whose user may become the assignee
-AFTER_RESOLUTION = ("resolved", "closed")
 
 
 def comment_matters(event: Event, known: Known) -> bool:
@@ -41,7 +40,7 @@ def _after_resolution(event: Event, known: Known) -> bool:
     if repo is None or number is None:
         return False
     seen = known.card_state(repo, number, event.issue_body)
-    return seen is not None and seen.status in AFTER_RESOLUTION
+    return seen is not None and not seen.status.is_open
 
 
 async def on_comment_created(work: Work, event: Event) -> Plan | None:

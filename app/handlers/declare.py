@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.handlers.events import Event, Known
 from app.handlers.work import Work
-from app.incident import rules
+from app.incident import declaring
 from app.incident.effects import Actor
 from app.incident.forms import read_incident_form
 from app.incident.plan import Plan
@@ -31,7 +31,7 @@ async def declare_incident(work: Work, number: int, *, declared_by: str) -> Plan
     if reading.found or work.config.labels.incident not in issue.labels:
         return None
     form = read_incident_form(issue.body)  # an issue form sets the severity; impact and start show
-    decision = rules.declare(
+    decision = declaring.declare(
         issue,
         Actor(login=declared_by),
         work.config,

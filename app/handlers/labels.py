@@ -7,7 +7,7 @@ from app.config import Config
 from app.handlers.declare import declare_incident
 from app.handlers.events import Event, Known
 from app.handlers.work import Work
-from app.incident import rules
+from app.incident import label_changes
 from app.incident.labels import severity_from_label, status_from_label
 from app.incident.plan import Plan
 
@@ -63,7 +63,7 @@ async def _follow_label(work: Work, event: Event, *, added: bool) -> Plan | None
     if reading.state is None:
         return None
     actor = await work.actor(sender, issue)
-    decision = rules.apply_label_change(
+    decision = label_changes.apply_label_change(
         reading.state,
         (label,) if added else (),
         () if added else (label,),

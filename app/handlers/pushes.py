@@ -10,10 +10,10 @@ stored, as there is nothing else to do.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from app.config import CONFIG_PATH
-from app.handlers.events import Event, _get, _text
+from app.handlers.events import Event
 
 # A push delivery lists at most this many commits: a list as long may leave out the commit
 # that changed the file.
@@ -23,18 +23,17 @@ _CHANGES: Final = ("added", "modified", "removed")
 
 def pushed_config(event: Event) -> str | None:
     """The repository whose `.github/baton.yml` the push may have changed, or None."""
-    repo = event.repo
-    branch = _text(event.payload, "repository", "default_branch")
-    if repo is None or branch is None or _text(event.payload, "ref") != f"refs/heads/{branch}":
+    repo, branch = event.repo, event.default_branch
+    if repo is None or branch is None or event.ref != f"refs/heads/{branch}":
         return None
-    return repo if _may_change(event.payload, CONFIG_PATH) else None
+    return repo if _may_change(event, CONFIG_PATH) else None
 
 
-def _may_change(payload: Mapping[str, Any], path: str) -> bool:
+def _may_change(event: Event, path: str) -> bool:
     """Whether the push changed `path`, or may have without listing it: a list of commits that
     may be cut short, an empty one, or history rewritten by a forced push."""
-    commits = _get(payload, "commits")
-    if not isinstance(commits, list) or not commits or _get(payload, "forced") is True:
+    commits = event.commits
+    if not commits or event.forced:
         return True
     if len(commits) >= COMMITS_LISTED_AT_MOST:
         return True
@@ -43,7 +42,7 @@ def _may_change(payload: Mapping[str, Any], path: str) -> bool:
 
 def _lists(commit: object, path: str) -> bool:
     for change in _CHANGES:
-        paths = _get(commit, change)
+        paths = commit.get(change) if isinstance(commit, Mapping) else None
         if not isinstance(paths, list) or path in paths:
             return True
     return False

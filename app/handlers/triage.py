@@ -8,111 +8,20 @@ calls it too), answered from the payload and from what the process already knows
 repository's configuration if it is cached, the bot's login once learned); whatever needs more
 than that is stored, so this never drops a delivery that a handler would act on.
 
-The body is decoded with msgspec into a projection of the few fields the predicates read: the
-whole document is still checked to be JSON, but only those fields become Python objects.
+The body is decoded with msgspec into a projection of the fields an `Event` reads (see
+`app/handlers/events.py`): the whole document is still checked to be JSON, but only those fields
+become Python objects.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import msgspec
 
 from app.config import Config
-from app.handlers.events import Event, Known, issue_key
+from app.handlers.events import Event, Known, glance
 from app.handlers.pushes import pushed_config
 from app.handlers.router import route_for, spread_for
-
-
-class _Named(msgspec.Struct, omit_defaults=True):
-    name: object = None
-
-
-class _Login(msgspec.Struct, omit_defaults=True):
-    login: object = None
-
-
-class _Id(msgspec.Struct, omit_defaults=True):
-    id: object = None
-
-
-class _Repository(msgspec.Struct, omit_defaults=True):
-    full_name: object = None
-    default_branch: object = None
-
-
-class _Commit(msgspec.Struct, omit_defaults=True):
-    added: object = None
-    modified: object = None
-    removed: object = None
-
-
-class _Issue(msgspec.Struct, omit_defaults=True):
-    number: object = None
-    body: object = None
-    pull_request: object = None
-    labels: list[_Named] | None = None
-
-
-class _Comment(msgspec.Struct, omit_defaults=True):
-    id: object = None
-    body: object = None
-
-
-class _Before(msgspec.Struct, omit_defaults=True):
-    before: object = msgspec.field(default=None, name="from")
-
-
-class _Changes(msgspec.Struct, omit_defaults=True):
-    body: _Before | None = None
-
-
-class _Projection(msgspec.Struct, omit_defaults=True):
-    """The fields of a payload that the `matters` predicates and the issue key read."""
-
-    action: object = None
-    installation: _Id | None = None
-    repository: _Repository | None = None
-    sender: _Login | None = None
-    issue: _Issue | None = None
-    comment: _Comment | None = None
-    label: _Named | None = None
-    changes: _Changes | None = None
-    # push
-    ref: object = None
-    forced: object = None
-    commits: list[_Commit] | None = None
-
-
-_DECODER = msgspec.json.Decoder(_Projection)
-_TOO_DEEP = "the body's JSON is nested too deeply"
-
-
-def glance(body: bytes) -> dict[str, Any]:
-    """The payload's fields that triage reads, in the payload's own shape.
-
-    Raises ValueError, with words for the sender, when the body is not a JSON object.
-    """
-    try:
-        body.decode()  # JSON is UTF-8; msgspec does not look inside the strings it skips
-        projected: dict[str, Any] = msgspec.to_builtins(_DECODER.decode(body))
-        return projected
-    except msgspec.ValidationError:
-        pass  # valid JSON of an unexpected shape: read it whole, as the handlers would
-    except (UnicodeDecodeError, msgspec.DecodeError):  # ValidationError is a DecodeError too
-        raise ValueError("the body is not valid JSON") from None
-    except RecursionError:
-        raise ValueError(_TOO_DEEP) from None
-    try:
-        payload = json.loads(body)
-    except RecursionError:
-        raise ValueError(_TOO_DEEP) from None
-    if not isinstance(payload, dict):
-        raise ValueError("the body must be a JSON object")
-    return payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +52,7 @@ class Triage:
                 self.config_pushed(repo)
             return Verdict(False, None, None)
         store = self.matters(event)
-        return Verdict(store, event.action, issue_key(payload) if store else None)
+        return Verdict(store, event.action, event.issue_key if store else None)
 
     def matters(self, event: Event) -> bool:
         if spread_for(event.name, event.action) is not None:

@@ -4,7 +4,7 @@ repository."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from app.config import Config, LoadResult
@@ -73,7 +73,7 @@ class Work:
         clocks = card_view_fields(
             state, self.config, calendar_for(self.config.working_hours), self.now
         )
-        view = card.CardView(title=title, **asdict(clocks))
+        view = card.CardView(title=title, clocks=clocks)
         return card.render_card(state, view, self.card_key(number))
 
     def read_card(self, body: str, number: int) -> card.CardReading:

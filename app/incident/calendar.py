@@ -36,8 +36,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_tables
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
 
 @dataclass(frozen=True)
 class Region:
@@ -181,15 +179,6 @@ class WorkingCalendar:
         micros = _micros(instant)
         return self._year(_year_of(micros)).working_interval_from(micros) == micros
 
-    def next_working_instant(self, instant: datetime) -> datetime:
-        """`instant` itself when working, else the start of the next working interval."""
-        micros = _micros(instant)
-        year = _year_of(micros)
-        while (found := self._year(year).working_interval_from(micros)) is None:
-            year += 1
-            micros = _year_start(year)
-        return _instant(found)
-
     def working_hours_between(self, start: datetime, end: datetime) -> float:
         """Working hours in [start, end); 0 when end is not after start."""
         return self._worked_between(_micros(start), _micros(end)) / _MICROSECONDS_PER_HOUR
@@ -304,9 +293,6 @@ class WorkingCalendar:
             )
             self._holidays[key] = frozenset(table.keys())
         return day in self._holidays[key]
-
-
-DEFAULT_CALENDAR = WorkingCalendar([Region()])
 
 
 @lru_cache(maxsize=64)

@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from itertools import islice
 
-from app.incident.state import IncidentState, StateError, TamperedState, decode_state, encode_state
+from app.incident.clocks import CardClocks
+from app.incident.state import (
+    IncidentState,
+    StateError,
+    TamperedState,
+    decode_state,
+    encode_state,
+)
 from app.incident.text import closes_fence, opening_fence
 from app.incident.words import render
 
@@ -31,24 +37,14 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
 # What place_card puts between a new card and the people's text.
 SEPARATOR = "\n\n"
 ROLE_NAMES = {"ic": "Incident Commander", "liaison": "External Liaison"}
-STATUS_NAMES = {
-    "investigating": "Investigating",
-    "identified": "Identified",
-    "mitigated": "Mitigated",
-    "resolved": "Resolved",
-    "closed": "Closed",
-}
 
 
 @dataclass(frozen=True)
 class CardView:
-    """What the clocks computed, shown on the card; all optional."""
+    """What the card shows beyond the state: the issue's title and what the clocks computed."""
 
     title: str = ""
-    next_update_due: datetime | None = None
-    update_overdue: bool = False
-    close_line: str | None = None
-    report_line: str | None = None
+    clocks: CardClocks = field(default_factory=CardClocks)
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ def render_card(state: IncidentState, view: CardView, key: bytes) -> str:
         "card.md.j2",
         state=state,
         view=view,
-        status_name=STATUS_NAMES.get(state.status, state.status),
+        status_name=state.status.capitalize(),
         handoff=handoff,
         handoff_role=ROLE_NAMES.get(handoff.role, handoff.role) if handoff else "",
     ).strip()

@@ -29,7 +29,7 @@ from app.incident import words
 from app.incident.calendar import WorkingCalendar
 from app.incident.effects import Decision, IssueChange, Reply
 from app.incident.labels import labels_for
-from app.incident.state import OPEN_STATUSES, IncidentState, format_time
+from app.incident.state import IncidentState, Status, format_time
 from app.incident.text import when
 
 if TYPE_CHECKING:
@@ -55,10 +55,10 @@ class Nudge:
 class CardClocks:
     """What the card says about the clocks."""
 
-    next_update_due: datetime | None
-    update_overdue: bool
-    close_line: str | None
-    report_line: str | None
+    next_update_due: datetime | None = None
+    update_overdue: bool = False
+    close_line: str | None = None
+    report_line: str | None = None
 
 
 # --- when each clock is due ------------------------------------------------------------------
@@ -102,7 +102,7 @@ def close_due_at(
 ) -> datetime | None:
     """When the working-hour wait of a resolved, unconfirmed incident ends; None otherwise."""
     start = close_wait_start(state)
-    if state.status != "resolved" or state.confirmed_at is not None or start is None:
+    if state.status != Status.RESOLVED or state.confirmed_at is not None or start is None:
         return None
     return calendar.add_working_hours(start, config.clocks.close_after_working_hours)
 
@@ -114,7 +114,7 @@ def report_blocks_close(state: IncidentState, config: Config) -> bool:
 
 def _close_time(state: IncidentState, config: Config, calendar: WorkingCalendar) -> datetime | None:
     """When a resolved incident may close, leaving the report condition aside."""
-    if state.status != "resolved":
+    if state.status != Status.RESOLVED:
         return None
     if state.confirmed_at is not None:
         return state.confirmed_at
@@ -175,9 +175,9 @@ def due_nudges(
     state: IncidentState, config: Config, calendar: WorkingCalendar, now: datetime
 ) -> tuple[Nudge, ...]:
     """The nudges due at `now` that have not been posted yet, in a fixed order."""
-    if state.status in OPEN_STATUSES:
+    if state.status.is_open:
         clocks = _REMINDERS
-    elif state.status == "resolved":
+    elif state.status == Status.RESOLVED:
         clocks = _CLOSING
     else:
         clocks = ()
@@ -315,7 +315,7 @@ def apply_nudges(
         new_state = replace(new_state, stale=True)
     closing = "close" in kinds
     if closing:
-        new_state = replace(new_state, status="closed", closed_at=now)
+        new_state = replace(new_state, status=Status.CLOSED, closed_at=now)
     labels = labels_for(new_state, current_labels, config)
     issue = IssueChange(
         labels=None if labels == tuple(current_labels) else labels,
@@ -346,8 +346,8 @@ def card_view_fields(
     state: IncidentState, config: Config, calendar: WorkingCalendar, now: datetime
 ) -> CardClocks:
     """The update due time and the closing words the card shows at `now`."""
-    next_update = first_update_due(state, config) if state.status in OPEN_STATUSES else None
-    resolved = state.status == "resolved"
+    next_update = first_update_due(state, config) if state.status.is_open else None
+    resolved = state.status == Status.RESOLVED
     waits_for_report = resolved and report_blocks_close(state, config)
     return CardClocks(
         next_update_due=next_update,

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
-from difflib import SequenceMatcher
+from dataclasses import dataclass
 from typing import NamedTuple
+
+from app.incident.arguments import read_arguments
+from app.incident.command_lines import LINE_BREAK, command_lines
+from app.incident.suggestions import closest
+from app.incident.text import code
+from app.incident.words import render
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,11 @@ class CommandSpec:
     summary: str
     who: str
     example: str
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        """The usage line, then each alias with its slash: how `/help` names the command."""
+        return (self.usage, *("/" + alias for alias in self.aliases))
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -268,284 +276,6 @@ class ParsedComment:
     near_misses: tuple[NearMiss, ...]
 
 
-# --- which lines may hold a command --------------------------------------------------------
-#
-# GitHub renders comments as GitHub Flavored Markdown, so a line is a command only where GitHub
-# shows it as a plain line of text. One pass over the lines follows CommonMark's block
-# structure (fences, indented code, quotes, HTML blocks); the lines of each paragraph are then
-# scanned once for code spans and HTML comments, which may run across its lines. Every step
-# moves forward only, so the work is linear in the comment's length.
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_FENCE_OPENING = re.compile(r" {0,3}(?P<fence>`{3,}|~{3,})(?P<info>.*)")
-_TAB_WIDTH = 4
-
-_HTML_BLOCK_TAGS = (
-    "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details"
-    "|dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset"
-    "|h1|h2|h3|h4|h5|h6|head|header|hr|html|iframe|legend|li|link|main|menu|menuitem|nav"
-    "|noframes|ol|optgroup|option|p|param|search|section|summary|table|tbody|td|tfoot|th|thead"
-    "|title|tr|track|ul"
-)
-_ATTRIBUTE = r"""\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s"'=<>`]+|'[^']*'|"[^"]*"))?"""
-# CommonMark's HTML block start conditions 1 to 7, each with what ends its block (None: a blank
-# line). Only the first six may interrupt a paragraph.
-_HTML_BLOCK_STARTS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None], ...] = (
-    (
-        re.compile(r"<(?:pre|script|style|textarea)(?:[ \t>]|$)", re.IGNORECASE),
-        re.compile(r"</(?:pre|script|style|textarea)>", re.IGNORECASE),
-    ),
-    (re.compile(r"<!--"), re.compile(r"-->")),
-    (re.compile(r"<\?"), re.compile(r"\?>")),
-    (re.compile(r"<![A-Za-z]"), re.compile(r">")),
-    (re.compile(r"<!\[CDATA\["), re.compile(r"\]\]>")),
-    (re.compile(rf"</?(?:{_HTML_BLOCK_TAGS})(?:[ \t]|/?>|$)", re.IGNORECASE), None),
-)
-_LONE_TAG = re.compile(
-    rf"(?:<[A-Za-z][A-Za-z0-9-]*(?:{_ATTRIBUTE})*\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>)[ \t]*"
-)
-_ATX_HEADING = re.compile(r"#{1,6}(?:[ \t]|$)")
-_THEMATIC_BREAK = re.compile(r"(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})")
-_SETEXT_UNDERLINE = re.compile(r"(?:=+|-+)[ \t]*")
-_BLOCK_START_CHARACTERS = frozenset(">`~<#*-_=+1")
-_LIST_ITEM = re.compile(r"(?:[-+*]|1[.)])(?:[ \t]|$)")
-# What the inline scan of a paragraph looks for, left to right.
-_DETAILS_TAG = r"<details(?=[\s/>]|$)|</details\s*>"
-_DETAILS = re.compile(_DETAILS_TAG, re.IGNORECASE)
-_INLINE_MARK = re.compile(rf"`+|<!--|{_DETAILS_TAG}", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class _Fence:
-    character: str
-    length: int
-
-    def closed_by(self, line: str) -> bool:
-        stripped = line.rstrip(" \t")
-        marker = stripped.lstrip(" ")
-        return (
-            len(stripped) - len(marker) <= 3
-            and len(marker) >= self.length
-            and marker == self.character * len(marker)
-        )
-
-
-def _fence_opened_by(line: str) -> _Fence | None:
-    match = _FENCE_OPENING.fullmatch(line)
-    if match is None:
-        return None
-    fence = match["fence"]
-    if fence[0] == "`" and "`" in match["info"]:
-        return None  # CommonMark: a backtick fence's info string has no backtick
-    return _Fence(fence[0], len(fence))
-
-
-def _indentation(line: str) -> int:
-    columns = 0
-    for character in line:
-        if character == " ":
-            columns += 1
-        elif character == "\t":
-            columns += _TAB_WIDTH - columns % _TAB_WIDTH
-        else:
-            break
-    return columns
-
-
-def _is_quote(line: str) -> bool:
-    return line.lstrip().startswith(">")
-
-
-@dataclass
-class _HtmlBlock:
-    end: re.Pattern[str] | None  # None: the block ends at a blank line
-
-    def ended_by(self, line: str, blank: bool) -> bool:
-        """Whether a line inside the block ends it (a blank line is not part of it)."""
-        return blank if self.end is None else self.end.search(line) is not None
-
-    def ends_on_its_first_line(self, line: str) -> bool:
-        # From the opener on: `<!-->` closes itself, as CommonMark has it.
-        opener = len(line) - len(line.lstrip(" \t")) + 2
-        return self.end is not None and self.end.search(line, opener) is not None
-
-
-def _html_block_opened_by(line: str, interrupts_paragraph: bool) -> _HtmlBlock | None:
-    if _indentation(line) > 3:
-        return None
-    text = line.lstrip(" \t")
-    for start, end in _HTML_BLOCK_STARTS:
-        if start.match(text):
-            return _HtmlBlock(end)
-    if not interrupts_paragraph and _LONE_TAG.fullmatch(text):
-        return _HtmlBlock(None)
-    return None
-
-
-def _interrupts_paragraph(line: str) -> bool:
-    """Whether a line ends the paragraph before it and starts a block of its own."""
-    text = line.lstrip(" \t")
-    if text[:1] not in _BLOCK_START_CHARACTERS or _indentation(line) > 3:
-        return False
-    return bool(
-        _is_quote(text)
-        or _fence_opened_by(line)
-        or _html_block_opened_by(line, interrupts_paragraph=True)
-        or _ATX_HEADING.match(text)
-        or _THEMATIC_BREAK.fullmatch(text.rstrip())
-        or _SETEXT_UNDERLINE.fullmatch(text)
-        or _LIST_ITEM.match(text)
-    )
-
-
-class _Span(NamedTuple):
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class _Inline:
-    """What a paragraph's inline reading hides: code spans and HTML comments (`hidden`, in
-    order), the comments among them, and where `<details>` tags open (True) or close."""
-
-    hidden: list[_Span]
-    comments: list[_Span]
-    details_tags: list[tuple[int, bool]]
-
-
-def _backtick_closers(text: str) -> dict[int, int]:
-    """For each run of backticks, where the code span it opens ends: after the next run of the
-    same length. A run without one is literal text."""
-    closers: dict[int, int] = {}
-    next_run_end: dict[int, int] = {}  # run length -> end of the nearest such run to the right
-    for run in reversed(list(re.finditer("`+", text))):
-        length = run.end() - run.start()
-        if length in next_run_end:
-            closers[run.start()] = next_run_end[length]
-        next_run_end[length] = run.end()
-    return closers
-
-
-def _read_inline(text: str) -> _Inline:
-    """Code spans, HTML comments and `<details>` tags of a paragraph, left to right as
-    CommonMark reads them: whichever starts first wins, so a code span hides `<!--`."""
-    closers = _backtick_closers(text)
-    inline = _Inline([], [], [])
-    position, no_comment_end = 0, False
-    for mark in _INLINE_MARK.finditer(text):
-        if mark.start() < position:
-            continue
-        found = mark.group()
-        if found[0] == "`":
-            closer = closers.get(mark.start())
-            if closer is not None:
-                inline.hidden.append(_Span(mark.start(), closer))
-                position = closer
-        elif found == "<!--":
-            # Searching from the opener's own dashes makes `<!-->` and `<!--->` closed.
-            end = -1 if no_comment_end else text.find("-->", mark.start() + 2)
-            if end < 0:
-                no_comment_end = True  # an unclosed `<!--` is literal text, and so is any later
-            else:
-                comment = _Span(mark.start(), end + 3)
-                inline.hidden.append(comment)
-                inline.comments.append(comment)
-                position = comment.end
-        else:
-            inline.details_tags.append((mark.start(), found[1] != "/"))
-    return inline
-
-
-def _paragraph_lines(lines: list[str], details: int) -> tuple[list[bool], int]:
-    """For each line of a paragraph: is it shown as a plain line (starting outside code spans,
-    HTML comments and `<details>`, touching no comment)? And how many `<details>` elements are
-    open after it, given `details` open before."""
-    inline = _read_inline("\n".join(lines))
-    eligible: list[bool] = []
-    hidden = comment = tag = start = 0
-    for line in lines:
-        end = start + len(line)
-        while tag < len(inline.details_tags) and inline.details_tags[tag][0] < start:
-            details = details + 1 if inline.details_tags[tag][1] else max(0, details - 1)
-            tag += 1
-        while hidden < len(inline.hidden) and inline.hidden[hidden].end <= start:
-            hidden += 1
-        while comment < len(inline.comments) and inline.comments[comment].end <= start:
-            comment += 1
-        inside = hidden < len(inline.hidden) and inline.hidden[hidden].start <= start
-        touches = comment < len(inline.comments) and inline.comments[comment].start < end
-        eligible.append(not (inside or touches) and details == 0)
-        start = end + 1
-    for _, opens in inline.details_tags[tag:]:
-        details = details + 1 if opens else max(0, details - 1)
-    return eligible, details
-
-
-def _details_after(line: str, details: int) -> int:
-    for tag in _DETAILS.finditer(line):
-        details = details + 1 if tag.group()[1] != "/" else max(0, details - 1)
-    return details
-
-
-@dataclass
-class _Reader:
-    """The block structure read so far, line by line."""
-
-    eligible: list[bool] = field(default_factory=list)
-    paragraph: list[str] = field(default_factory=list)
-    fence: _Fence | None = None
-    html: _HtmlBlock | None = None
-    in_quote: bool = False  # a quote line, or a lazy continuation of one, came just before
-    details: int = 0  # `<details>` elements open: what they hold is collapsed, not a command
-
-    def end_paragraph(self) -> None:
-        if self.paragraph:
-            shown, self.details = _paragraph_lines(self.paragraph, self.details)
-            self.eligible.extend(
-                show and _indentation(line) < _TAB_WIDTH
-                for show, line in zip(shown, self.paragraph, strict=True)
-            )
-            self.paragraph = []
-
-    def read(self, line: str) -> None:
-        blank = not line.strip()
-        if self.paragraph and not blank and not _interrupts_paragraph(line):
-            self.paragraph.append(line)
-            return
-        self.end_paragraph()
-        if self.fence is not None:
-            if self.fence.closed_by(line):
-                self.fence = None
-        elif self.html is not None:
-            self.details = _details_after(line, self.details)
-            if self.html.ended_by(line, blank):
-                self.html = None
-        elif blank:
-            self.in_quote = False
-        elif _is_quote(line) or (self.in_quote and _fence_opened_by(line) is None):
-            self.in_quote = True
-        elif _indentation(line) >= _TAB_WIDTH:
-            pass  # indented code
-        elif (fence := _fence_opened_by(line)) is not None:
-            self.fence = fence
-        elif (html := _html_block_opened_by(line, interrupts_paragraph=False)) is not None:
-            self.details = _details_after(line, self.details)
-            self.html = None if html.ends_on_its_first_line(line) else html
-        else:
-            self.paragraph.append(line)
-            return
-        self.eligible.append(False)
-
-
-def _command_lines(lines: list[str]) -> list[bool]:
-    """For each line: may it hold a command (shown by GitHub as a plain line of text)?"""
-    reader = _Reader()
-    for line in lines:
-        reader.read(line)
-    reader.end_paragraph()
-    return reader.eligible
-
-
 # --- command heads and near misses ---------------------------------------------------------
 
 _HEAD = re.compile(r"\s*/(?P<name>\S*)(?P<rest>.*)")
@@ -564,31 +294,6 @@ def _head(line: str) -> _Head | None:
     return _Head(match["name"], match["rest"])
 
 
-def _edit_distance(typed: str, name: str) -> int:
-    """Optimal string alignment distance: a swap of two neighbours counts as one edit."""
-    previous_row: list[int] = []
-    row = list(range(len(name) + 1))
-    for i in range(1, len(typed) + 1):
-        before, previous_row, row = previous_row, row, [i] + [0] * len(name)
-        for j in range(1, len(name) + 1):
-            cost = 0 if typed[i - 1] == name[j - 1] else 1
-            row[j] = min(previous_row[j] + 1, row[j - 1] + 1, previous_row[j - 1] + cost)
-            if i > 1 and j > 1 and typed[i - 1] == name[j - 2] and typed[i - 2] == name[j - 1]:
-                row[j] = min(row[j], before[j - 2] + 1)
-    return row[len(name)]
-
-
-def _is_near(typed: str, name: str) -> bool:
-    if abs(len(typed) - len(name)) > 2:
-        return False  # more than two edits apart, whatever the letters
-    distance = _edit_distance(typed, name)
-    if len(name) <= 3:
-        # A slip on a short name keeps its letters (`/ackk`, `/akc`); `/ask` is another word.
-        return distance == 1 and typed[0] == name[0] and set(name) <= set(typed)
-    # Two slips only in long words, where they leave the word recognisable (`/reslove`).
-    return distance == 1 or (distance == 2 and len(name) >= 6 and len(typed) >= 5)
-
-
 # Looking for a typo costs tens of microseconds a word: a comment gets that for this many
 # different words at most, and a word already looked at costs nothing.
 _TYPO_LOOKUPS_PER_COMMENT = 20
@@ -601,184 +306,9 @@ def _may_be_typo(word: str) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _suggestion(word: str) -> str | None:
     """The command name or alias a mistyped lower-case word most likely meant, if any."""
-    near = [written for written in _BY_NAME if _is_near(word, written)]
-    if not near:
-        return None
-    return min(
-        near,
-        key=lambda written: (
-            _edit_distance(word, written),
-            -SequenceMatcher(None, word, written).ratio(),
-        ),
-    )
+    return closest(word, _BY_NAME)
 
 
-# --- arguments -----------------------------------------------------------------------------
-
-_TOKEN = re.compile(r"\s*(?P<token>\S+)(?P<rest>.*)")
-_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}(?:\[bot\])?")
-_MENTION = re.compile(rf"@(?P<login>{_LOGIN.pattern})[,.;:!?)]*")
-_TEAM = re.compile(rf"@{_LOGIN.pattern}/\S+")
-_SEVERITY_NUMBER = re.compile(r"(?:sev)?(?P<number>[0-9]+)", re.IGNORECASE)
-_DIGITS = re.compile(r"[0-9]+")
-_SEVERITY_WORD = re.compile(r"[A-Za-z0-9_-]+")
-_SEVERITY_IN_TITLE = re.compile(r"\s*sev ?(?P<number>[0-9]+)(?=\s|$)", re.IGNORECASE)
-STATUSES = ("investigating", "identified", "mitigated", "resolved")
-_DURATION_PART = re.compile(
-    r"\s*(?P<amount>[0-9]+)\s*(?P<unit>days?|d|hours?|hrs?|h|minutes?|mins?|m)(?![A-Za-z])",
-    re.IGNORECASE,
-)
-_ZONE_AREAS = "Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc"
-_OFFSET = r"[+-][0-9]{2}:?[0-9]{2}"
-_NOTE_TIME = re.compile(
-    r"\s*(?P<time>"
-    r"(?:(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[ T])?"
-    r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2}))?"
-    rf"(?:Z|{_OFFSET}|\s+(?:UTC|GMT|Z|{_OFFSET}|(?:{_ZONE_AREAS})(?:/[A-Za-z0-9_+-]+)+))?"
-    r")(?=\s|$)(?P<rest>.*)"
-)
-
-
-@dataclass(frozen=True)
-class _Arguments:
-    user: str | None = None
-    word: str | None = None
-    rest: str = ""  # the rest of the command line after the arguments
-    problem: str | None = None  # a reason, completed with the command and usage later
-
-
-def _first_token(rest: str) -> tuple[str, str] | None:
-    match = _TOKEN.match(rest)
-    return None if match is None else (match["token"], match["rest"])
-
-
-def _code(text: str) -> str:
-    """`text` as a Markdown code span, whatever backticks it holds (no mention pings)."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    padding = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{padding}{text}{padding}{fence}"
-
-
-def _user_in(token: str) -> tuple[str | None, str | None]:
-    """(login or "me", None), or (None, the reason the token names no person)."""
-    if token.lower() in ("me", "@me"):
-        return "me", None
-    mention = _MENTION.fullmatch(token)
-    if mention is not None:
-        return mention["login"], None
-    if _TEAM.fullmatch(token):
-        return None, f"names the team {_code(token)}; name a person, not a team"
-    if token.startswith("@"):
-        return None, f"names {_code(token)}, which is not a GitHub login"
-    return None, "needs a @user or `me`"
-
-
-def _read_user(rest: str) -> _Arguments:
-    first = _first_token(rest)
-    if first is None:
-        return _Arguments(problem="needs a @user or `me`")
-    user, problem = _user_in(first[0])
-    return _Arguments(user=user, rest=first[1], problem=problem)
-
-
-def _read_optional_user(rest: str) -> _Arguments:
-    if _first_token(rest) is None:
-        return _Arguments(user="me")
-    return _read_user(rest)
-
-
-def _read_sme(rest: str) -> _Arguments:
-    first = _first_token(rest)
-    if first is not None and first[0].lower() == "remove":
-        removal = _read_user(first[1])
-        return _Arguments(user=removal.user, word="remove", problem=removal.problem)
-    return _read_user(rest)
-
-
-def _read_severity(rest: str) -> _Arguments:
-    first = _first_token(rest)
-    if first is None:
-        return _Arguments(problem="needs a severity such as `sev2` or `2`")
-    token, after = first
-    second = _first_token(after)
-    if token.lower() == "sev" and second is not None and _DIGITS.fullmatch(second[0]):
-        token, after = token + second[0], second[1]
-    number = _SEVERITY_NUMBER.fullmatch(token)
-    if number is not None:
-        return _Arguments(word=_severity_name(number["number"]), rest=after)
-    if _SEVERITY_WORD.fullmatch(token):
-        return _Arguments(word=token.lower(), rest=after)
-    return _Arguments(problem=f"needs a severity such as `sev2`, not {_code(token)}")
-
-
-def _severity_name(number: str) -> str:
-    return "sev" + (number.lstrip("0") or "0")
-
-
-def _read_declaration(rest: str) -> _Arguments:
-    severity = _SEVERITY_IN_TITLE.match(rest)
-    if severity is None:
-        return _Arguments(rest=rest)
-    return _Arguments(word=_severity_name(severity["number"]), rest=rest[severity.end() :])
-
-
-def _read_status(rest: str) -> _Arguments:
-    first = _first_token(rest)
-    if first is not None and first[0].lower() in STATUSES:
-        return _Arguments(word=first[0].lower(), rest=first[1])
-    return _Arguments(problem="needs a status")
-
-
-def _read_duration(rest: str) -> _Arguments:
-    parts: list[str] = []
-    position = 0
-    while (part := _DURATION_PART.match(rest, position)) is not None:
-        parts.append((part["amount"].lstrip("0") or "0") + part["unit"][0].lower())
-        position = part.end()
-    if not parts or rest[position : position + 1].strip():
-        return _Arguments(problem="needs a duration such as `30m`, `2h` or `1h30m`")
-    return _Arguments(word="".join(parts), rest=rest[position:])
-
-
-def _read_note_time(rest: str) -> _Arguments:
-    match = _NOTE_TIME.match(rest)
-    if match is None:
-        return _Arguments(rest=rest)
-    time = " ".join(match["time"].split())
-    if not _is_real_time(match):
-        return _Arguments(problem=f"starts with {_code(time)}, which is not a real time")
-    return _Arguments(word=time, rest=match["rest"])
-
-
-def _is_real_time(match: re.Match[str]) -> bool:
-    second = match["second"] or "0"
-    if int(match["hour"]) > 23 or int(match["minute"]) > 59 or int(second) > 59:
-        return False
-    if match["date"] is None:
-        return True
-    try:
-        date.fromisoformat(match["date"])
-    except ValueError:
-        return False
-    return True
-
-
-def _read_nothing(rest: str) -> _Arguments:
-    return _Arguments(rest=rest)
-
-
-_ARGUMENT_READERS: dict[str, Callable[[str], _Arguments]] = {
-    "declare": _read_declaration,
-    "ic": _read_optional_user,
-    "handoff": _read_user,
-    "liaison": _read_user,
-    "sme": _read_sme,
-    "severity": _read_severity,
-    "status": _read_status,
-    "snooze": _read_duration,
-    "note": _read_note_time,
-}
 _NEEDS_TEXT = frozenset({"update", "note", "action"})
 _TEXT_ON_ITS_LINE_ONLY = frozenset({"sme"})  # an area is a few words, not a paragraph
 
@@ -788,10 +318,10 @@ _TEXT_ON_ITS_LINE_ONLY = frozenset({"sme"})  # an area is a few words, not a par
 
 def parse_comment(body: str) -> ParsedComment:
     """The commands and near misses in a comment, in order. Never raises."""
-    lines = _LINE_BREAK.split(body.removeprefix("\ufeff"))
+    lines = LINE_BREAK.split(body.removeprefix("\ufeff"))
     found: list[tuple[int, _Head, CommandSpec | None, str | None]] = []
     looked_up: set[str] = set()
-    for index, eligible in enumerate(_command_lines(lines)):
+    for index, eligible in enumerate(command_lines(lines)):
         head = _head(lines[index]) if eligible else None
         if head is None:
             continue
@@ -819,7 +349,7 @@ def parse_comment(body: str) -> ParsedComment:
 
 
 def _command(spec: CommandSpec, head: _Head, line: int, following: list[str]) -> Command:
-    arguments = _ARGUMENT_READERS.get(spec.name, _read_nothing)(head.rest)
+    arguments = read_arguments(spec.name, head.rest)
     if spec.name in _TEXT_ON_ITS_LINE_ONLY:
         following = []
     text = "\n".join([arguments.rest, *following]).strip()
@@ -833,115 +363,18 @@ def _command(spec: CommandSpec, head: _Head, line: int, following: list[str]) ->
         user=arguments.user,
         word=arguments.word,
         text=text,
-        problem=None if problem is None else f"`/{head.written}` {problem}: {_code(spec.usage)}",
+        problem=None if problem is None else f"`/{head.written}` {problem}: {code(spec.usage)}",
     )
 
 
 # --- /help and docs/commands.md ------------------------------------------------------------
 
 
-class HelpRow(NamedTuple):
-    usage: str
-    aliases: tuple[str, ...]  # with the slash: ("/sev",)
-    who: str
-    summary: str
-
-
-def help_text_rows() -> tuple[HelpRow, ...]:
-    """One row per command, in table order, for `/help` and the docs."""
-    return tuple(
-        HelpRow(spec.usage, tuple("/" + alias for alias in spec.aliases), spec.who, spec.summary)
-        for spec in COMMANDS
-    )
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def help_table_markdown() -> str:
     """The command table as GitHub Markdown, for `/help` replies and the docs."""
-    rows = ["| command | who | what it does |", "| --- | --- | --- |"]
-    for row in help_text_rows():
-        command = ", alias ".join(_code(written) for written in (row.usage, *row.aliases))
-        rows.append(f"| {_cell(command)} | {_cell(row.who)} | {_cell(row.summary)} |")
-    return "\n".join(rows) + "\n"
-
-
-_DOCS_INTRO = """\
-# Commands
-
-<!-- Generated from app/incident/commands.py (COMMANDS); do not edit by hand. Regenerate:
-python -c "from app.incident.commands import commands_markdown as m; print(m(), end='')" \
-> docs/commands.md -->
-
-People drive an incident with slash commands in comments on the incident issue; `/declare`
-also works on any issue, to make it an incident.
-
-## How a command is written
-
-- A command is a line whose first non-blank character is `/`, followed by a command name
-  (any case: `/ACK`, `/Sev 2`) and then a space or the end of the line. Several commands
-  may share one comment, one per line.
-- `@login` names a person; `me` (or `@me`) names you. Teams (`@acme/sre`) are refused:
-  name a person. `/ic` alone means `/ic me`.
-- The text of a command is the rest of its line, and the lines after it up to the next
-  command line (used by `/update`, `/note`, `/handoff`, `/resolved`, `/mitigated`,
-  `/decline`, `/close`, `/declare`, `/action`). For `/declare` and `/action` its first
-  line is the title. For `/sme` only the rest of the line counts, as the area. A line
-  that looks like a mistyped command also ends the text.
-- Commands that take nothing (`/ack`, `/accept`, `/cancel`, `/retro`, `/confirm`,
-  `/reopen`, `/help`) ignore words after them, so `/ack on it` is fine.
-- Severity: `sev2`, `SEV2`, `sev 2` and `2` all mean `sev2`; which severities exist is
-  configured in `.github/baton.yml`. `/declare` takes a severity only as `sevN`, so a
-  title may start with a number.
-- Status: `investigating`, `identified`, `mitigated` or `resolved`.
-- Durations (`/snooze`): `30m`, `2h`, `1d`, `1h30m`, `90 min`, `2 hours`.
-- `/note` time: `14:05`, `2026-11-24 14:05`, `2026-11-24T14:05Z`, `14:05 Europe/Paris`,
-  `14:05 +01:00`; UTC unless a zone or offset follows.
-
-## What is not a command
-
-A command is a line that GitHub shows as a plain line of text. These lines never are:
-
-- lines inside fenced code blocks (```` ``` ```` or `~~~`) and indented code (four spaces or
-  a tab);
-- block quotes (`>`, including the lines that continue a quote without a blank line):
-  quoting an earlier comment never runs it again;
-- HTML comments (`<!-- -->`), and any line that touches one; a `<!--` inside a code span
-  (`` `<!--` ``) is only text, and so is a `<!--` in a paragraph that is never closed;
-- lines inside a code span that runs over several lines;
-- the lines of an HTML block, as CommonMark defines it: from a line starting with `<pre>`,
-  `<script>`, `<style>` or `<textarea>` to its closing tag, or from a line starting with a
-  block tag such as `<div>` or `<details>` (or a tag alone on its line) to the next blank
-  line; GitHub joins such lines into one, so none of them shows as a line of its own;
-- anything inside `<details>` … `</details>`, even what GitHub renders as Markdown after a
-  blank line: a folded section is out of sight, and a command there would run unseen.
-
-You can show a command in code to explain it. Only the first 20 different slash-words of a
-comment that are not commands are checked for typos.
-
-## All or nothing
-
-All commands of one comment are checked first. If any is invalid or not allowed, none is
-applied and Baton's reply explains each problem with the right usage. A word that looks
-like a mistyped command (`/hanoff`, `/resovled`) is pointed out with a suggestion; paths
-and other words (`/usr/bin`, `/shrug`) are ignored. Baton reacts to each command comment:
-:eyes: when taken, :confused: when refused.
-
-## The commands
-
-"""
-
-
-def _examples_markdown() -> str:
-    sections = [
-        f"### `/{spec.name}`\n\n{spec.summary}\n\n```text\n{spec.example}\n```\n"
-        for spec in COMMANDS
-    ]
-    return "## Examples\n\n" + "\n".join(sections)
+    return render("command_table.md.j2", commands=COMMANDS)
 
 
 def commands_markdown() -> str:
     """The whole of docs/commands.md, rendered from the table."""
-    return f"{_DOCS_INTRO}{help_table_markdown()}\n{_examples_markdown()}"
+    return render("docs/commands.md.j2", commands=COMMANDS, table=help_table_markdown())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from app.incident.state import STATUSES, IncidentState
+from app.incident.state import IncidentState, Status
 from app.incident.words import render
 
 if TYPE_CHECKING:
@@ -45,13 +45,15 @@ def status_label(status: str) -> str:
     return f"{STATUS_PREFIX}{status}"
 
 
-def status_from_label(name: str) -> str | None:
+def status_from_label(name: str) -> Status | None:
     """`status:mitigated` -> `mitigated`; None for any other label."""
     folded = name.casefold()
     if not folded.startswith(STATUS_PREFIX):
         return None
-    status = folded.removeprefix(STATUS_PREFIX)
-    return status if status in STATUSES else None
+    try:
+        return Status(folded.removeprefix(STATUS_PREFIX))
+    except ValueError:
+        return None
 
 
 def severity_from_label(name: str, config: Config) -> str | None:
@@ -139,7 +141,7 @@ def baton_labels(config: Config) -> tuple[str, ...]:
     return (
         config.labels.incident,
         *config.severities,
-        *(status_label(status) for status in STATUSES),
+        *(status_label(status) for status in Status),
         config.labels.retrospective,
         config.labels.stale,
         config.labels.action,

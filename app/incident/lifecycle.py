@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from app.incident import commands as command_table
 from app.incident.calendar import calendar_for
 from app.incident.clocks import close_due_at, report_blocks_close
+from app.incident.declaring import declare
 from app.incident.effects import (
     Actor,
     Decision,
@@ -22,8 +23,9 @@ from app.incident.effects import (
     Reply,
 )
 from app.incident.labels import labels_for
-from app.incident.rules import declare, reopened, responder_requirement
-from app.incident.state import IncidentState
+from app.incident.permissions import responder_requirement
+from app.incident.state import IncidentState, Status
+from app.incident.statuses import reopened
 from app.incident.words import render
 
 if TYPE_CHECKING:
@@ -82,7 +84,7 @@ def community_reply(
     time; on an incident that Baton closed, the reporter's comment is passed to the IC."""
     if actor.is_responder or actor.is_bot or state.has_applied(comment_id):
         return Decision(state=state)
-    if state.status == "resolved" and state.confirmed_at is None:
+    if state.status == Status.RESOLVED and state.confirmed_at is None:
         waiting_from = max(written_at, state.close_wait_from or written_at)
         after = replace(
             state.with_applied(comment_id), close_wait_from=waiting_from, last_activity_at=now
@@ -97,7 +99,7 @@ def community_reply(
             report_needed=report_blocks_close(after, config),
         )
         return Decision(state=after, replies=(Reply(f"comment:{comment_id}", body),))
-    if state.status == "closed" and actor.is_reporter:
+    if state.status == Status.CLOSED and actor.is_reporter:
         body = render("reply/reporter_after_close.md.j2", state=state, actor=actor)
         after = state.with_applied(comment_id)
         return Decision(state=after, replies=(Reply(f"comment:{comment_id}", body),))
@@ -118,16 +120,18 @@ def retrospective_closed(
     if state.retro != retro or state.report_done == closed:
         return Decision(state=state)
     after = replace(state, report_done=closed)
-    closes_now = closed and after.status == "resolved" and after.confirmed_at is not None
+    closes_now = closed and after.status == Status.RESOLVED and after.confirmed_at is not None
     if closes_now:
-        after = replace(after, status="closed", closed_at=now)
+        after = replace(after, status=Status.CLOSED, closed_at=now)
     calendar = calendar_for(config.working_hours)
     body = render(
         "reply/report_done.md.j2",
         state=after,
         retro=retro,
         closed=closed,
-        closes_at=close_due_at(after, config, calendar) if after.status == "resolved" else None,
+        closes_at=close_due_at(after, config, calendar)
+        if after.status == Status.RESOLVED
+        else None,
     )
     key = f"report:{retro}:{'closed' if closed else 'reopened'}:{now.isoformat()}"
     change = _labels_change(after, issue, config)
@@ -140,9 +144,11 @@ def closed_by_hand(
     state: IncidentState, actor: Actor, issue: IssueView, *, config: Config, now: datetime
 ) -> Decision:
     """Someone closed the incident issue with GitHub's button: the card follows."""
-    if state.status == "closed":
+    if state.status == Status.CLOSED:
         return Decision(state=state)
-    after = replace(state, status="closed", closed_at=now, close_reason=f"closed by @{actor.login}")
+    after = replace(
+        state, status=Status.CLOSED, closed_at=now, close_reason=f"closed by @{actor.login}"
+    )
     return Decision(
         state=after,
         issue=_labels_change(after, issue, config),
@@ -158,7 +164,7 @@ def reopened_by_hand(
     state: IncidentState, actor: Actor, issue: IssueView, *, config: Config, now: datetime
 ) -> Decision:
     """Someone reopened the incident issue: back to investigating, as `/reopen` would."""
-    if state.status not in ("resolved", "closed"):
+    if state.status.is_open:
         return Decision(state=state)
     after = replace(reopened(state), last_activity_at=now)
     return Decision(

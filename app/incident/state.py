@@ -13,11 +13,31 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 STATE_VERSION = 1
-STATUSES = ("investigating", "identified", "mitigated", "resolved", "closed")
-OPEN_STATUSES = ("investigating", "identified", "mitigated")
+
+
+class Status(StrEnum):
+    """Where an incident stands. The values are the words the card's state and the status
+    labels hold (a `Status` is a `str`, equal to its value)."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def is_open(self) -> bool:
+        """Still being worked on: updates are due, roles change hands."""
+        return self in OPEN_STATUSES
+
+
+OPEN_STATUSES = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MITIGATED)
+SETTABLE_STATUSES = (*OPEN_STATUSES, Status.RESOLVED)  # what `/status` may set
+
 # Command comment ids remembered so a redelivered comment is never applied twice. GitHub keeps
 # redelivering for at most three days; a few hundred ids cover any incident's busiest stretch.
 APPLIED_MEMORY = 300
@@ -51,7 +71,7 @@ class Handoff:
 
 @dataclass(frozen=True)
 class IncidentState:
-    status: str = "investigating"
+    status: Status = Status.INVESTIGATING
     severity: str = "sev3"
     ic: str | None = None
     liaison: str | None = None
@@ -187,7 +207,7 @@ def state_from_dict(data: Mapping[str, Any]) -> IncidentState:
     try:
         times = {name: _optional_time(data.get(name)) for name in _TIME_FIELDS}
         return IncidentState(
-            status=_choice(data.get("status"), STATUSES),
+            status=_status(data.get("status")),
             severity=_text(data.get("severity")),
             ic=_optional_text(data.get("ic")),
             liaison=_optional_text(data.get("liaison")),
@@ -260,11 +280,12 @@ def _list(value: Any) -> list[Any]:
     return value
 
 
-def _choice(value: Any, allowed: tuple[str, ...]) -> str:
+def _status(value: Any) -> Status:
     text = _text(value)
-    if text not in allowed:
-        raise ValueError(f"{text!r} is not one of {', '.join(allowed)}")
-    return text
+    try:
+        return Status(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not one of {', '.join(Status)}") from None
 
 
 # --- the MAC -----------------------------------------------------------------------------------
@@ -320,11 +341,12 @@ def decode_state(text: str, key: bytes) -> IncidentState:
 __all__ = [
     "APPLIED_MEMORY",
     "OPEN_STATUSES",
-    "STATUSES",
+    "SETTABLE_STATUSES",
     "Handoff",
     "IncidentState",
     "Sme",
     "StateError",
+    "Status",
     "TamperedState",
     "decode_state",
     "derive_state_key",

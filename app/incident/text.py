@@ -57,6 +57,14 @@ def when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def code(text: str) -> str:
+    """`text` as a Markdown code span, whatever backticks it holds (no mention pings)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
+
+
 def user(login: str | None) -> str:
     """`@login`, or `_unassigned_` for nobody. Logins are validated before they are stored."""
     return f"@{login}" if login else "_unassigned_"

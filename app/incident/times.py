@@ -1,11 +1,13 @@
-"""Times people write and durations people read: pure helpers shared by the rules and the
-retrospective's timeline."""
+"""Times and durations as people write and read them: one grammar for each, shared by the
+command parser, the rules, the retrospective's timeline and the configuration."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# --- durations -----------------------------------------------------------------------------------
 
 
 def duration(length: timedelta) -> str:
@@ -18,13 +20,92 @@ def duration(length: timedelta) -> str:
     return " ".join(part for part in parts if part)
 
 
-_NOTE_TIME = re.compile(
-    r"(?:(?P<date>\d{4}-\d{2}-\d{2})[ T])?"
-    r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
-    r"(?:\s*(?P<zone>Z|UTC|GMT|[+-]\d{2}:?\d{2}|[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+))?",
+# Largest unit first, each at most once: `1h30m`, `1h 30m`, `2W`, `1 hour 30 mins`, `90 minutes`.
+_DURATION_UNITS = (
+    ("weeks", "weeks?|w"),
+    ("days", "days?|d"),
+    ("hours", "hours?|hrs?|h"),
+    ("minutes", "minutes?|mins?|m"),
+    ("seconds", "seconds?|secs?|s"),
+)
+_DURATION = re.compile(
+    "".join(
+        rf"(?:\s*(?P<{unit}>[0-9]+)\s*(?:{names})(?![A-Za-z]))?" for unit, names in _DURATION_UNITS
+    ),
     re.IGNORECASE,
 )
+
+
+def parse_duration(text: str) -> timedelta:
+    """The duration that is the whole of `text` (spaces around it allowed).
+
+    Raises ValueError, whose message (`is not a duration`, `is too long a duration`) the caller
+    completes with the text it read."""
+    match = _DURATION.match(text)
+    if match is None or not match.group() or text[match.end() :].strip():
+        raise ValueError("is not a duration")
+    return _length(match)
+
+
+def duration_at_start(text: str) -> tuple[str, str] | None:
+    """The duration `text` starts with, written short (`1 hour 30 mins` -> `1h30m`), and the
+    text after it; None when `text` does not start with a duration followed by a space or its
+    end."""
+    match = _DURATION.match(text)
+    if match is None or not match.group() or text[match.end() : match.end() + 1].strip():
+        return None
+    short = "".join(
+        (amount.lstrip("0") or "0") + unit[0]
+        for unit, amount in match.groupdict().items()
+        if amount is not None
+    )
+    return short, text[match.end() :]
+
+
+def _length(match: re.Match[str]) -> timedelta:
+    parts = {unit: amount for unit, amount in match.groupdict().items() if amount is not None}
+    try:
+        return timedelta(**{unit: int(amount) for unit, amount in parts.items()})
+    except (OverflowError, ValueError):  # ValueError: more digits than int() reads
+        raise ValueError("is too long a duration") from None
+
+
+# --- the time of a /note -------------------------------------------------------------------------
+
+# A zone name must start with an IANA area, so that `/note 14:05 and/or later` is a note at 14:05.
+_ZONE_AREAS = "Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc"
+_OFFSET = r"[+-][0-9]{2}:?[0-9]{2}"
+_NOTE_TIME = re.compile(
+    r"(?:(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[ T])?"
+    r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2}))?"
+    # `Z` and an offset may follow the time directly; a name after a space.
+    rf"(?:(?:(?=[Z+-])|\s+)(?P<zone>UTC|GMT|Z|{_OFFSET}|(?:{_ZONE_AREAS})(?:/[A-Za-z0-9_+-]+)+))?"
+    r"(?=\s|$)"
+)
 _LARGEST_OFFSET = timedelta(hours=14)
+
+
+def note_time_at_start(text: str) -> tuple[str, str] | None:
+    """The time a `/note`'s text starts with, its spaces made single (`14:05 Europe/Paris`), and
+    the text after it; None when the text does not start with a time."""
+    match = _NOTE_TIME.match(text.lstrip())
+    if match is None:
+        return None
+    return " ".join(match.group().split()), text.lstrip()[match.end() :]
+
+
+def is_clock_time(token: str) -> bool:
+    """Whether a `/note` time names a real date and time of day (not `25:00`, not February 30)."""
+    match = _NOTE_TIME.fullmatch(token)
+    if match is None:
+        return False
+    try:
+        _clock(match)
+        if match["date"]:
+            date.fromisoformat(match["date"])
+    except ValueError:
+        return False
+    return True
 
 
 def note_time(token: str, written_at: datetime) -> datetime:
@@ -51,8 +132,12 @@ def note_time(token: str, written_at: datetime) -> datetime:
     return moment
 
 
+def _clock(match: re.Match[str]) -> time:
+    return time(int(match["hour"]), int(match["minute"]), int(match["second"] or 0))
+
+
 def _note_moment(match: re.Match[str], written_at: datetime, zone: tzinfo) -> datetime:
-    clock = time(int(match["hour"]), int(match["minute"]), int(match["second"] or 0))
+    clock = _clock(match)
     if match["date"]:
         return datetime.combine(date.fromisoformat(match["date"]), clock, zone).astimezone(UTC)
     day = written_at.astimezone(zone).date()
@@ -63,7 +148,7 @@ def _note_moment(match: re.Match[str], written_at: datetime, zone: tzinfo) -> da
 
 
 def _zone(name: str | None) -> tzinfo:
-    if name is None or name.upper() in {"Z", "UTC", "GMT"}:
+    if name is None or name in {"Z", "UTC", "GMT"}:
         return UTC
     if name[0] in "+-":
         digits = name[1:].replace(":", "")

@@ -31,6 +31,7 @@ def environment() -> Environment:
         block=text.block,
         user=text.user,
         when=text.when,
+        code=text.code,
     )
     return env
 

@@ -19,7 +19,7 @@ from app.github.client import GitHubApp
 from app.github.config_source import ConfigCache
 from app.github.listing import ListingCache
 from app.incident.card import CardView, place_card, read_card, render_card
-from app.incident.state import IncidentState, issue_state_key
+from app.incident.state import IncidentState, Status, issue_state_key
 from app.jobs.server_sweep import ServerSweep
 from app.jobs.sweep import sweep_installations
 from app.jobs.sweep_report import OperationsBudget, SweepReport
@@ -194,7 +194,10 @@ async def test_a_resolved_incident_closes_after_48_working_hours(
     thursday = last_thursday_noon()
     clock.now = thursday
     resolved = declared(
-        thursday - timedelta(hours=3), status="resolved", resolved_at=thursday, nudges=("escalate",)
+        thursday - timedelta(hours=3),
+        status=Status.RESOLVED,
+        resolved_at=thursday,
+        nudges=("escalate",),
     )
     number = plant_incident(world, resolved)
 
@@ -217,7 +220,7 @@ async def test_a_community_reply_restarts_the_wait_from_its_own_time(
     thursday = last_thursday_noon()
     resolved = declared(
         thursday - timedelta(hours=3),
-        status="resolved",
+        status=Status.RESOLVED,
         resolved_at=thursday,
         close_wait_from=thursday,
         nudges=("escalate",),
@@ -269,7 +272,8 @@ async def test_a_configuration_with_wrong_keys_still_nags_and_closes(
     clock.now = thursday
     no_ic = plant_incident(world, declared(thursday, ic=None))
     resolved = plant_incident(
-        world, declared(thursday, status="resolved", resolved_at=thursday, nudges=("escalate",))
+        world,
+        declared(thursday, status=Status.RESOLVED, resolved_at=thursday, nudges=("escalate",)),
     )
 
     report = await sweep(world, thursday + timedelta(days=7))

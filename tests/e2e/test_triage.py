@@ -17,9 +17,9 @@ import pytest
 from app.demo.harness import REPO, Stage
 from app.entry.credentials import state_key
 from app.github.config_source import ConfigCache
-from app.handlers.events import Event, Known
+from app.handlers.events import Event, Known, glance
 from app.handlers.router import route_for
-from app.handlers.triage import Triage, glance
+from app.handlers.triage import Triage
 from app.handlers.work import Work
 from app.sandbox.webhooks import SentDelivery
 from tests.e2e.test_declare import open_incident

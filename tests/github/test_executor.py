@@ -14,7 +14,7 @@ from app.demo.harness import REPO, Stage, stage
 from app.github.executor import execute
 from app.incident.effects import Reaction, Reply
 from app.incident.plan import Plan, merge_plans
-from app.incident.state import IncidentState
+from app.incident.state import IncidentState, Status
 from app.sandbox import Fault
 
 FIRST = Plan(
@@ -23,7 +23,7 @@ FIRST = Plan(
     title="Checkout is down",
     body_read="as read from GitHub",
     node_id="I_7",
-    state=IncidentState(status="identified"),
+    state=IncidentState(status=Status.IDENTIFIED),
     labels=("incident", "sev3"),
     assignees=("alice",),
     reactions=(Reaction(1, "eyes"),),
@@ -51,7 +51,7 @@ def test_the_last_plan_that_changes_a_part_wins_and_effects_add_up() -> None:
         FIRST,
         title="Checkout is down (EU)",
         body_read="as the second plan would leave it",
-        state=IncidentState(status="resolved"),
+        state=IncidentState(status=Status.RESOLVED),
         labels=("incident", "sev1"),
         issue_state="closed",
         state_reason="completed",
@@ -64,7 +64,7 @@ def test_the_last_plan_that_changes_a_part_wins_and_effects_add_up() -> None:
 
     assert merged.body_read == "as read from GitHub"
     assert merged.title == "Checkout is down (EU)"
-    assert merged.state == IncidentState(status="resolved")
+    assert merged.state == IncidentState(status=Status.RESOLVED)
     assert merged.labels == ("incident", "sev1")
     assert merged.assignees == ("alice",)
     assert (merged.issue_state, merged.state_reason) == ("closed", "completed")

@@ -15,7 +15,7 @@ from app.config import Config, config_from_layers
 from app.demo.harness import APP_ID, ORG, REPO, app_key_pem, populate
 from app.github.client import GitHubApp, GitHubSession, WritePacer, token_session
 from app.github.projects import BOARD_MEMORY, sync_board
-from app.incident.state import IncidentState
+from app.incident.state import IncidentState, Status
 from app.sandbox import StandIn
 from app.sandbox.graphql import add_project, boards_of, project_items
 
@@ -109,7 +109,7 @@ async def test_adding_again_from_a_fresh_process_keeps_one_item(
     standin: StandIn, installation: int, issue: dict[str, Any]
 ) -> None:
     add_project(standin, ORG, 7, fields={"Status": STATUSES})
-    for status in ("investigating", "mitigated"):
+    for status in (Status.INVESTIGATING, Status.MITIGATED):
         async with new_app(standin).installation(installation) as fresh:
             state = IncidentState(status=status)
             assert (
@@ -126,7 +126,7 @@ async def test_the_status_follows_and_the_board_is_read_once(
 ) -> None:
     add_project(standin, ORG, 7, fields={"Status": STATUSES})
     seen = []
-    for status in ("investigating", "identified", "mitigated", "resolved", "closed"):
+    for status in Status:
         before = graphql_requests(standin)
         state = IncidentState(status=status)
         await sync_board(session, config_for(), issue_node_id=issue["node_id"], state=state)
@@ -152,7 +152,7 @@ async def test_severity_is_kept_when_configured_in_the_same_request(
         session, config, issue_node_id=issue["node_id"], state=IncidentState(severity="sev2")
     )
     before = graphql_requests(standin)
-    state = IncidentState(status="mitigated", severity="sev1")
+    state = IncidentState(status=Status.MITIGATED, severity="sev1")
     assert await sync_board(session, config, issue_node_id=issue["node_id"], state=state) is None
     assert items(standin)[0]["fields"] == {"Status": "Mitigated", "Severity": "SEV1"}
     assert graphql_requests(standin) - before == 1  # both fields in one aliased mutation
@@ -204,7 +204,7 @@ async def test_a_missing_option_is_a_sentence_and_other_fields_are_kept(
     standin: StandIn, session: GitHubSession, issue: dict[str, Any]
 ) -> None:
     add_project(standin, ORG, 7, fields={"Status": ["Investigating"], "Severity": SEVERITIES})
-    state = IncidentState(status="mitigated", severity="sev3")
+    state = IncidentState(status=Status.MITIGATED, severity="sev3")
     problem = await sync_board(
         session,
         config_for(severity_field="Severity"),
@@ -263,7 +263,7 @@ async def test_an_item_taken_off_the_board_is_put_back_on_the_next_change(
     node = issue["node_id"]
     await sync_board(session, config_for(), issue_node_id=node, state=IncidentState())
     project.items.clear()
-    state = IncidentState(status="resolved")
+    state = IncidentState(status=Status.RESOLVED)
     assert await sync_board(session, config_for(), issue_node_id=node, state=state) is None
     assert items(standin)[0]["fields"] == {"Status": "Resolved"}
 
@@ -275,7 +275,7 @@ async def test_a_board_that_went_away_is_reported_and_forgotten(
     node = issue["node_id"]
     await sync_board(session, config_for(), issue_node_id=node, state=IncidentState())
     boards_of(standin.api).projects.clear()
-    state = IncidentState(status="mitigated")
+    state = IncidentState(status=Status.MITIGATED)
     problem = await sync_board(session, config_for(), issue_node_id=node, state=state)
     assert problem is not None and "was not found" in problem
     add_project(standin, ORG, 7, fields={"Status": STATUSES})
@@ -324,7 +324,7 @@ async def test_any_status_option_name_is_found(
     assert base.project is not None
     mapped = {**base.project.status_map, "mitigated": option}
     config = replace(base, project=replace(base.project, status_map=mapped))
-    state = IncidentState(status="mitigated")
+    state = IncidentState(status=Status.MITIGATED)
     problem = await sync_board(session, config, issue_node_id=issue["node_id"], state=state)
     assert problem is None
     assert items(standin, number=number)[0]["fields"] == {"Status": option}

@@ -26,7 +26,8 @@ from app.incident.card import (
     without_card,
     without_fenced_copies,
 )
-from app.incident.state import STATUSES, Handoff, IncidentState, Sme, compute_mac, state_to_dict
+from app.incident.clocks import CardClocks
+from app.incident.state import Handoff, IncidentState, Sme, Status, compute_mac, state_to_dict
 
 KEY = b"test-key-for-the-card-mac"
 GOLDEN = Path(__file__).parent / "golden" / "card.md"
@@ -70,7 +71,7 @@ handoffs = st.builds(
 )
 states = st.builds(
     IncidentState,
-    status=st.sampled_from(STATUSES),
+    status=st.sampled_from(Status),
     severity=st.sampled_from(["sev1", "sev2", "sev3", "sev4"]) | hostile_text,
     ic=st.none() | logins,
     liaison=st.none() | logins,
@@ -102,17 +103,20 @@ states = st.builds(
 views = st.builds(
     CardView,
     title=hostile_text,
-    next_update_due=st.none() | moments,
-    update_overdue=st.booleans(),
-    close_line=st.none() | hostile_text,
-    report_line=st.none() | hostile_text,
+    clocks=st.builds(
+        CardClocks,
+        next_update_due=st.none() | moments,
+        update_overdue=st.booleans(),
+        close_line=st.none() | hostile_text,
+        report_line=st.none() | hostile_text,
+    ),
 )
 # People's text: anything, as long as it holds no live marker of its own.
 human_bodies = hostile_text.filter(lambda text: "baton:card" not in text)
 
 DECLARED = datetime(2026, 11, 24, 9, 41, tzinfo=UTC)
 EXAMPLE = IncidentState(
-    status="identified",
+    status=Status.IDENTIFIED,
     severity="sev2",
     ic="alice",
     smes=(Sme("bob", "database"), Sme("carol")),
@@ -126,11 +130,10 @@ EXAMPLE = IncidentState(
     impact="Checkout fails for | some EU customers <b>",
     started="around 09:30 UTC",
 )
-EXAMPLE_VIEW = CardView(
-    title="Checkout errors in EU",
-    next_update_due=datetime(2026, 11, 24, 11, 0, tzinfo=UTC),
-    update_overdue=True,
+EXAMPLE_CLOCKS = CardClocks(
+    next_update_due=datetime(2026, 11, 24, 11, 0, tzinfo=UTC), update_overdue=True
 )
+EXAMPLE_VIEW = CardView(title="Checkout errors in EU", clocks=EXAMPLE_CLOCKS)
 
 
 def card_of(state: IncidentState, view: CardView = EXAMPLE_VIEW) -> str:
@@ -171,11 +174,12 @@ def test_the_pending_handoff_says_who_must_answer() -> None:
 
 
 def test_the_table_shows_clocks_and_links() -> None:
-    view = replace(
-        EXAMPLE_VIEW,
+    clocks = replace(
+        EXAMPLE_CLOCKS,
         close_line="closes 2026-11-27 14:02 UTC unless someone replies",
         report_line="waits for the retrospective #12 to be closed",
     )
+    view = replace(EXAMPLE_VIEW, clocks=clocks)
     lines = card_of(EXAMPLE, view).splitlines()
     assert "| Next update due | 2026-11-24 11:00 UTC — **overdue** |" in lines
     assert "| Retrospective | #12 |" in lines
@@ -226,7 +230,8 @@ def test_hostile_text_cannot_break_the_card(state: IncidentState, view: CardView
 def test_seventy_thousand_characters_are_capped_on_the_card() -> None:
     huge = ("<!-- baton:card:end --> | @acme/sre\n" * 2000)[:70_000]
     state = replace(EXAMPLE, impact=huge, smes=(Sme("bob", huge),), close_reason=huge)
-    view = replace(EXAMPLE_VIEW, title=huge, close_line=huge, report_line=huge)
+    clocks = replace(EXAMPLE_CLOCKS, close_line=huge, report_line=huge)
+    view = replace(EXAMPLE_VIEW, title=huge, clocks=clocks)
     card = render_card(state, view, KEY)
     assert len(visible_part(card)) < 3_000
     human = f"```\n{huge}\n```"
@@ -252,7 +257,8 @@ def test_a_realistic_busy_incident_stays_under_githubs_body_limit() -> None:
         if EXAMPLE.pending_handoff
         else None,
     )
-    view = replace(EXAMPLE_VIEW, title="t" * 256, close_line="c" * 200, report_line="r" * 100)
+    clocks = replace(EXAMPLE_CLOCKS, close_line="c" * 200, report_line="r" * 100)
+    view = replace(EXAMPLE_VIEW, title="t" * 256, clocks=clocks)
     body = place_card("people's notes\n" * 1_000, render_card(busy, view, KEY))
     assert len(body) < GITHUB_BODY_LIMIT
 
@@ -280,7 +286,7 @@ def test_a_new_card_goes_on_top_of_the_body() -> None:
 
 
 def test_replacing_keeps_text_typed_above_and_below() -> None:
-    old, new = card_of(EXAMPLE), card_of(replace(EXAMPLE, status="mitigated"))
+    old, new = card_of(EXAMPLE), card_of(replace(EXAMPLE, status=Status.MITIGATED))
     body = "typed above\r\n" + old + "\r\n\r\nbelow\r\n"
     assert place_card(body, new) == "typed above\r\n" + new + "\r\n\r\nbelow\r\n"
 
@@ -301,7 +307,7 @@ def test_text_typed_above_the_card_is_human_text() -> None:
 
 
 def test_only_the_first_card_counts() -> None:
-    second = card_of(replace(EXAMPLE, status="resolved"))
+    second = card_of(replace(EXAMPLE, status=Status.RESOLVED))
     body = card_of(EXAMPLE) + "\n\nnotes\n\n" + second
     reading = read_card(body, KEY)
     assert reading.state == EXAMPLE
@@ -309,7 +315,7 @@ def test_only_the_first_card_counts() -> None:
 
 
 def test_markers_in_fenced_or_inline_code_are_ignored() -> None:
-    quoted = card_of(replace(EXAMPLE, status="closed"))
+    quoted = card_of(replace(EXAMPLE, status=Status.CLOSED))
     human = f"An old card:\n\n~~~\n{quoted}\n~~~\n\nThe start is `{CARD_START}`."
     reading = read_card(place_card(human, card_of(EXAMPLE)), KEY)
     assert reading.state == EXAMPLE
@@ -427,7 +433,7 @@ def test_an_unclosed_fence_loses_only_the_card_it_swallowed() -> None:
 
 
 def test_fenced_cards_people_had_before_are_theirs() -> None:
-    quoted = "An old card:\n\n~~~\n" + card_of(replace(EXAMPLE, status="closed")) + "\n~~~\n"
+    quoted = "An old card:\n\n~~~\n" + card_of(replace(EXAMPLE, status=Status.CLOSED)) + "\n~~~\n"
     earlier = place_card(quoted, card_of(EXAMPLE))
     assert without_fenced_copies(quoted, earlier) == quoted
     assert without_fenced_copies("```\nplain code\n```", earlier) == "```\nplain code\n```"

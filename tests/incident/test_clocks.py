@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from app.config import DEFAULTS, Config, config_from_layers
 from app.incident import words
-from app.incident.calendar import DEFAULT_CALENDAR, Region, WorkingCalendar
+from app.incident.calendar import Region, WorkingCalendar
 from app.incident.clocks import (
     NUDGE_KINDS,
     NUDGE_MEMORY,
@@ -23,9 +23,10 @@ from app.incident.clocks import (
     due_nudges,
     remember,
 )
-from app.incident.state import STATUSES, Handoff, IncidentState, format_time
+from app.incident.state import Handoff, IncidentState, Status, format_time
 
 # 2026-11-24 is a Tuesday.
+DEFAULT_CALENDAR = WorkingCalendar([Region()])
 TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 THURSDAY_NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MONDAY_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -43,7 +44,7 @@ def declared(**changes: Any) -> IncidentState:
 
 def resolved(**changes: Any) -> IncidentState:
     state = IncidentState(
-        status="resolved",
+        status=Status.RESOLVED,
         severity="sev3",
         ic="alice",
         declared_at=THURSDAY_NOON - timedelta(hours=5),
@@ -209,7 +210,7 @@ def test_escalation_once_ever_after_thirty_minutes() -> None:
     assert kinds(state, TUESDAY + timedelta(minutes=30), WITH_TEAM) == ["escalate"]
     after = posted(state, TUESDAY + timedelta(minutes=30), WITH_TEAM)
     assert "escalate" not in kinds(after, TUESDAY + timedelta(days=3), WITH_TEAM)
-    mitigated = replace(state, status="mitigated")
+    mitigated = replace(state, status=Status.MITIGATED)
     assert "escalate" in kinds(mitigated, TUESDAY + timedelta(hours=1), WITH_TEAM)
 
 
@@ -316,7 +317,7 @@ def test_the_stale_label_is_not_added_twice() -> None:
 
 def test_closed_incidents_get_nothing() -> None:
     handoff = Handoff(role="ic", from_login=None, to="bob", requested_at=TUESDAY)
-    state = declared(status="closed", pending_handoff=handoff, resolved_at=TUESDAY)
+    state = declared(status=Status.CLOSED, pending_handoff=handoff, resolved_at=TUESDAY)
     assert due(state, TUESDAY + timedelta(days=60)) == ()
     card = card_view_fields(state, DEFAULTS, DEFAULT_CALENDAR, TUESDAY + timedelta(days=60))
     assert card == type(card)(None, False, None, None)
@@ -423,7 +424,7 @@ handoffs = st.builds(
 )
 states = st.builds(
     IncidentState,
-    status=st.sampled_from(STATUSES),
+    status=st.sampled_from(Status),
     severity=st.sampled_from(["sev1", "sev2", "sev3", "sev4", "sev9"]),
     ic=st.none() | logins,
     liaison=st.none() | logins,

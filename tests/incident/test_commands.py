@@ -17,7 +17,6 @@ from app.incident.commands import (
     NearMiss,
     commands_markdown,
     help_table_markdown,
-    help_text_rows,
     parse_comment,
     spec_for,
     usage,
@@ -88,10 +87,10 @@ def test_spec_for_and_usage_accept_any_case_and_the_slash() -> None:
         usage("nope")
 
 
-def test_help_rows_follow_the_table() -> None:
-    rows = help_text_rows()
-    assert [row.usage for row in rows] == [spec.usage for spec in COMMANDS]
-    assert rows[NAMES.index("severity")].aliases == ("/sev",)
+def test_help_names_each_command_by_its_usage_then_its_aliases() -> None:
+    assert [spec.forms[0] for spec in COMMANDS] == [spec.usage for spec in COMMANDS]
+    assert COMMANDS[NAMES.index("severity")].forms == ("/severity sevN", "/sev")
+    assert "| `/severity sevN`, alias `/sev` |" in help_table_markdown()
 
 
 def test_help_table_has_one_row_per_command_and_three_cells_each() -> None:

@@ -17,9 +17,9 @@ from app.incident.labels import (
     severity_from_label,
     status_from_label,
 )
-from app.incident.state import STATUSES, IncidentState
+from app.incident.state import IncidentState, Status
 
-MITIGATED_SEV1 = IncidentState(status="mitigated", severity="sev1")
+MITIGATED_SEV1 = IncidentState(status=Status.MITIGATED, severity="sev1")
 
 
 def test_severity_and_status_labels_take_the_place_of_the_old_ones() -> None:
@@ -76,7 +76,7 @@ label_names = st.one_of(
     st.sampled_from(
         ["sev1", "SEV2", "sev3", "sev4", "incident", "bug", "p1", "status:nope", "STALE"]
     ),
-    st.sampled_from([f"status:{s}" for s in STATUSES]),
+    st.sampled_from([f"status:{s}" for s in Status]),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
 )
 
@@ -84,10 +84,10 @@ label_names = st.one_of(
 @given(
     current=st.lists(label_names, max_size=12),
     severity=st.sampled_from(DEFAULTS.severities),
-    status=st.sampled_from(STATUSES),
+    status=st.sampled_from(Status),
 )
 def test_exactly_one_severity_and_one_status_label_and_others_untouched(
-    current: list[str], severity: str, status: str
+    current: list[str], severity: str, status: Status
 ) -> None:
     state = IncidentState(status=status, severity=severity)
     result = labels_for(state, current, DEFAULTS)

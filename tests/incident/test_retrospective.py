@@ -24,7 +24,7 @@ from app.incident.retrospective import (
     participants,
     retrospective_issue,
 )
-from app.incident.state import IncidentState, Sme
+from app.incident.state import IncidentState, Sme, Status
 from app.incident.text import ZERO_WIDTH_JOINER
 from app.incident.words import render
 
@@ -91,7 +91,7 @@ SCRIPT = (
     bot_reply(115, at(15, 2), 114, "Resolved. The incident closes after 48 working hours."),
 )
 STATE = IncidentState(
-    status="resolved",
+    status=Status.RESOLVED,
     severity="sev1",
     ic="bob",
     smes=(Sme("carol", "database"),),

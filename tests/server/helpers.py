@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.handlers.events import issue_key
-from app.handlers.triage import Verdict, glance
+from app.handlers.events import Event, glance
+from app.handlers.triage import Verdict
 from app.server.store import Delivery, NewDelivery
 from app.server.worker import Process
 
@@ -33,7 +33,7 @@ def triage(event: str, body: bytes) -> Verdict:
     return Verdict(
         store=event in {"issues", "issue_comment"},
         action=action if isinstance(action, str) else None,
-        issue_key=issue_key(payload),
+        issue_key=Event(event, None, payload).issue_key,
     )
 
 
