@@ -208,12 +208,13 @@ def test_action_mode_triggers_on_exactly_the_routed_events() -> None:
     assert {event: set(spec["types"]) for event, spec in triggers.items()} == routed
 
 
-def test_action_mode_serialises_work_per_issue() -> None:
-    concurrency = load_workflow("baton-commands")["concurrency"]
-    assert concurrency == {
-        "group": "baton-${{ github.event.issue.number }}",
-        "cancel-in-progress": False,
-    }
+def test_every_baton_run_of_a_repository_shares_one_concurrency_group() -> None:
+    """No two runs write one card at once; a running run is never cancelled."""
+    for name in ("baton-commands", "baton-sweep"):
+        assert load_workflow(name)["concurrency"] == {
+            "group": "baton-${{ github.repository }}",
+            "cancel-in-progress": False,
+        }
 
 
 def test_the_sweep_runs_off_the_hour_and_one_at_a_time() -> None:

@@ -119,7 +119,7 @@ class Work:
         return newest(remembered, offered)
 
     async def comments_since(
-        self, number: int, since: datetime | None, *, including: int
+        self, number: int, since: datetime | None, *, including: int | None = None
     ) -> list[IncidentComment]:
         """The incident's comments written or edited since `since` (all of them for None),
         and maybe some before: listed once per unit of work, and again when the listing
@@ -196,8 +196,10 @@ class Work:
 
 
 def _covers(
-    listed: tuple[datetime | None, list[IncidentComment]], since: datetime | None, including: int
+    listed: tuple[datetime | None, list[IncidentComment]],
+    since: datetime | None,
+    including: int | None,
 ) -> bool:
     started, comments = listed
     begins_early = started is None or (since is not None and started <= since)
-    return begins_early and any(c.id == including for c in comments)
+    return begins_early and (including is None or any(c.id == including for c in comments))

@@ -49,7 +49,15 @@ class Plan:
         said += [f"refused: {reason.rstrip('.')}" for reason in self.outcome.refused]
         return ", ".join(said) or self._writes()
 
+    @property
+    def writes_nothing(self) -> bool:
+        return not self._written()
+
     def _writes(self) -> str:
+        parts = self._written()
+        return "wrote " + ", ".join(parts) if parts else "nothing to write"
+
+    def _written(self) -> list[str]:
         parts = [
             name
             for name, change in (
@@ -69,7 +77,7 @@ class Plan:
         ):
             if count:
                 parts.append(f"{count} {one if count == 1 else many}")
-        return "wrote " + ", ".join(parts) if parts else "nothing to write"
+        return parts
 
     @property
     def steps(self) -> int:
