@@ -113,8 +113,6 @@ class DeliveryProcessor:
                         said.append(plan.summary())
                     if handled:
                         return handled, "; then ".join(said) or "nothing to do"
-                    if not plans:  # a pass that neither decides nor carries out ends the run
-                        return 1, "; then ".join(said) or "nothing to do"
         except GitHubBusy as busy:
             raise Reschedule(busy.after, busy.reason) from busy
 
