@@ -26,7 +26,11 @@ FEED = "feed.atom"
 JSON = "status.json"
 INCIDENTS = "incidents"  # the folder of the incident pages
 FEED_ENTRIES = 50  # the newest entries the feed holds
-_MILESTONES = (("declared_at", "declared"), ("mitigated_at", "mitigated"), ("resolved_at", "resolved"))
+_MILESTONES = (
+    ("declared_at", "declared"),
+    ("mitigated_at", "mitigated"),
+    ("resolved_at", "resolved"),
+)
 
 
 def incident_path(number: int) -> str:
@@ -100,9 +104,13 @@ def feed_entries(page: StatusPage, url: str) -> Iterator[FeedEntry]:
             moment: datetime | None = getattr(incident, field)
             if moment is not None:
                 text = f"{incident.title}: {word} at {when(moment)} (severity {incident.severity})."
-                yield FeedEntry(f"{link}#{word}", moment, f"{word.capitalize()}: {incident.title}", text)
+                yield FeedEntry(
+                    f"{link}#{word}", moment, f"{word.capitalize()}: {incident.title}", text
+                )
         for update in incident.updates:
-            yield FeedEntry(f"{link}#update-{update.id}", update.at, f"Update: {incident.title}", update.text)
+            yield FeedEntry(
+                f"{link}#update-{update.id}", update.at, f"Update: {incident.title}", update.text
+            )
 
 
 # --- the JSON file -----------------------------------------------------------------------------
