@@ -306,7 +306,7 @@ def test_parse_duration_raises_only_value_error(text: str) -> None:
         ),
         (
             "labels: {public: [status]}",
-            'labels.public: a list is not a name; use text such as incident',
+            "labels.public: a list is not a name; use text such as incident",
         ),
         (
             "labels: {stale: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx}",

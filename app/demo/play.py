@@ -82,9 +82,7 @@ CONVERSATION: tuple[tuple[int, str, str], ...] = (
 )
 
 
-async def play(
-    console: Console, *, plain: bool = False, status_page: Path | None = None
-) -> None:
+async def play(console: Console, *, plain: bool = False, status_page: Path | None = None) -> None:
     """Play the incident and print it: rendered on a terminal, else (or with `plain`) as the
     Markdown on the issues, which a pipe must not cut at the terminal's width. Then build the
     status page into `status_page` (by default a new temporary folder) and say where it is."""

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -227,8 +228,8 @@ AUDIT = """
     const element = node.parentElement;
     const box = element.getBoundingClientRect();
     if (!node.textContent.trim() || element.closest("script") || box.right <= 0) continue;
-    const [light, dark] = [luminance(rgba(getComputedStyle(element).color)), luminance(behind(element))]
-      .sort((a, b) => b - a);
+    const text = luminance(rgba(getComputedStyle(element).color));
+    const [light, dark] = [text, luminance(behind(element))].sort((a, b) => b - a);
     contrast.push([node.textContent.trim().slice(0, 40), (light + 0.05) / (dark + 0.05)]);
   }
   const audit = {
@@ -292,7 +293,7 @@ def assert_accessible(audit: dict[str, Any]) -> None:
     assert audit["title"]
     levels = [level for level, _ in audit["headings"]]
     assert levels[0] == 1 and levels.count(1) == 1, audit["headings"]
-    assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), "no level skipped"
+    assert all(b <= a + 1 for a, b in pairwise(levels)), "no level skipped"
     assert {"header", "main", "footer"} <= set(audit["landmarks"])
     assert all(audit["images"]), "every image has a text alternative"
     low = [(text, round(ratio, 2)) for text, ratio in audit["contrast"] if ratio < 4.5]
