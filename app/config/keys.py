@@ -60,6 +60,11 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("labels.stale", "stale", "the label of an unresolved incident without activity"),
     Setting("labels.action", "incident-action-item", "the label of issues opened by `/action`"),
     Setting(
+        "labels.public",
+        "public",
+        "the label of an incident shown on the public status page (docs/status-page.md)",
+    ),
+    Setting(
         "severities",
         ["sev1", "sev2", "sev3", "sev4"],
         "severity levels, most severe first; each is also a label",

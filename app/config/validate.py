@@ -139,6 +139,7 @@ def _read_labels(labels: _Section) -> Labels:
         retrospective=labels.read("retrospective", NAME),
         stale=labels.read("stale", NAME),
         action=labels.read("action", NAME),
+        public=labels.read("public", NAME),
     )
 
 

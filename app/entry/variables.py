@@ -40,5 +40,6 @@ COMMAND_VARIABLES: Final[Mapping[str, tuple[str, ...]]] = {
     "labels": ("GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL"),
     "check-config": (*APP, "GITHUB_TOKEN"),
     "report": (*APP, "GITHUB_TOKEN"),
+    "status-page": (*APP, "GITHUB_TOKEN"),
     "deliveries": ("BATON_DATABASE_URL", "BATON_RETENTION_DAYS"),
 }

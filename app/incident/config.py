@@ -19,6 +19,7 @@ class Labels:
     retrospective: str
     stale: str
     action: str
+    public: str  # an incident with it is on the public status page
 
 
 @dataclass(frozen=True)
