@@ -45,7 +45,11 @@ def variable(name: str, default: Any, form: str, help: str, **checks: Any) -> An
 
 class Settings(BaseModel):
     model_config = ConfigDict(
-        frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True
+        frozen=True,
+        extra="forbid",
+        validate_by_name=True,
+        validate_by_alias=True,
+        hide_input_in_errors=True,  # secrets among them: a refusal says the value itself
     )
 
     # The GitHub App
@@ -180,7 +184,7 @@ class Settings(BaseModel):
     @classmethod
     def _web_address(cls, url: str | None) -> str | None:
         """Refused without its value, which is a secret."""
-        if url is not None and not re.fullmatch(r"https://[^\s/]+/\S+", url):
+        if url is not None and not re.fullmatch(r"https?://[^\s/]+/\S+", url):
             raise SettingsError(
                 f"{SLACK_VARIABLE}: expected a Slack incoming webhook's https address, such as "
                 "https://hooks.slack.com/services/…; the value is a secret and not shown"
