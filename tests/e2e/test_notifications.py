@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from app.demo.harness import REPO, Stage, serving, stage
-from app.sandbox.slack import SlackStandIn
 from app.incident.text import when
+from app.sandbox.slack import SlackStandIn
 from app.server.store import DeliveryStatus, database_path
 from tests.e2e.conftest import FakeClock
 from tests.e2e.test_commands import labels_of, say, state_of
