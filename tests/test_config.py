@@ -1052,13 +1052,13 @@ def test_the_docs_table_is_generated_from_the_settings() -> None:
 def test_every_setting_has_a_default_the_loader_accepts() -> None:
     document: dict[str, object] = {}
     for setting in SETTINGS:
-        section, _, name = setting.key.partition(".")
+        *sections, name = setting.key.split(".")
         if "[]" in setting.key or setting.key.startswith("project") or setting.default is None:
             continue
-        if name:
-            document.setdefault(section, {})[name] = setting.default  # type: ignore[index]
-        else:
-            document[section] = setting.default
+        place = document
+        for section in sections:
+            place = place.setdefault(section, {})  # type: ignore[assignment]
+        place[name] = setting.default
     result = config_from_layers([document])
     assert result.problems == ()
     assert result.config == DEFAULTS

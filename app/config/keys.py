@@ -10,6 +10,8 @@ from typing import Final
 
 import yaml
 
+from app.incident.notices import MOMENTS
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -136,6 +138,12 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "the option of the status field for each incident status",
     ),
     Setting("project.severity_field", None, "a single-select field kept at the severity, if any"),
+    Setting(
+        "notify.slack.events",
+        [str(moment) for moment in MOMENTS],
+        "the moments told to the Slack channel of `BATON_SLACK_WEBHOOK_URL` "
+        "([notifications.md](notifications.md)); `[]` tells none",
+    ),
 )
 
 DEFAULT_OF: Final = {setting.key: setting.default for setting in SETTINGS}

@@ -155,8 +155,10 @@ async def stage(
     write_interval: float = 0.0,
     content_per_minute: int = 80,
     edition: Edition = GITHUB_COM,
+    slack_webhook_url: str | None = None,
 ) -> AsyncIterator[Stage]:
-    """`edition`: GitHub.com, or the Enterprise Server the stand-in plays."""
+    """`edition`: GitHub.com, or the Enterprise Server the stand-in plays; `slack_webhook_url`:
+    where Baton tells the chat channel (the Slack stand-in of `app/sandbox/slack.py`)."""
     private_pem, public_pem = app_key_pem()
     secret = secrets.token_hex(16)
     now = clock or (lambda: datetime.now(UTC))
@@ -179,6 +181,7 @@ async def stage(
             webhook_secret=secret,
             api_url=api_url,
             database_url=database_url,
+            slack_webhook_url=slack_webhook_url,
         )
         running = Stage(
             standin=standin,

@@ -26,6 +26,7 @@ COMMAND_VARIABLES: Final[Mapping[str, tuple[str, ...]]] = {
         "BATON_LOG_LEVEL",
         "BATON_LOG_FORMAT",
         "BATON_RETENTION_DAYS",
+        "BATON_SLACK_WEBHOOK_URL",
     ),
     "sweep": (*APP, "GITHUB_TOKEN", "GITHUB_REPOSITORY"),
     "demo": (),

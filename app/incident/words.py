@@ -34,6 +34,8 @@ def environment() -> Environment:
         user=text.user,
         when=text.when,
         code=text.code,
+        chat=text.chat,
+        chat_line=text.chat_line,
     )
     return env
 

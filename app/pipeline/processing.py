@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from app.chat.slack import SlackWebhook
 from app.github import issues as gh
 from app.github.client import GitHubApp, GitHubBusy, GitHubSession, counting_requests
 from app.github.config_source import ConfigCache
@@ -29,6 +30,7 @@ from app.handlers.work import Work
 from app.incident.effects import IssueView
 from app.incident.plan import Plan, merge_plans
 from app.logs import one_line
+from app.pipeline.announcing import NOTICE_EVENT, announce, notice_deliveries
 from app.server.store import Delivery, DeliveryStore
 from app.server.worker import Reschedule
 
@@ -47,12 +49,14 @@ class DeliveryProcessor:
         state_key: bytes,
         clock: Callable[[], datetime],
         configs: ConfigCache | None = None,
+        chat: SlackWebhook | None = None,
     ) -> None:
         self._github = github
         self._store = store
         self._key = state_key
         self._clock = clock
         self._configs = configs or ConfigCache()
+        self._chat = chat
 
     async def __call__(self, run: Sequence[Delivery]) -> int:
         """Handle a run of deliveries of one issue (see `app.server.worker.Process`), and say
@@ -79,6 +83,8 @@ class DeliveryProcessor:
         them opens issues: once it is carried out, the delivery is decided on the incident it
         left (so too after a crash, when that plan was the one journaled)."""
         head = run[0]
+        if head.event == NOTICE_EVENT:
+            return 1, await announce(head, self._chat)
         event = _event(head)
         spread = spread_for(event.name, event.action)
         if spread is not None:
@@ -155,6 +161,7 @@ class DeliveryProcessor:
             key=self._key,
             bot_login=bot_login,
             offered=event.issue_view(),
+            notify=self._chat is not None,
         )
 
     async def _run(
@@ -172,6 +179,9 @@ class DeliveryProcessor:
             journal=journal,
             resumed_since=delivery.received_at - RESUME_LOOKBACK if resumed else None,
         )
+        # After the GitHub writes, in their own line: see app/pipeline/announcing.py.
+        for notice in notice_deliveries(plan, self._clock()):
+            await self._store.add(notice)  # a notice stored before is not stored again
 
 
 def _tell(head: Delivery, handled: int, decided: str, requests: int, seconds: float) -> None:
