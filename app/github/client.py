@@ -1,7 +1,7 @@
 """The one place Baton talks to GitHub: App and installation clients, timeouts, retries, pacing.
 
 Every request goes through `GitHubSession._call`, so that each can be counted, spaced, retried
-within bounds and made safe to repeat:
+within bounds (githubkit's own retry, with `RetryRule` deciding) and made safe to repeat:
 - reads and idempotent writes (PATCH, DELETE, reactions) are retried a couple of times after a
   5xx or a dropped connection, with short pauses;
 - a POST that creates content is never blindly retried: after an ambiguous failure the caller
@@ -30,11 +30,12 @@ import httpx
 from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import (
+    GitHubException,
     RateLimitExceeded,
     RequestError,
     RequestFailed,
-    RequestTimeout,
 )
+from githubkit.retry import RetryOption
 
 from app.github.memory import IssueMemory
 
@@ -76,12 +77,52 @@ class AmbiguousWrite(Exception):
     """A content-creating request failed in a way that leaves unknown whether it took effect."""
 
 
-class TokenCache(MemCacheStrategy):
-    """githubkit's in-memory cache of JWTs and installation tokens, emptied when GitHub rejects
-    a cached token (revoked, or expired earlier than this machine's clock says)."""
+# Whether the request being sent may be sent again after a failure that leaves unknown whether
+# it took effect: set by `GitHubSession._call` for the request it makes, read by `RetryRule`.
+_repeatable: ContextVar[bool] = ContextVar("repeatable", default=True)
+NO_RETRY: Final = RetryOption(False)
 
-    def forget(self) -> None:
-        self._cache = None  # githubkit creates a fresh store on next use
+
+@dataclass(frozen=True)
+class RetryRule:
+    """githubkit's retry decision (`auto_retry`), keeping Baton's rule:
+    - a rate limit that clears within `SHORT_WAIT` is waited out (its Retry-After honoured);
+    - a 5xx or no answer is retried, after a short pause, only for a request that may be sent
+      twice: never a content-creating POST, which its caller looks for by marker instead;
+    - a 401 empties the token cache (`tokens`: GitHub rejected a cached token, revoked or
+      expired earlier than this machine's clock says) and tries once more with a new token.
+    Any other failure, or one retried `RETRIES` times, reaches `GitHubSession._call`."""
+
+    tokens: MemCacheStrategy
+
+    def __call__(self, error: GitHubException, retries: int) -> RetryOption:
+        if retries >= RETRIES:
+            return NO_RETRY
+        if isinstance(error, RateLimitExceeded):
+            return _after(error.retry_after) if error.retry_after <= SHORT_WAIT else NO_RETRY
+        if isinstance(error, RequestFailed):
+            status = error.response.status_code
+            if status == 401 and retries == 0:
+                log.info("GitHub rejected a cached token; asking for a new one")
+                self.tokens.cleanup()
+                return _after(timedelta())
+            if status < 500:
+                return NO_RETRY
+        if not isinstance(error, RequestError) or not _repeatable.get():
+            return NO_RETRY
+        log.info("%s; retrying (attempt %d)", _failure_of(error), retries + 2)
+        return _after(timedelta(seconds=0.2 * 2**retries))
+
+
+def _after(wait: timedelta) -> RetryOption:
+    # githubkit reads a zero wait as "no wait given" and then waits a minute.
+    return RetryOption(True, max(wait, timedelta(microseconds=1)))
+
+
+def _failure_of(error: RequestError[Any]) -> str:
+    if isinstance(error, RequestFailed):
+        return f"GitHub {error.response.status_code}"
+    return "no answer from GitHub"
 
 
 class Precedence(IntEnum):
@@ -333,7 +374,8 @@ def client_options(
     transport: httpx.AsyncBaseTransport | None,
     observe: ResponseObserver | None,
 ) -> dict[str, Any]:
-    """githubkit options shared by App, installation and token clients."""
+    """githubkit options shared by App, installation and token clients (`with_auth` keeps
+    them, the token cache and its retry rule included)."""
 
     async def on_request(request: httpx.Request) -> None:
         # githubkit's installation-token request names no version; GraphQL has none.
@@ -361,14 +403,15 @@ def client_options(
                 },
             )
 
+    tokens = MemCacheStrategy()  # JWTs and installation tokens
     return {
         "base_url": api_url,
         "timeout": httpx.Timeout(timeout),
         "ssl_verify": tls_context(),
         "user_agent": USER_AGENT,
-        "auto_retry": False,
+        "auto_retry": RetryRule(tokens),
         "http_cache": False,
-        "cache_strategy": TokenCache(),
+        "cache_strategy": tokens,
         "async_transport": transport,
         "async_event_hooks": {"request": [on_request], "response": [on_response]},
     }
@@ -459,31 +502,28 @@ class GitHubSession:
         return await self._call(request, idempotent=idempotent)
 
     async def _call(self, request: Callable[[], Awaitable[T]], *, idempotent: bool) -> T:
-        for attempt in range(RETRIES + 1):
-            try:
-                result = await request()
-            except RateLimitExceeded as error:
-                if error.retry_after > SHORT_WAIT or attempt == RETRIES:
-                    raise GitHubBusy(error.retry_after, "GitHub rate limit") from error
-                await asyncio.sleep(error.retry_after.total_seconds())
-            except RequestFailed as error:
-                self._budget.note(error.response.headers)
-                status = error.response.status_code
-                if status == 401 and attempt == 0 and self._forget_tokens():
-                    continue
-                if status == 429:
-                    raise GitHubBusy(timedelta(seconds=60), "GitHub: too many requests") from error
-                if status < 500:
-                    raise
-                self._give_up_unless_retryable(error, idempotent, attempt, f"GitHub {status}")
-            except (RequestTimeout, RequestError) as error:
-                self._give_up_unless_retryable(error, idempotent, attempt, "no answer from GitHub")
-            else:
-                if isinstance(headers := getattr(result, "headers", None), Mapping):
-                    self._budget.note(headers)
-                return result
-            await asyncio.sleep(0.2 * 2**attempt)
-        raise AssertionError("unreachable")
+        """`request`, retried by githubkit as `RetryRule` decides; what is left of a failure
+        raised as Baton's errors: `GitHubBusy`, `AmbiguousWrite`, `GitHubUnavailable`."""
+        repeatable = _repeatable.set(idempotent)
+        try:
+            result = await request()
+        except RateLimitExceeded as error:
+            raise GitHubBusy(error.retry_after, "GitHub rate limit") from error
+        except RequestFailed as error:
+            self._budget.note(error.response.headers)
+            status = error.response.status_code
+            if status == 429:
+                raise GitHubBusy(timedelta(seconds=60), "GitHub: too many requests") from error
+            if status < 500:
+                raise
+            raise _given_up(error, idempotent) from error
+        except RequestError as error:
+            raise _given_up(error, idempotent) from error
+        finally:
+            _repeatable.reset(repeatable)
+        if isinstance(headers := getattr(result, "headers", None), Mapping):
+            self._budget.note(headers)
+        return result
 
     def nudges_must_wait(self) -> timedelta | None:
         """How long reminders should wait so that commands keep what is left of the rate limit:
@@ -495,26 +535,13 @@ class GitHubSession:
             return timedelta(minutes=5)
         return None
 
-    def _forget_tokens(self) -> bool:
-        strategy = self.github.config.cache_strategy
-        if not isinstance(strategy, TokenCache):
-            return False
-        log.info("GitHub rejected a cached token; asking for a new one")
-        strategy.forget()
-        return True
-
-    @staticmethod
-    def _give_up_unless_retryable(
-        error: Exception, idempotent: bool, attempt: int, what: str
-    ) -> None:
-        if not idempotent:
-            raise AmbiguousWrite(what) from error
-        if attempt == RETRIES:
-            raise GitHubUnavailable(what) from error
-        log.info("%s; retrying (attempt %d)", what, attempt + 2)
-
     def labels_known_in(self, repo: str) -> KnownLabels:
         return self.caches.labels.setdefault(repo, KnownLabels())
+
+
+def _given_up(error: RequestError[Any], idempotent: bool) -> Exception:
+    what = _failure_of(error)
+    return GitHubUnavailable(what) if idempotent else AmbiguousWrite(what)
 
 
 def is_not_found(error: BaseException) -> bool:
