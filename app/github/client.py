@@ -35,6 +35,7 @@ from githubkit.exception import (
     RequestError,
     RequestFailed,
 )
+from githubkit.rest import Paginator
 from githubkit.retry import RetryOption
 
 from app.github.memory import IssueMemory
@@ -487,6 +488,19 @@ class GitHubSession:
             if is_not_found(error):
                 return None
             raise
+
+    async def every(self, paginator: Paginator[T]) -> AsyncIterator[T]:
+        """The items of a list, page after page as GitHub's `Link` header leads (githubkit's
+        paginator, built with `github.rest.paginate`), each page asked for as `read` asks."""
+        items = aiter(paginator)
+        while True:
+            try:
+                item = await self.read(lambda: anext(items))
+            except StopAsyncIteration:
+                return
+            if (page := paginator.latest_response) is not None:
+                self._budget.note(page.headers)
+            yield item
 
     async def write(
         self,

@@ -63,7 +63,11 @@ async def every_page(
     request: Callable[[int, dict[str, str] | None], Awaitable[Any]],
     parse: Callable[[Any], Page],
 ) -> list[Any]:
-    """Every page of one list, each asked for with its last ETag (`request(page, headers)`)."""
+    """Every page of one list, each asked for with its last ETag (`request(page, headers)`).
+
+    githubkit's paginator (`GitHubSession.every`) cannot stand in here: it sends the first
+    page's headers, and so its `If-None-Match`, with every page, and a 304 has no body for it
+    to read; so this one list is walked by page number."""
     found: list[Any] = []
     number = 1
     while True:
@@ -118,8 +122,11 @@ def _page_of(repo: str, response: Any) -> Page:
         for issue in response.parsed_data
         if getattr(issue, "pull_request", None) in (None, UNSET)  # pull requests are listed too
     ]
-    link = response.headers.get("link", "")
-    return Page(issues, 'rel="next"' in link)
+    return Page(issues, _has_next(response))
+
+
+def _has_next(response: Any) -> bool:
+    return 'rel="next"' in response.headers.get("link", "")
 
 
 async def installations(github_app: GitHubApp, listings: ListingCache | None) -> list[int]:
@@ -134,8 +141,7 @@ async def installations(github_app: GitHubApp, listings: ListingCache | None) ->
                 )
             ),
             lambda response: Page(
-                [installation.id for installation in response.parsed_data],
-                len(response.parsed_data) == PER_PAGE,
+                [installation.id for installation in response.parsed_data], _has_next(response)
             ),
         )
     return found
@@ -154,8 +160,7 @@ async def installation_repositories(
             )
         ),
         lambda response: Page(
-            [r.full_name for r in response.parsed_data.repositories],
-            len(response.parsed_data.repositories) == PER_PAGE,
+            [r.full_name for r in response.parsed_data.repositories], _has_next(response)
         ),
     )
     return found

@@ -4,19 +4,16 @@ asks for the whole unit of work later, and a rejected token is replaced once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
-from app.demo.harness import APP_ID, REPO, app_key_pem, populate
+from app.demo.harness import REPO
 from app.github.client import (
     AmbiguousWrite,
-    GitHubApp,
     GitHubBusy,
     GitHubSession,
     GitHubUnavailable,
-    WritePacer,
 )
 from app.github.issues import load_issue, split_repo
 from app.sandbox import Fault, StandIn
@@ -24,36 +21,6 @@ from app.sandbox import Fault, StandIn
 ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"
 COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
 TOKENS = "/app/installations/{installation_id}/access_tokens"
-
-
-@pytest.fixture
-def server() -> StandIn:
-    made = StandIn(app_id=APP_ID, app_public_key_pem=app_key_pem()[1], webhook_secret="s")
-    populate(made)
-    return made
-
-
-@pytest.fixture
-async def session(server: StandIn) -> AsyncIterator[GitHubSession]:
-    app = GitHubApp(
-        app_id=APP_ID,
-        private_key=app_key_pem()[0],
-        api_url=server.base_url,
-        transport=server.transport(),
-        pacer_factory=lambda: WritePacer(interval=0),
-    )
-    async with app.installation(next(iter(server.world.installations))) as opened:
-        yield opened
-
-
-@pytest.fixture
-async def number(server: StandIn) -> int:
-    issue = await server.open_issue(REPO, "Checkout is down", None, "rita")
-    return int(issue["number"])
-
-
-def sent(server: StandIn, method: str, route: str) -> int:
-    return sum(1 for r in server.requests if (r.method, r.route) == (method, route))
 
 
 async def comment(session: GitHubSession, number: int) -> None:
@@ -66,66 +33,68 @@ async def comment(session: GitHubSession, number: int) -> None:
 
 
 async def test_a_read_is_tried_again_after_a_server_error(
-    server: StandIn, session: GitHubSession, number: int
+    standin: StandIn, session: GitHubSession, number: int
 ) -> None:
-    server.faults.add(Fault(method="GET", route=ISSUE, status=502, times=2))
+    standin.faults.add(Fault(method="GET", route=ISSUE, status=502, times=2))
 
     assert (await load_issue(session, REPO, number)).number == number
-    assert sent(server, "GET", ISSUE) == 3
+    assert standin.count(method="GET", route=ISSUE) == 3
 
 
 async def test_a_read_failing_every_time_gives_up_after_two_retries(
-    server: StandIn, session: GitHubSession, number: int
+    standin: StandIn, session: GitHubSession, number: int
 ) -> None:
-    server.faults.add(Fault(method="GET", route=ISSUE, status=500, times=5))
+    standin.faults.add(Fault(method="GET", route=ISSUE, status=500, times=5))
 
     with pytest.raises(GitHubUnavailable, match="GitHub 500"):
         await load_issue(session, REPO, number)
-    assert sent(server, "GET", ISSUE) == 3
+    assert standin.count(method="GET", route=ISSUE) == 3
 
 
 async def test_a_content_creating_request_is_never_sent_twice(
-    server: StandIn, session: GitHubSession, number: int
+    standin: StandIn, session: GitHubSession, number: int
 ) -> None:
-    server.faults.add(Fault(method="POST", route=COMMENTS, status=502))
+    standin.faults.add(Fault(method="POST", route=COMMENTS, status=502))
 
     with pytest.raises(AmbiguousWrite, match="GitHub 502"):
         await comment(session, number)
-    assert sent(server, "POST", COMMENTS) == 1
-    assert server.comments(REPO, number) == []
+    assert standin.count(method="POST", route=COMMENTS) == 1
+    assert standin.comments(REPO, number) == []
 
 
 async def test_a_content_creating_request_waits_out_a_short_secondary_rate_limit(
-    server: StandIn, session: GitHubSession, number: int
+    standin: StandIn, session: GitHubSession, number: int
 ) -> None:
-    server.faults.add(
+    standin.faults.add(
         Fault(method="POST", route=COMMENTS, kind="secondary_rate_limit", retry_after=0)
     )
 
     await comment(session, number)
 
-    assert sent(server, "POST", COMMENTS) == 2
-    assert len(server.comments(REPO, number)) == 1
+    assert standin.count(method="POST", route=COMMENTS) == 2
+    assert len(standin.comments(REPO, number)) == 1
 
 
 async def test_a_long_rate_limit_asks_for_the_work_later(
-    server: StandIn, session: GitHubSession, number: int
+    standin: StandIn, session: GitHubSession, number: int
 ) -> None:
-    server.faults.add(Fault(method="GET", route=ISSUE, kind="secondary_rate_limit", retry_after=90))
+    standin.faults.add(
+        Fault(method="GET", route=ISSUE, kind="secondary_rate_limit", retry_after=90)
+    )
 
     with pytest.raises(GitHubBusy) as busy:
         await load_issue(session, REPO, number)
     assert busy.value.after == timedelta(seconds=90)
-    assert sent(server, "GET", ISSUE) == 1
+    assert standin.count(method="GET", route=ISSUE) == 1
 
 
 async def test_a_rejected_token_is_replaced_once(
-    server: StandIn, session: GitHubSession, number: int
+    standin: StandIn, session: GitHubSession, number: int
 ) -> None:
     await load_issue(session, REPO, number)
-    server.world.tokens.clear()  # revoked: GitHub answers 401 to the cached token
+    standin.world.tokens.clear()  # revoked: GitHub answers 401 to the cached token
 
     await load_issue(session, REPO, number)
 
-    assert sent(server, "POST", TOKENS) == 2
-    assert sent(server, "GET", ISSUE) == 3
+    assert standin.count(method="POST", route=TOKENS) == 2
+    assert standin.count(method="GET", route=ISSUE) == 3
