@@ -27,6 +27,7 @@ from functools import cache
 from typing import Any, Final, TypeVar
 
 import httpx
+from cachetools import TTLCache
 from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import (
@@ -57,6 +58,9 @@ REQUESTS_KEPT_FOR_COMMANDS = 100
 CONTENT_KEPT_FOR_COMMANDS = 50
 CONTENT_PER_MINUTE_KEPT = 10  # of the 80 a minute, reminders leave these to commands
 MINUTE, HOUR = 60.0, 3600.0
+ROLE_MEMORY = MINUTE  # roles change rarely and are asked for on every command
+BOARD_MEMORY = HOUR  # a project board's shape is trusted this long before it is read again
+ROLES_KEPT, BOARDS_KEPT = 10_000, 1_000  # beyond these, the least recently used are forgotten
 ARRIVAL_MARGIN = 1.0  # seconds
 GIVES_WAY = 0.1  # seconds a write waits before looking again, while a more urgent one waits
 
@@ -261,13 +265,19 @@ class KnownLabels:
     listed: bool = False  # the repository's whole label list has been read
 
 
-@dataclass
 class Caches:
-    """What one process remembers between units of work, per GitHub App."""
+    """What one process remembers between units of work, per GitHub App: the labels known to
+    exist, people's roles for a minute, project boards for an hour (by `timer`'s seconds)."""
 
-    labels: dict[str, KnownLabels] = field(default_factory=dict)
-    roles: dict[tuple[str, str], tuple[str | None, float]] = field(default_factory=dict)
-    issues: IssueMemory = field(default_factory=IssueMemory)
+    def __init__(self, timer: Callable[[], float] = time.monotonic) -> None:
+        self.labels: dict[str, KnownLabels] = {}
+        # A role by (repository, login); None: no such user.
+        self.roles: TTLCache[tuple[str, str], str | None] = TTLCache(ROLES_KEPT, ROLE_MEMORY, timer)
+        self.issues = IssueMemory()
+        # The boards of `app.github.projects` (its `KnownBoard`), by (installation, address).
+        self.boards: TTLCache[tuple[int | None, str], Any] = TTLCache(
+            BOARDS_KEPT, BOARD_MEMORY, timer
+        )
 
 
 class GitHubApp:
@@ -284,7 +294,9 @@ class GitHubApp:
         observe: ResponseObserver | None = None,
         pacer_factory: Callable[[], WritePacer] = WritePacer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`timer`: the seconds by which `caches` forget."""
         self._clock = clock
         # One pool of kept-alive connections for every unit of work of this process, so a
         # delivery does not pay for a new TCP and TLS handshake with GitHub.
@@ -299,7 +311,7 @@ class GitHubApp:
         self._pacer_factory = pacer_factory
         self._app_pacer = pacer_factory()
         self._bot_login: str | None = None
-        self.caches = Caches()
+        self.caches = Caches(timer)
 
     async def aclose(self) -> None:
         """Close the connection pool (at shutdown)."""

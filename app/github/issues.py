@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +29,6 @@ from app.incident.limits import fit
 from app.incident.retrospective import IncidentComment
 
 ROLE_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
-ROLE_CACHE_SECONDS = 60.0  # roles change rarely and are asked for on every command
 REPLY_MARKER = "<!-- baton:reply {key} -->"
 ISSUE_MARKER = "<!-- baton:issue {key} -->"
 
@@ -250,9 +249,8 @@ async def ensure_labels(
 async def role_of(session: GitHubSession, repo: str, login: str) -> str | None:
     """The user's repository role (`role_name`: read, triage, write, maintain, admin, or none);
     None if the user does not exist. Cached briefly per repository and user."""
-    cached = session.caches.roles.get((repo, login))
-    if cached and time.monotonic() - cached[1] < ROLE_CACHE_SECONDS:
-        return cached[0]
+    with suppress(KeyError):  # None is a role remembered too: no such user
+        return session.caches.roles[(repo, login)]
     owner, name = split_repo(repo)
     response = await session.read_if_found(
         lambda: session.rest.repos.async_get_collaborator_permission_level(owner, name, login)
@@ -261,7 +259,7 @@ async def role_of(session: GitHubSession, repo: str, login: str) -> str | None:
     if response is not None:
         access = read_as(response, Permission)
         role = access.role_name or access.permission or "none"
-    session.caches.roles[(repo, login)] = (role, time.monotonic())
+    session.caches.roles[(repo, login)] = role
     return role
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
+from cachetools import LRUCache
 from githubkit.utils import UNSET
 
 from app.github.client import GitHubApp, GitHubSession, query_time
@@ -19,6 +20,7 @@ from app.github.issues import issue_view, split_repo
 from app.incident.effects import IssueView
 
 PER_PAGE = 100
+PAGES_KEPT = 10_000
 
 
 @dataclass
@@ -30,9 +32,12 @@ class Page:
 @dataclass
 class ListingCache:
     """The previous run's list pages (installations, repositories, open incidents) with their
-    ETags: a page GitHub answers with 304 Not Modified costs no rate limit."""
+    ETags: a page GitHub answers with 304 Not Modified costs no rate limit. Pages of lists no
+    longer asked for (a repository gone) are the least recently used, forgotten first."""
 
-    pages: dict[tuple[object, ...], tuple[str, Any]] = field(default_factory=dict)
+    pages: LRUCache[tuple[object, ...], tuple[str, Any]] = field(
+        default_factory=lambda: LRUCache(PAGES_KEPT)
+    )
 
 
 _Parsed = TypeVar("_Parsed")
