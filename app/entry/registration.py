@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import yaml
+from cachetools import TTLCache
 from githubkit import GitHub
 from githubkit.exception import RequestError, RequestFailed
 from githubkit_schemas.v2022_11_28.models import (
@@ -58,7 +59,8 @@ _pages = Environment(
 
 
 class SetupStates:
-    """CSRF tokens for the manifest form: random, single-use, forgotten after a while."""
+    """CSRF tokens for the manifest form: random, single-use, forgotten after `lifetime`
+    seconds, the oldest first beyond `capacity`."""
 
     def __init__(
         self,
@@ -66,24 +68,16 @@ class SetupStates:
         capacity: int = STATE_CAPACITY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.lifetime = lifetime
-        self.capacity = capacity
-        self.clock = clock
-        self._expiry: dict[str, float] = {}
+        self._issued: TTLCache[str, bool] = TTLCache(capacity, lifetime, clock)
 
     def issue(self) -> str:
-        now = self.clock()
-        self._expiry = {state: at for state, at in self._expiry.items() if at > now}
-        while len(self._expiry) >= self.capacity:
-            del self._expiry[next(iter(self._expiry))]
         state = secrets.token_urlsafe(32)
-        self._expiry[state] = now + self.lifetime
+        self._issued[state] = True
         return state
 
     def redeem(self, state: str) -> bool:
         """True once for a state this server issued and that has not expired."""
-        expiry = self._expiry.pop(state, None)
-        return expiry is not None and expiry > self.clock()
+        return self._issued.pop(state, False)
 
 
 def load_manifest() -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The one place Baton talks to GitHub: App and installation clients, timeouts, retries, pacing.
 
 Every request goes through `GitHubSession._call`, so that each can be counted, spaced, retried
-within bounds and made safe to repeat:
+within bounds (githubkit's own retry, with `RetryRule` deciding) and made safe to repeat:
 - reads and idempotent writes (PATCH, DELETE, reactions) are retried a couple of times after a
   5xx or a dropped connection, with short pauses;
 - a POST that creates content is never blindly retried: after an ambiguous failure the caller
@@ -27,14 +27,17 @@ from functools import cache
 from typing import Any, Final, TypeVar
 
 import httpx
+from cachetools import TTLCache
 from githubkit import AppAuthStrategy, GitHub, TokenAuthStrategy
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import (
+    GitHubException,
     RateLimitExceeded,
     RequestError,
     RequestFailed,
-    RequestTimeout,
 )
+from githubkit.rest import Paginator
+from githubkit.retry import RetryOption
 
 from app.github.memory import IssueMemory
 
@@ -55,6 +58,9 @@ REQUESTS_KEPT_FOR_COMMANDS = 100
 CONTENT_KEPT_FOR_COMMANDS = 50
 CONTENT_PER_MINUTE_KEPT = 10  # of the 80 a minute, reminders leave these to commands
 MINUTE, HOUR = 60.0, 3600.0
+ROLE_MEMORY = MINUTE  # roles change rarely and are asked for on every command
+BOARD_MEMORY = HOUR  # a project board's shape is trusted this long before it is read again
+ROLES_KEPT, BOARDS_KEPT = 10_000, 1_000  # beyond these, the least recently used are forgotten
 ARRIVAL_MARGIN = 1.0  # seconds
 GIVES_WAY = 0.1  # seconds a write waits before looking again, while a more urgent one waits
 
@@ -76,12 +82,52 @@ class AmbiguousWrite(Exception):
     """A content-creating request failed in a way that leaves unknown whether it took effect."""
 
 
-class TokenCache(MemCacheStrategy):
-    """githubkit's in-memory cache of JWTs and installation tokens, emptied when GitHub rejects
-    a cached token (revoked, or expired earlier than this machine's clock says)."""
+# Whether the request being sent may be sent again after a failure that leaves unknown whether
+# it took effect: set by `GitHubSession._call` for the request it makes, read by `RetryRule`.
+_repeatable: ContextVar[bool] = ContextVar("repeatable", default=True)
+NO_RETRY: Final = RetryOption(False)
 
-    def forget(self) -> None:
-        self._cache = None  # githubkit creates a fresh store on next use
+
+@dataclass(frozen=True)
+class RetryRule:
+    """githubkit's retry decision (`auto_retry`), keeping Baton's rule:
+    - a rate limit that clears within `SHORT_WAIT` is waited out (its Retry-After honoured);
+    - a 5xx or no answer is retried, after a short pause, only for a request that may be sent
+      twice: never a content-creating POST, which its caller looks for by marker instead;
+    - a 401 empties the token cache (`tokens`: GitHub rejected a cached token, revoked or
+      expired earlier than this machine's clock says) and tries once more with a new token.
+    Any other failure, or one retried `RETRIES` times, reaches `GitHubSession._call`."""
+
+    tokens: MemCacheStrategy
+
+    def __call__(self, error: GitHubException, retries: int) -> RetryOption:
+        if retries >= RETRIES:
+            return NO_RETRY
+        if isinstance(error, RateLimitExceeded):
+            return _after(error.retry_after) if error.retry_after <= SHORT_WAIT else NO_RETRY
+        if isinstance(error, RequestFailed):
+            status = error.response.status_code
+            if status == 401 and retries == 0:
+                log.info("GitHub rejected a cached token; asking for a new one")
+                self.tokens.cleanup()
+                return _after(timedelta())
+            if status < 500:
+                return NO_RETRY
+        if not isinstance(error, RequestError) or not _repeatable.get():
+            return NO_RETRY
+        log.info("%s; retrying (attempt %d)", _failure_of(error), retries + 2)
+        return _after(timedelta(seconds=0.2 * 2**retries))
+
+
+def _after(wait: timedelta) -> RetryOption:
+    # githubkit reads a zero wait as "no wait given" and then waits a minute.
+    return RetryOption(True, max(wait, timedelta(microseconds=1)))
+
+
+def _failure_of(error: RequestError[Any]) -> str:
+    if isinstance(error, RequestFailed):
+        return f"GitHub {error.response.status_code}"
+    return "no answer from GitHub"
 
 
 class Precedence(IntEnum):
@@ -219,13 +265,19 @@ class KnownLabels:
     listed: bool = False  # the repository's whole label list has been read
 
 
-@dataclass
 class Caches:
-    """What one process remembers between units of work, per GitHub App."""
+    """What one process remembers between units of work, per GitHub App: the labels known to
+    exist, people's roles for a minute, project boards for an hour (by `timer`'s seconds)."""
 
-    labels: dict[str, KnownLabels] = field(default_factory=dict)
-    roles: dict[tuple[str, str], tuple[str | None, float]] = field(default_factory=dict)
-    issues: IssueMemory = field(default_factory=IssueMemory)
+    def __init__(self, timer: Callable[[], float] = time.monotonic) -> None:
+        self.labels: dict[str, KnownLabels] = {}
+        # A role by (repository, login); None: no such user.
+        self.roles: TTLCache[tuple[str, str], str | None] = TTLCache(ROLES_KEPT, ROLE_MEMORY, timer)
+        self.issues = IssueMemory()
+        # The boards of `app.github.projects` (its `KnownBoard`), by (installation, address).
+        self.boards: TTLCache[tuple[int | None, str], Any] = TTLCache(
+            BOARDS_KEPT, BOARD_MEMORY, timer
+        )
 
 
 class GitHubApp:
@@ -242,7 +294,9 @@ class GitHubApp:
         observe: ResponseObserver | None = None,
         pacer_factory: Callable[[], WritePacer] = WritePacer,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`timer`: the seconds by which `caches` forget."""
         self._clock = clock
         # One pool of kept-alive connections for every unit of work of this process, so a
         # delivery does not pay for a new TCP and TLS handshake with GitHub.
@@ -257,7 +311,7 @@ class GitHubApp:
         self._pacer_factory = pacer_factory
         self._app_pacer = pacer_factory()
         self._bot_login: str | None = None
-        self.caches = Caches()
+        self.caches = Caches(timer)
 
     async def aclose(self) -> None:
         """Close the connection pool (at shutdown)."""
@@ -333,7 +387,8 @@ def client_options(
     transport: httpx.AsyncBaseTransport | None,
     observe: ResponseObserver | None,
 ) -> dict[str, Any]:
-    """githubkit options shared by App, installation and token clients."""
+    """githubkit options shared by App, installation and token clients (`with_auth` keeps
+    them, the token cache and its retry rule included)."""
 
     async def on_request(request: httpx.Request) -> None:
         # githubkit's installation-token request names no version; GraphQL has none.
@@ -361,14 +416,15 @@ def client_options(
                 },
             )
 
+    tokens = MemCacheStrategy()  # JWTs and installation tokens
     return {
         "base_url": api_url,
         "timeout": httpx.Timeout(timeout),
         "ssl_verify": tls_context(),
         "user_agent": USER_AGENT,
-        "auto_retry": False,
+        "auto_retry": RetryRule(tokens),
         "http_cache": False,
-        "cache_strategy": TokenCache(),
+        "cache_strategy": tokens,
         "async_transport": transport,
         "async_event_hooks": {"request": [on_request], "response": [on_response]},
     }
@@ -445,6 +501,19 @@ class GitHubSession:
                 return None
             raise
 
+    async def every(self, paginator: Paginator[T]) -> AsyncIterator[T]:
+        """The items of a list, page after page as GitHub's `Link` header leads (githubkit's
+        paginator, built with `github.rest.paginate`), each page asked for as `read` asks."""
+        items = aiter(paginator)
+        while True:
+            try:
+                item = await self.read(lambda: anext(items))
+            except StopAsyncIteration:
+                return
+            if (page := paginator.latest_response) is not None:
+                self._budget.note(page.headers)
+            yield item
+
     async def write(
         self,
         request: Callable[[], Awaitable[T]],
@@ -459,31 +528,28 @@ class GitHubSession:
         return await self._call(request, idempotent=idempotent)
 
     async def _call(self, request: Callable[[], Awaitable[T]], *, idempotent: bool) -> T:
-        for attempt in range(RETRIES + 1):
-            try:
-                result = await request()
-            except RateLimitExceeded as error:
-                if error.retry_after > SHORT_WAIT or attempt == RETRIES:
-                    raise GitHubBusy(error.retry_after, "GitHub rate limit") from error
-                await asyncio.sleep(error.retry_after.total_seconds())
-            except RequestFailed as error:
-                self._budget.note(error.response.headers)
-                status = error.response.status_code
-                if status == 401 and attempt == 0 and self._forget_tokens():
-                    continue
-                if status == 429:
-                    raise GitHubBusy(timedelta(seconds=60), "GitHub: too many requests") from error
-                if status < 500:
-                    raise
-                self._give_up_unless_retryable(error, idempotent, attempt, f"GitHub {status}")
-            except (RequestTimeout, RequestError) as error:
-                self._give_up_unless_retryable(error, idempotent, attempt, "no answer from GitHub")
-            else:
-                if isinstance(headers := getattr(result, "headers", None), Mapping):
-                    self._budget.note(headers)
-                return result
-            await asyncio.sleep(0.2 * 2**attempt)
-        raise AssertionError("unreachable")
+        """`request`, retried by githubkit as `RetryRule` decides; what is left of a failure
+        raised as Baton's errors: `GitHubBusy`, `AmbiguousWrite`, `GitHubUnavailable`."""
+        repeatable = _repeatable.set(idempotent)
+        try:
+            result = await request()
+        except RateLimitExceeded as error:
+            raise GitHubBusy(error.retry_after, "GitHub rate limit") from error
+        except RequestFailed as error:
+            self._budget.note(error.response.headers)
+            status = error.response.status_code
+            if status == 429:
+                raise GitHubBusy(timedelta(seconds=60), "GitHub: too many requests") from error
+            if status < 500:
+                raise
+            raise _given_up(error, idempotent) from error
+        except RequestError as error:
+            raise _given_up(error, idempotent) from error
+        finally:
+            _repeatable.reset(repeatable)
+        if isinstance(headers := getattr(result, "headers", None), Mapping):
+            self._budget.note(headers)
+        return result
 
     def nudges_must_wait(self) -> timedelta | None:
         """How long reminders should wait so that commands keep what is left of the rate limit:
@@ -495,26 +561,13 @@ class GitHubSession:
             return timedelta(minutes=5)
         return None
 
-    def _forget_tokens(self) -> bool:
-        strategy = self.github.config.cache_strategy
-        if not isinstance(strategy, TokenCache):
-            return False
-        log.info("GitHub rejected a cached token; asking for a new one")
-        strategy.forget()
-        return True
-
-    @staticmethod
-    def _give_up_unless_retryable(
-        error: Exception, idempotent: bool, attempt: int, what: str
-    ) -> None:
-        if not idempotent:
-            raise AmbiguousWrite(what) from error
-        if attempt == RETRIES:
-            raise GitHubUnavailable(what) from error
-        log.info("%s; retrying (attempt %d)", what, attempt + 2)
-
     def labels_known_in(self, repo: str) -> KnownLabels:
         return self.caches.labels.setdefault(repo, KnownLabels())
+
+
+def _given_up(error: RequestError[Any], idempotent: bool) -> Exception:
+    what = _failure_of(error)
+    return GitHubUnavailable(what) if idempotent else AmbiguousWrite(what)
 
 
 def is_not_found(error: BaseException) -> bool:

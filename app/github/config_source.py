@@ -7,9 +7,9 @@ installation that does not get `push` deliveries, another `baton serve` process.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
+from cachetools import TTLCache
 from githubkit.exception import RequestFailed
 
 from app.config import (
@@ -25,6 +25,7 @@ from app.github.client import GitHubSession
 from app.github.issues import fetch_file, split_repo
 
 CONFIG_TTL_SECONDS = 60.0  # a change not announced by a push takes effect within a minute
+CONFIGS_KEPT = 10_000  # repositories; beyond, the least recently used are forgotten
 _NOT_APPLIED = "its settings are not applied"
 _UNSEEN = (
     "GitHub answers 404: Baton cannot see this repository (it does not exist, the App is not "
@@ -92,25 +93,26 @@ def _message(error: RequestFailed) -> str:
     return message if isinstance(message, str) and message else error.response.reason_phrase
 
 
-@dataclass
 class ConfigCache:
-    ttl: float = CONFIG_TTL_SECONDS
-    _entries: dict[str, tuple[LoadResult, float]] = field(default_factory=dict)
-    _forgotten: int = 0  # how many times something was forgotten: a read begun before is stale
+    """Each repository's configuration for `ttl` seconds, or until a push changes it."""
+
+    def __init__(self, ttl: float = CONFIG_TTL_SECONDS) -> None:
+        self._entries: TTLCache[str, LoadResult] = TTLCache(CONFIGS_KEPT, ttl)
+        self._forgotten = 0  # how many times something was forgotten: a read begun before is stale
 
     def peek(self, repo: str) -> Config | None:
         """The repository's configuration if it is cached and fresh; never a request."""
-        fresh = self._fresh(repo)
+        fresh = self._entries.get(repo.lower())
         return fresh.config if fresh is not None else None
 
     async def get(self, session: GitHubSession, repo: str) -> LoadResult:
-        fresh = self._fresh(repo)
+        fresh = self._entries.get(repo.lower())
         if fresh is not None:
             return fresh
         forgotten = self._forgotten
         result = await read_config(session, repo)
         if forgotten == self._forgotten:  # else a push came while reading: read again next time
-            self._entries[repo.lower()] = (result, time.monotonic())
+            self._entries[repo.lower()] = result
         return result
 
     def forget(self, repo: str) -> None:
@@ -119,13 +121,7 @@ class ConfigCache:
         owner, name = split_repo(repo.lower())
         if name == ORG_CONFIG_REPO:
             for kept in [kept for kept in self._entries if kept.startswith(f"{owner}/")]:
-                del self._entries[kept]
+                self._entries.pop(kept, None)
         else:
             self._entries.pop(repo.lower(), None)
         self._forgotten += 1
-
-    def _fresh(self, repo: str) -> LoadResult | None:
-        cached = self._entries.get(repo.lower())
-        if cached and time.monotonic() - cached[1] < self.ttl:
-            return cached[0]
-        return None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from githubkit.exception import RequestFailed
+from githubkit.utils import UNSET
+from githubkit_schemas.v2022_11_28.models import IssueComment
 
 from app.config import Config
 from app.github.client import (
@@ -27,7 +29,6 @@ from app.incident.limits import fit
 from app.incident.retrospective import IncidentComment
 
 ROLE_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
-ROLE_CACHE_SECONDS = 60.0  # roles change rarely and are asked for on every command
 REPLY_MARKER = "<!-- baton:reply {key} -->"
 ISSUE_MARKER = "<!-- baton:issue {key} -->"
 
@@ -131,57 +132,41 @@ async def list_comments(
 ) -> list[IncidentComment]:
     """Every comment of the issue, oldest first (for the retrospective's timeline); with
     `since`, those created or edited at or after it."""
-    owner, name = split_repo(repo)
-    comments: list[IncidentComment] = []
-    page = 1
-    while True:
-        response = await session.read(
-            lambda p=page: session.rest.issues.async_list_comments(  # type: ignore[misc]
-                owner,
-                name,
-                number,
-                per_page=100,
-                page=p,
-                **({"since": query_time(since)} if since else {}),
-            )
+    return [
+        IncidentComment(
+            id=c.id,
+            author=c.user.login if c.user else "",
+            created_at=c.created_at,
+            body=c.body or "",
+            url=c.html_url,
         )
-        comments.extend(
-            IncidentComment(
-                id=c.id,
-                author=c.user.login if c.user else "",
-                created_at=c.created_at,
-                body=c.body or "",
-                url=c.html_url,
-            )
-            for c in response.parsed_data
-        )
-        if len(response.parsed_data) < 100:
-            return comments
-        page += 1
+        async for c in _comments(session, repo, number, since)
+    ]
 
 
 async def _has_comment_with(
     session: GitHubSession, repo: str, number: int, marker: str, since: datetime | None
 ) -> bool:
-    owner, name = split_repo(repo)
-    page = 1
-    while True:
-        response = await session.read(
-            lambda p=page: session.rest.issues.async_list_comments(  # type: ignore[misc]
-                owner,
-                name,
-                number,
-                per_page=100,
-                page=p,
-                **({"since": query_time(since)} if since else {}),
-            )
-        )
-        comments = response.parsed_data
-        if any(marker in (c.body or "") for c in comments):
+    async for comment in _comments(session, repo, number, since):
+        if marker in (comment.body or ""):
             return True
-        if len(comments) < 100:
-            return False
-        page += 1
+    return False
+
+
+def _comments(
+    session: GitHubSession, repo: str, number: int, since: datetime | None
+) -> AsyncIterator[IssueComment]:
+    owner, name = split_repo(repo)
+    return session.every(
+        session.github.rest.paginate(
+            session.rest.issues.async_list_comments,
+            owner=owner,
+            repo=name,
+            issue_number=number,
+            since=UNSET if since is None else query_time(since),
+            per_page=100,
+        )
+    )
 
 
 async def open_issue(session: GitHubSession, repo: str, issue: NewIssue) -> int:
@@ -231,18 +216,14 @@ async def ensure_labels(
         return []
     owner, name = split_repo(repo)
     if not known.listed:
-        page = 1
-        while True:
-            response = await session.read(
-                lambda p=page: session.rest.issues.async_list_labels_for_repo(  # type: ignore[misc]
-                    owner, name, per_page=100, page=p
-                )
-            )
-            labels = read_as(response, list[NamedLabel])
-            known.names.update(label.name for label in labels)
-            if len(labels) < 100:
-                break
-            page += 1
+        labels = session.github.rest.paginate(
+            session.rest.issues.async_list_labels_for_repo,
+            lambda response: read_as(response, list[NamedLabel]),
+            owner=owner,
+            repo=name,
+            per_page=100,
+        )
+        known.names.update([label.name async for label in session.every(labels)])
         known.listed = True
     created: list[str] = []
     for label in [n for n in missing if n not in known.names]:
@@ -268,9 +249,8 @@ async def ensure_labels(
 async def role_of(session: GitHubSession, repo: str, login: str) -> str | None:
     """The user's repository role (`role_name`: read, triage, write, maintain, admin, or none);
     None if the user does not exist. Cached briefly per repository and user."""
-    cached = session.caches.roles.get((repo, login))
-    if cached and time.monotonic() - cached[1] < ROLE_CACHE_SECONDS:
-        return cached[0]
+    with suppress(KeyError):  # None is a role remembered too: no such user
+        return session.caches.roles[(repo, login)]
     owner, name = split_repo(repo)
     response = await session.read_if_found(
         lambda: session.rest.repos.async_get_collaborator_permission_level(owner, name, login)
@@ -279,7 +259,7 @@ async def role_of(session: GitHubSession, repo: str, login: str) -> str | None:
     if response is not None:
         access = read_as(response, Permission)
         role = access.role_name or access.permission or "none"
-    session.caches.roles[(repo, login)] = (role, time.monotonic())
+    session.caches.roles[(repo, login)] = role
     return role
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
+from cachetools import LRUCache
 from githubkit.utils import UNSET
 
 from app.github.client import GitHubApp, GitHubSession, query_time
@@ -19,6 +20,7 @@ from app.github.issues import issue_view, split_repo
 from app.incident.effects import IssueView
 
 PER_PAGE = 100
+PAGES_KEPT = 10_000
 
 
 @dataclass
@@ -30,9 +32,12 @@ class Page:
 @dataclass
 class ListingCache:
     """The previous run's list pages (installations, repositories, open incidents) with their
-    ETags: a page GitHub answers with 304 Not Modified costs no rate limit."""
+    ETags: a page GitHub answers with 304 Not Modified costs no rate limit. Pages of lists no
+    longer asked for (a repository gone) are the least recently used, forgotten first."""
 
-    pages: dict[tuple[object, ...], tuple[str, Any]] = field(default_factory=dict)
+    pages: LRUCache[tuple[object, ...], tuple[str, Any]] = field(
+        default_factory=lambda: LRUCache(PAGES_KEPT)
+    )
 
 
 _Parsed = TypeVar("_Parsed")
@@ -63,7 +68,11 @@ async def every_page(
     request: Callable[[int, dict[str, str] | None], Awaitable[Any]],
     parse: Callable[[Any], Page],
 ) -> list[Any]:
-    """Every page of one list, each asked for with its last ETag (`request(page, headers)`)."""
+    """Every page of one list, each asked for with its last ETag (`request(page, headers)`).
+
+    githubkit's paginator (`GitHubSession.every`) cannot stand in here: it sends the first
+    page's headers, and so its `If-None-Match`, with every page, and a 304 has no body for it
+    to read; so this one list is walked by page number."""
     found: list[Any] = []
     number = 1
     while True:
@@ -118,8 +127,11 @@ def _page_of(repo: str, response: Any) -> Page:
         for issue in response.parsed_data
         if getattr(issue, "pull_request", None) in (None, UNSET)  # pull requests are listed too
     ]
-    link = response.headers.get("link", "")
-    return Page(issues, 'rel="next"' in link)
+    return Page(issues, _has_next(response))
+
+
+def _has_next(response: Any) -> bool:
+    return 'rel="next"' in response.headers.get("link", "")
 
 
 async def installations(github_app: GitHubApp, listings: ListingCache | None) -> list[int]:
@@ -134,8 +146,7 @@ async def installations(github_app: GitHubApp, listings: ListingCache | None) ->
                 )
             ),
             lambda response: Page(
-                [installation.id for installation in response.parsed_data],
-                len(response.parsed_data) == PER_PAGE,
+                [installation.id for installation in response.parsed_data], _has_next(response)
             ),
         )
     return found
@@ -154,8 +165,7 @@ async def installation_repositories(
             )
         ),
         lambda response: Page(
-            [r.full_name for r in response.parsed_data.repositories],
-            len(response.parsed_data.repositories) == PER_PAGE,
+            [r.full_name for r in response.parsed_data.repositories], _has_next(response)
         ),
     )
     return found

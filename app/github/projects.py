@@ -1,10 +1,11 @@
 """Keeps the configured project board (GitHub Projects v2) in step with an incident.
 
 What a board is made of (its id, the Status and Severity fields, their options) is read with one
-GraphQL query and remembered for an hour per App process, installation and board; the value last
-set on each item is remembered too, so an unchanged incident costs no request at all. Adding an
-issue is idempotent on GitHub's side (`addProjectV2ItemById` returns the item already there);
-when GitHub answers with no item, the incident says so and the next change adds it again.
+GraphQL query and remembered for an hour (`Caches.boards`) per App, installation and board;
+the value last set on each item is remembered too, so an unchanged incident costs no request at
+all. Adding an issue is idempotent on GitHub's side (`addProjectV2ItemById` returns the item
+already there); when GitHub answers with no item, the incident says so and the next change adds
+it again.
 A board that cannot be used is never an error of the unit of work: `sync_board` returns a
 sentence for the incident instead.
 """
@@ -13,21 +14,18 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from githubkit.exception import GraphQLFailed, RequestFailed
 
 from app.config import Config, Project
-from app.github.client import Caches, GitHubSession
+from app.github.client import GitHubSession
 from app.incident.state import IncidentState
 
 log = logging.getLogger(__name__)
 
-BOARD_MEMORY = 3600.0  # seconds a board's shape is trusted before it is read again
 MOST_FIELDS = 100  # GitHub allows at most 50 fields per board; one page reads them all
 PERMISSION_ADVICE = "give the App organization projects (write) access"
 T = TypeVar("T")
@@ -77,7 +75,6 @@ class KnownItem:
 class KnownBoard:
     project_id: str
     fields: Mapping[str, BoardField]  # by field name
-    learned_at: float
     items: dict[str, KnownItem] = field(default_factory=dict)  # by issue node id
 
 
@@ -93,27 +90,12 @@ class BoardProblem(Exception):
         self.sentence = sentence
 
 
-BoardKey = tuple[int | None, str]  # (installation id, board URL)
-_REMEMBERED: dict[int, dict[BoardKey, KnownBoard]] = {}
-
-
-def _boards_remembered(caches: Caches) -> dict[BoardKey, KnownBoard]:
-    """Boards known to one App process. `Caches` is not hashable, so the memory is keyed by its
-    identity and dropped with it, before that identity can be reused."""
-    key = id(caches)
-    if key not in _REMEMBERED:
-        _REMEMBERED[key] = {}
-        weakref.finalize(caches, _REMEMBERED.pop, key, None)
-    return _REMEMBERED[key]
-
-
 async def sync_board(
     session: GitHubSession,
     config: Config,
     *,
     issue_node_id: str,
     state: IncidentState,
-    clock: Callable[[], float] = time.monotonic,
 ) -> str | None:
     """Put the incident issue on the configured board with its status (and severity).
 
@@ -124,12 +106,12 @@ async def sync_board(
     project = config.project
     if project is None:
         return None
-    memory = _boards_remembered(session.caches)
+    memory = session.caches.boards
     key = (getattr(session.github.auth, "installation_id", None), project.url)
     try:
-        board = memory.get(key)
-        if board is None or clock() - board.learned_at > BOARD_MEMORY:
-            board = memory[key] = await _read_board(session, project, clock())
+        board: KnownBoard | None = memory.get(key)
+        if board is None:
+            board = memory[key] = await _read_board(session, project)
         wanted, problems = _wanted_values(board, project, state)
         await _place(session, board, issue_node_id, wanted)
     except GraphQLFailed as failure:
@@ -149,7 +131,7 @@ async def sync_board(
 
 
 # -- reading the board --------------------------------------------------------------------
-async def _read_board(session: GitHubSession, project: Project, now: float) -> KnownBoard:
+async def _read_board(session: GitHubSession, project: Project) -> KnownBoard:
     found = _BOARD_URL.search(project.url)
     if found is None:
         raise BoardProblem(f"{project.url} is not the address of a project board")
@@ -163,7 +145,7 @@ async def _read_board(session: GitHubSession, project: Project, now: float) -> K
         raise BoardProblem(_not_found_sentence(project.url))
     nodes = board["fields"]["nodes"] or []
     fields = {node["name"]: _board_field(node) for node in nodes if node and "name" in node}
-    return KnownBoard(board["id"], fields, now)
+    return KnownBoard(board["id"], fields)
 
 
 def _board_field(node: Mapping[str, Any]) -> BoardField:

@@ -7,10 +7,11 @@ interrupted by a crash resumes it (app/github/executor.py carries it out).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
+
+import msgspec
 
 from app.incident.effects import Decision, IssueView, NewIssue, Outcome, Reaction, Reply
 from app.incident.notices import Notice
@@ -88,40 +89,20 @@ class Plan:
         return len(self.reactions) + len(self.new_issues) + 1 + len(self.replies)
 
     def to_json(self) -> str:
-        data = asdict(self)
+        """The plan for the journal; its state as the card holds it."""
+        data = msgspec.to_builtins(replace(self, state=None))
         data["state"] = None if self.state is None else state_to_dict(self.state)
-        return json.dumps(data)
+        return msgspec.json.encode(data).decode()
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
-        data: dict[str, Any] = json.loads(text)
-        return cls(
-            repo=data["repo"],
-            number=data["number"],
-            title=data["title"],
-            node_id=data["node_id"],
-            body_read=data["body_read"],
-            state=None if data["state"] is None else state_from_dict(data["state"]),
-            new_title=data["new_title"],
-            labels=_tuple(data["labels"]),
-            assignees=_tuple(data["assignees"]),
-            issue_state=data["issue_state"],
-            state_reason=data["state_reason"],
-            reactions=tuple(Reaction(**r) for r in data["reactions"]),
-            new_issues=tuple(
-                NewIssue(**{**n, "labels": tuple(n["labels"])}) for n in data["new_issues"]
-            ),
-            replies=tuple(Reply(**r) for r in data["replies"]),
-            ours=tuple(data["ours"]),
-            text_from=data.get("text_from"),  # absent from plans journaled before it existed
-            reactions_first=data.get("reactions_first", True),
-            outcome=Outcome(**{k: tuple(v) for k, v in data.get("outcome", {}).items()}),
-            notices=tuple(Notice.from_dict(n) for n in data.get("notices", ())),
-        )
-
-
-def _tuple(value: list[str] | None) -> tuple[str, ...] | None:
-    return None if value is None else tuple(value)
+        """A journaled plan, also one journaled by an earlier version of Baton."""
+        data: dict[str, Any] = msgspec.json.decode(text)
+        state = data.pop("state")
+        # Plans journaled before `reactions_first` existed made their reactions first.
+        data.setdefault("reactions_first", True)
+        plan = msgspec.convert({**data, "state": None}, cls)
+        return replace(plan, state=None if state is None else state_from_dict(state))
 
 
 def plan_for(

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 STATE_VERSION = 1
 
@@ -128,21 +130,6 @@ class IncidentState:
         return replace(self, actions=(*self.actions, number))
 
 
-_TIME_FIELDS = (
-    "declared_at",
-    "acknowledged_at",
-    "mitigated_at",
-    "resolved_at",
-    "closed_at",
-    "last_update_at",
-    "close_wait_from",
-    "confirmed_at",
-    "snoozed_until",
-    "last_activity_at",
-    "commands_through",
-)
-
-
 def format_time(moment: datetime) -> str:
     """UTC ISO-8601 with a `Z`, to the second: `2026-11-24T10:00:00Z`."""
     if moment.tzinfo is None:
@@ -157,47 +144,79 @@ def parse_time(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+_Time = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class _CardHandoff(msgspec.Struct, kw_only=True, rename={"from_login": "from"}):
+    """A `Handoff` as the card's JSON holds it."""
+
+    role: str = "ic"
+    from_login: str | None = None
+    to: str
+    requested_at: _Time
+    notes: str | None = ""
+    comment_id: int | None = None
+
+
+class _Card(msgspec.Struct, kw_only=True):
+    """The card's JSON object, without the MAC: its keys, in their order, are what every card
+    already written holds; a key missing from an older card reads as its default."""
+
+    v: int
+    rev: int = 0  # cards written before revisions count as the first
+    status: Status
+    severity: str
+    ic: str | None = None
+    liaison: str | None = None
+    smes: tuple[Sme, ...] = ()
+    pending_handoff: _CardHandoff | None = None
+    declared_at: _Time | None = None
+    acknowledged_at: _Time | None = None
+    mitigated_at: _Time | None = None
+    resolved_at: _Time | None = None
+    closed_at: _Time | None = None
+    last_update_at: _Time | None = None
+    close_wait_from: _Time | None = None
+    confirmed_at: _Time | None = None
+    snoozed_until: _Time | None = None
+    last_activity_at: _Time | None = None
+    commands_through: _Time | None = None
+    retro: int | None = None
+    actions: tuple[int, ...] = ()
+    reporter: str | None = None
+    impact: str | None = None
+    started: str | None = None
+    close_reason: str | None = None
+    report_done: bool = False
+    stale: bool = False
+    nudges: tuple[str, ...] = ()
+    applied: tuple[int, ...] = ()
+
+
+# The keys whose values `IncidentState` holds under the same name.
+_SAME_NAMES = tuple(n for n in _Card.__struct_fields__ if n not in ("v", "pending_handoff"))
+_LISTS = ("smes", "actions", "nudges", "applied")  # where null reads as empty
+
+
 def state_to_dict(state: IncidentState) -> dict[str, Any]:
     """The JSON object, without the MAC. Its keys are what every card already written holds."""
-    data: dict[str, Any] = {
-        "v": STATE_VERSION,
-        "rev": state.rev,
-        "status": state.status,
-        "severity": state.severity,
-        "ic": state.ic,
-        "liaison": state.liaison,
-        "smes": [{"login": s.login, "area": s.area} for s in state.smes],
-        "pending_handoff": _handoff_to_dict(state.pending_handoff),
-    }
-    for name in _TIME_FIELDS:
-        value = getattr(state, name)
-        data[name] = format_time(value) if value else None
-    data.update(
-        retro=state.retro,
-        actions=list(state.actions),
-        reporter=state.reporter,
-        impact=state.impact,
-        started=state.started,
-        close_reason=state.close_reason,
-        report_done=state.report_done,
-        stale=state.stale,
-        nudges=list(state.nudges),
-        applied=list(state.applied),
+    handoff = state.pending_handoff
+    card = _Card(
+        v=STATE_VERSION,
+        pending_handoff=None
+        if handoff is None
+        else _CardHandoff(
+            role=handoff.role,
+            from_login=handoff.from_login,
+            to=handoff.to,
+            requested_at=_as_written(handoff.requested_at),
+            notes=handoff.notes,
+            comment_id=handoff.comment_id,
+        ),
+        **{name: _as_written(getattr(state, name)) for name in _SAME_NAMES},
     )
+    data: dict[str, Any] = msgspec.to_builtins(card)
     return data
-
-
-def _handoff_to_dict(handoff: Handoff | None) -> dict[str, Any] | None:
-    if handoff is None:
-        return None
-    return {
-        "role": handoff.role,
-        "from": handoff.from_login,
-        "to": handoff.to,
-        "requested_at": format_time(handoff.requested_at),
-        "notes": handoff.notes,
-        "comment_id": handoff.comment_id,
-    }
 
 
 def state_from_dict(data: Mapping[str, Any]) -> IncidentState:
@@ -205,87 +224,34 @@ def state_from_dict(data: Mapping[str, Any]) -> IncidentState:
     if data.get("v") != STATE_VERSION:
         raise StateError(f"unknown state version {data.get('v')!r}")
     try:
-        times = {name: _optional_time(data.get(name)) for name in _TIME_FIELDS}
-        return IncidentState(
-            status=_status(data.get("status")),
-            severity=_text(data.get("severity")),
-            ic=_optional_text(data.get("ic")),
-            liaison=_optional_text(data.get("liaison")),
-            smes=tuple(
-                Sme(login=_text(s.get("login")), area=_optional_text(s.get("area")))
-                for s in _list(data.get("smes"))
-            ),
-            pending_handoff=_handoff_from_dict(data.get("pending_handoff")),
-            retro=_optional_int(data.get("retro")),
-            actions=tuple(_int(n) for n in _list(data.get("actions"))),
-            reporter=_optional_text(data.get("reporter")),
-            impact=_optional_text(data.get("impact")),
-            started=_optional_text(data.get("started")),
-            close_reason=_optional_text(data.get("close_reason")),
-            report_done=bool(data.get("report_done", False)),
-            stale=bool(data.get("stale", False)),
-            nudges=tuple(_text(k) for k in _list(data.get("nudges"))),
-            applied=tuple(_int(n) for n in _list(data.get("applied"))),
-            rev=_int(data.get("rev", 0)),  # cards written before revisions count as the first
-            **times,
+        card = msgspec.convert(
+            {**data, **{name: () for name in _LISTS if data.get(name, ()) is None}}, _Card
         )
-    except (AttributeError, TypeError, ValueError) as error:
+    except msgspec.ValidationError as error:
         raise StateError(f"malformed state: {error}") from error
-
-
-def _handoff_from_dict(data: Any) -> Handoff | None:
-    if data is None:
-        return None
-    if not isinstance(data, Mapping):
-        raise TypeError("pending_handoff is not an object")
-    return Handoff(
-        role=_text(data.get("role", "ic")),
-        from_login=_optional_text(data.get("from")),
-        to=_text(data.get("to")),
-        requested_at=parse_time(_text(data.get("requested_at"))),
-        notes=_optional_text(data.get("notes")) or "",
-        comment_id=_optional_int(data.get("comment_id")),
+    handoff = card.pending_handoff
+    return IncidentState(
+        pending_handoff=None
+        if handoff is None
+        else Handoff(
+            role=handoff.role,
+            from_login=handoff.from_login,
+            to=handoff.to,
+            requested_at=handoff.requested_at.astimezone(UTC),
+            notes=handoff.notes or "",
+            comment_id=handoff.comment_id,
+        ),
+        **{name: _in_utc(getattr(card, name)) for name in _SAME_NAMES},
     )
 
 
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected text, got {type(value).__name__}")
-    return value
+def _as_written(value: Any) -> Any:
+    """Times as the card writes them: in UTC, to the second (`format_time`)."""
+    return format_time(value) if isinstance(value, datetime) else value
 
 
-def _optional_text(value: Any) -> str | None:
-    return None if value is None else _text(value)
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected a number, got {type(value).__name__}")
-    return value
-
-
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else _int(value)
-
-
-def _optional_time(value: Any) -> datetime | None:
-    return None if value is None else parse_time(_text(value))
-
-
-def _list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
-    return value
-
-
-def _status(value: Any) -> Status:
-    text = _text(value)
-    try:
-        return Status(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not one of {', '.join(Status)}") from None
+def _in_utc(value: Any) -> Any:
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
 
 
 # --- the MAC -----------------------------------------------------------------------------------
@@ -303,6 +269,8 @@ def issue_state_key(key: bytes, repo: str, number: int) -> bytes:
     return hmac.new(key, f"{repo.lower()}#{number}".encode(), hashlib.sha256).digest()
 
 
+# The card's text is the standard library's JSON: every non-ASCII character escaped, as every
+# card already written has it (msgspec writes UTF-8), and its MAC over the keys sorted.
 def _canonical(data: Mapping[str, Any]) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 

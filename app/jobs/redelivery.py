@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-from githubkit.utils import UNSET
-
 from app.github.client import GitHubApp
 from app.server.store import DeliveryStore
 
@@ -77,19 +74,17 @@ class Redelivery:
 
     async def _attempts_since(self, since: datetime) -> list[Attempt]:
         found: list[Attempt] = []
-        cursor: str | None = None
         async with self._github.as_app() as app:
-            while True:
-                response = await app.read(
-                    lambda c=cursor: app.rest.apps.async_list_webhook_deliveries(  # type: ignore[misc]
-                        per_page=PER_PAGE, cursor=UNSET if c is None else c
-                    )
-                )
-                page = [_attempt(item) for item in response.parsed_data]
+            pages = app.github.rest.paginate(
+                app.rest.apps.async_list_webhook_deliveries,
+                lambda response: [[_attempt(item) for item in response.parsed_data]],
+                per_page=PER_PAGE,
+            )
+            async for page in app.every(pages):  # newest first
                 found += [a for a in page if a.delivered_at >= since]
-                cursor = _next_cursor(response.headers.get("link", ""))
-                if cursor is None or not page or page[-1].delivered_at < since:
-                    return found
+                if not page or page[-1].delivered_at < since:
+                    break
+        return found
 
     async def _ask_again(self, attempt_id: int) -> None:
         async with self._github.as_app() as app:
@@ -103,11 +98,3 @@ def _attempt(item: Any) -> Attempt:
         delivered_at=item.delivered_at,
         ok=item.status == "OK" and 200 <= item.status_code < 300,
     )
-
-
-def _next_cursor(link: str) -> str | None:
-    for part in link.split(","):
-        url, _, rel = part.partition(";")
-        if 'rel="next"' in rel:
-            return httpx.URL(url.strip().strip("<>")).params.get("cursor")
-    return None

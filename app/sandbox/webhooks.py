@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import hmac
 import json
 import time
 import uuid
@@ -14,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
+from githubkit import webhooks
 
 USER_AGENT = "GitHub-Hookshot/5a4b7c1"
 
@@ -104,10 +104,6 @@ class _Pending:
     redelivery: bool = False
 
 
-def sign(secret: str, body: bytes, digest: str) -> str:
-    return hmac.new(secret.encode(), body, digest).hexdigest()
-
-
 class Hookshot:
     """Queues deliveries and sends them from one background task, in order."""
 
@@ -174,8 +170,8 @@ class Hookshot:
             "X-GitHub-Hook-ID": str(self.hook_id),
             "X-GitHub-Hook-Installation-Target-ID": str(self.app_id),
             "X-GitHub-Hook-Installation-Target-Type": "integration",
-            "X-Hub-Signature": "sha1=" + sign(self.secret, pending.body, "sha1"),
-            "X-Hub-Signature-256": "sha256=" + sign(self.secret, pending.body, "sha256"),
+            "X-Hub-Signature": webhooks.sign(self.secret, pending.body, "sha1"),
+            "X-Hub-Signature-256": webhooks.sign(self.secret, pending.body, "sha256"),
         }
 
     async def _send(self, pending: _Pending) -> None:

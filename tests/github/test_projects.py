@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -13,8 +14,14 @@ from hypothesis import strategies as st
 
 from app.config import Config, config_from_layers
 from app.demo.harness import APP_ID, ORG, REPO, app_key_pem, populate
-from app.github.client import GitHubApp, GitHubSession, WritePacer, token_session
-from app.github.projects import BOARD_MEMORY, sync_board
+from app.github.client import (
+    BOARD_MEMORY,
+    GitHubApp,
+    GitHubSession,
+    WritePacer,
+    token_session,
+)
+from app.github.projects import sync_board
 from app.incident.state import IncidentState, Status
 from app.sandbox import StandIn
 from app.sandbox.graphql import add_project, boards_of, project_items
@@ -44,13 +51,14 @@ def installation(standin: StandIn) -> int:
     return next(iter(standin.world.installations))
 
 
-def new_app(standin: StandIn) -> GitHubApp:
+def new_app(standin: StandIn, timer: Callable[[], float] = time.monotonic) -> GitHubApp:
     return GitHubApp(
         app_id=APP_ID,
         private_key=app_key_pem()[0],
         api_url=standin.base_url,
         transport=standin.transport(),
         pacer_factory=lambda: WritePacer(interval=0),
+        timer=timer,
     )
 
 
@@ -243,14 +251,15 @@ async def test_action_mode_token_gets_the_permission_sentence(
 
 
 async def test_the_board_is_read_again_after_an_hour(
-    standin: StandIn, session: GitHubSession, issue: dict[str, Any]
+    standin: StandIn, installation: int, issue: dict[str, Any]
 ) -> None:
     add_project(standin, ORG, 7, fields={"Status": STATUSES})
     clock = Clock()
     node = issue["node_id"]
-    await sync_board(session, config_for(), issue_node_id=node, state=IncidentState(), clock=clock)
-    clock.now += BOARD_MEMORY + 1
-    await sync_board(session, config_for(), issue_node_id=node, state=IncidentState(), clock=clock)
+    async with new_app(standin, timer=clock).installation(installation) as session:
+        await sync_board(session, config_for(), issue_node_id=node, state=IncidentState())
+        clock.now += BOARD_MEMORY + 1
+        await sync_board(session, config_for(), issue_node_id=node, state=IncidentState())
     board_queries = [r for r in standin.requests if "projectV2(" in str(r.json)]
     assert len(board_queries) == 2
     assert items(standin)[0]["fields"] == {"Status": "Investigating"}

@@ -363,7 +363,7 @@ def test_a_state_with_a_wrong_field_is_malformed() -> None:
     card = card_of(EXAMPLE).replace('"retro":12', '"retro":"twelve"')
     reading = read_card(card, KEY)
     assert reading.state is None and not reading.tampered
-    assert reading.problem == "malformed state: expected a number, got str"
+    assert reading.problem == "malformed state: Expected `int | null`, got `str` - at `$.retro`"
 
 
 def test_a_missing_state_line() -> None:

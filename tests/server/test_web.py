@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from githubkit import webhooks
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.applications import Starlette
@@ -115,6 +116,7 @@ async def test_ping_is_answered_and_not_stored(
         ({"X-Hub-Signature-256": sign(BODY, "another secret")}, "does not match"),
         ({"X-Hub-Signature-256": sign(BODY).removeprefix("sha256=")}, "does not match"),
         ({"X-Hub-Signature-256": sign(BODY + b" ")}, "does not match"),
+        ({"X-Hub-Signature-256": webhooks.sign(SECRET, BODY, "sha1")}, "does not match"),
     ],
 )
 async def test_a_bad_signature_is_refused_and_nothing_is_stored(
