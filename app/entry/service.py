@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 import httpx
 from starlette.applications import Starlette
@@ -19,7 +18,6 @@ from app.entry.credentials import github_app, state_key
 from app.entry.settings import Settings
 from app.github.client import GitHubApp, WritePacer
 from app.github.config_source import ConfigCache
-from app.handlers.edits import undid_an_edit
 from app.handlers.router import joins_run
 from app.handlers.triage import Triage
 from app.jobs.periodic import Periodic
@@ -124,7 +122,6 @@ def build_service(
             state_key=key,
             cached_config=configs.peek,
             known_bot_login=github.known_bot_login,
-            undid_an_edit=partial(undid_an_edit, memory=github.caches.issues),
             config_pushed=configs.forget,
         ),
         lifespan=lifespan,

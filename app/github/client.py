@@ -39,8 +39,6 @@ from githubkit.exception import (
 from githubkit.rest import Paginator
 from githubkit.retry import RetryOption
 
-from app.github.memory import IssueMemory
-
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -273,7 +271,6 @@ class Caches:
         self.labels: dict[str, KnownLabels] = {}
         # A role by (repository, login); None: no such user.
         self.roles: TTLCache[tuple[str, str], str | None] = TTLCache(ROLES_KEPT, ROLE_MEMORY, timer)
-        self.issues = IssueMemory()
         # The boards of `app.github.projects` (its `KnownBoard`), by (installation, address).
         self.boards: TTLCache[tuple[int | None, str], Any] = TTLCache(
             BOARDS_KEPT, BOARD_MEMORY, timer

@@ -39,6 +39,8 @@ _T = TypeVar("_T")
 
 CardRenderer = Callable[[IncidentState, int, str], str]  # (state, issue number, title) -> card
 Journal = Callable[[int], Awaitable[None]]
+# Told of each body Baton wrote: (issue number, the body as GitHub took it, the body it read).
+BodyWritten = Callable[[int, str, str], Awaitable[None]]
 # Puts the incident on the project board as the state says; returns a problem sentence or None.
 BoardSync = Callable[[IncidentState, str], Awaitable[str | None]]
 
@@ -52,6 +54,7 @@ async def execute(
     done_steps: int = 0,
     journal: Journal | None = None,
     resumed_since: datetime | None = None,
+    wrote: BodyWritten | None = None,
 ) -> None:
     """Carry out the plan from step `done_steps`. `resumed_since` is set when an earlier attempt
     may have done part of it: the issue is then re-read before its card is written, and content
@@ -103,7 +106,7 @@ async def execute(
         if state is not None and board is not None and plan.node_id:
             state, problems = await _follow_on_board(board, state, plan)
         await _unless_refused(
-            _update_incident_issue(session, plan, state, render_card, resumed_since),
+            _update_incident_issue(session, plan, state, render_card, resumed_since, wrote),
             f"the update of {plan.repo}#{plan.number}",
         )
     await advance()
@@ -164,6 +167,7 @@ async def _update_incident_issue(
     state: IncidentState | None,
     render_card: CardRenderer,
     resumed_since: datetime | None,
+    wrote: BodyWritten | None,
 ) -> None:
     changes: dict[str, Any] = {}
     body: str | None = None
@@ -186,8 +190,11 @@ async def _update_incident_issue(
         changes["state"] = plan.issue_state
         if plan.state_reason is not None:
             changes["state_reason"] = plan.state_reason
-    if changes:
-        await gh.update_issue(session, plan.repo, plan.number, changes, body_read=body)
+    if not changes:
+        return
+    updated = await gh.update_issue(session, plan.repo, plan.number, changes)
+    if body is not None and wrote is not None:
+        await wrote(plan.number, updated.body, body)
 
 
 def _moved_text(plan: Plan, state: IncidentState, moved: str) -> Reply:

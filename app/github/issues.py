@@ -62,27 +62,18 @@ async def load_issue(session: GitHubSession, repo: str, number: int) -> IssueVie
     response = await session.read(lambda: session.rest.issues.async_get(owner, name, number))
     view = issue_view(repo, response.parsed_data)
     session.labels_known_in(repo).names.update(view.labels)
-    session.caches.issues.saw(view)
     return view
 
 
 async def update_issue(
-    session: GitHubSession,
-    repo: str,
-    number: int,
-    changes: dict[str, Any],
-    *,
-    body_read: str | None = None,
-) -> None:
-    """`body_read`: the body Baton believes it replaces, when `changes` has one."""
+    session: GitHubSession, repo: str, number: int, changes: dict[str, Any]
+) -> IssueView:
+    """The issue as GitHub has it after the change."""
     owner, name = split_repo(repo)
     response = await session.write(
         lambda: session.rest.issues.async_update(owner, name, number, data=changes)
     )
-    view = issue_view(repo, response.parsed_data)
-    session.caches.issues.saw(view)
-    if "body" in changes and body_read is not None:
-        session.caches.issues.wrote(repo, number, body=view.body, over=body_read)
+    return issue_view(repo, response.parsed_data)
 
 
 async def react(session: GitHubSession, repo: str, comment_id: int, content: str) -> None:

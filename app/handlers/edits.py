@@ -9,17 +9,16 @@ with every card Baton writes: it is no newer than the card it replaced (or than 
 Baton wrote). A card wrapped in fenced code is dead but still shown: the fenced copy goes when
 the card is put back.
 
-Baton writes the card from the issue as it last saw it (app/github/memory.py), so a person's
-edit made just before that write is undone by it; the `issues.edited` delivery of Baton's own
-write shows it (`changes.body.from` is not the body Baton believed it replaced), and the
-person's text goes back in, around the card as it is now.
+Baton writes the card over the body it read at the start of its work, so a person's edit made
+in between is undone by that write; the `issues.edited` delivery of Baton's own write shows it
+(`changes.body.from` is not the body Baton read, app/handlers/writes.py), and the person's text
+goes back in, around the card as it is now.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from app.github.memory import IssueMemory
 from app.handlers.events import Event, Known
 from app.handlers.work import Work
 from app.incident import card
@@ -77,13 +76,13 @@ async def on_issue_edited(work: Work, event: Event) -> Plan | None:
     return plan if text == issue.body else replace(plan, text_from=text)
 
 
-def undid_an_edit(event: Event, memory: IssueMemory) -> bool:
-    """Whether this delivery of Baton's own edit shows that it replaced another body than Baton
-    believed it did: a person's edit in between was undone."""
-    replaced, number, repo = event.previous_body, event.issue_number, event.repo
-    if replaced is None or number is None or repo is None:
+def may_have_undone_an_edit(event: Event) -> bool:
+    """Whether this delivery of Baton's own edit changed people's text: only then can it have
+    undone a person's edit (which `on_own_edit` tells, from what Baton wrote)."""
+    replaced = event.previous_body
+    if replaced is None or event.issue_number is None or event.repo is None:
         return False
-    return memory.overwrote_someone(repo, number, body=event.issue_body, replaced=replaced)
+    return card.without_card(replaced) != card.without_card(event.issue_body)
 
 
 async def on_own_edit(work: Work, event: Event) -> Plan | None:
@@ -93,7 +92,10 @@ async def on_own_edit(work: Work, event: Event) -> Plan | None:
     written = card.without_card(event.issue_body)
     if replaced is None or number is None or card.without_card(replaced) == written:
         return None  # the write changed the card only, which is Baton's to write
-    issue, now = await work.load_incident(number, fresh=True)
+    last = None if work.writes is None else await work.writes.last_written(work.repo, number)
+    if last is None or last.body != event.issue_body or not last.replaced_another(replaced):
+        return None  # not Baton's last write, or it replaced the body Baton read
+    issue, now = await work.load_incident(number)
     if now.state is None or card.without_card(issue.body) != written:
         return None  # the text was edited again after Baton's write: that edit stands
     plan = work.plan(Decision(state=now.state), issue, previous=None)

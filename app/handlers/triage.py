@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.config import Config
+from app.handlers.edits import may_have_undone_an_edit
 from app.handlers.events import Event, Known, glance
 from app.handlers.pushes import pushed_config
 from app.handlers.router import route_for, spread_for
@@ -38,8 +39,6 @@ class Triage:
     state_key: bytes
     cached_config: Callable[[str], Config | None] = lambda repo: None
     known_bot_login: Callable[[], str | None] = lambda: None
-    # Whether a delivery of Baton's own edit shows a person's edit undone by it.
-    undid_an_edit: Callable[[Event], bool] = lambda event: False
     # Told of a repository whose configuration file a push may have changed.
     config_pushed: Callable[[str], None] = lambda repo: None
 
@@ -65,6 +64,6 @@ class Triage:
         bot_login = self.known_bot_login()
         if bot_login is not None and event.sender == bot_login:
             # Baton's own change, come back as a delivery
-            return route.own is not None and self.undid_an_edit(event)
+            return route.own is not None and may_have_undone_an_edit(event)
         known = Known(config=self.cached_config(event.repo), key=self.state_key)
         return route.matters(event, known)

@@ -10,9 +10,9 @@ from datetime import datetime
 from app.config import Config, LoadResult
 from app.github import issues as gh
 from app.github.client import GitHubSession
-from app.github.memory import newest
 from app.github.projects import sync_board
 from app.handlers.events import Known
+from app.handlers.writes import Writes
 from app.incident import card
 from app.incident.calendar import calendar_for
 from app.incident.clocks import card_view_fields
@@ -46,13 +46,11 @@ class Work:
     now: datetime
     key: bytes
     bot_login: str = ""  # tells Baton's own comments apart in a timeline; commands need it
-    # The issue as the delivery being handled describes it (None for a sweep).
-    offered: IssueView | None = None
+    # What Baton last wrote of each issue, kept where every process sees it (None: unknown).
+    writes: Writes | None = None
     notify: bool = False  # the plans carry notices for the chat channel (docs/notifications.md)
     # Each incident as first loaded, then as the plans decided so far leave it.
     _incidents: dict[int, IssueView] = field(default_factory=dict, repr=False)
-    # The incidents loaded without a read, as they were loaded.
-    _unread: dict[int, IssueView] = field(default_factory=dict, repr=False)
     # The incidents loaded with an earlier card than Baton last wrote: their card is rewritten.
     _replayed: set[int] = field(default_factory=set, repr=False)
     # Each incident's comments, listed once per unit of work.
@@ -84,41 +82,27 @@ class Work:
     async def follow_on_board(self, state: IncidentState, node_id: str) -> str | None:
         return await sync_board(self.session, self.config, issue_node_id=node_id, state=state)
 
-    async def load_incident(
-        self, number: int, *, fresh: bool = False
-    ) -> tuple[IssueView, card.CardReading]:
-        """The issue as GitHub has it now, and its card read back: loaded once per unit of work
-        (then as `remember` left it), from what this process last saw of it when the delivery's
-        own copy is not newer, else read (`app/github/memory.py`); `fresh`: read it."""
+    async def load_incident(self, number: int) -> tuple[IssueView, card.CardReading]:
+        """The issue as GitHub has it now, and its card read back: read once per unit of work,
+        then as `remember` left it."""
         issue = self._incidents.get(number)
         if issue is None:
-            issue = None if fresh else self._known_now(number)
-            if issue is None:
-                issue = await gh.load_issue(self.session, self.repo, number)
-            else:
-                self._unread[number] = issue
+            issue = await gh.load_issue(self.session, self.repo, number)
             self._incidents[number] = issue
-        return issue, self._not_replayed(self.read_card(issue.body, number), number)
+        return issue, await self._not_replayed(self.read_card(issue.body, number), number)
 
-    def _not_replayed(self, reading: card.CardReading, number: int) -> card.CardReading:
+    async def _not_replayed(self, reading: card.CardReading, number: int) -> card.CardReading:
         """The reading, or, when its card is older than the last one Baton wrote (a validly
         signed earlier card pasted back), Baton's last state in its place, so that nothing is
         ever decided on the earlier one."""
-        written = self.session.caches.issues.last_written(self.repo, number)
-        if reading.state is None or written is None:
+        if reading.state is None or self.writes is None:
             return reading
-        last = self.read_card(written, number).state
+        written = await self.writes.last_written(self.repo, number)
+        last = None if written is None else self.read_card(written.body, number).state
         if last is None or reading.state.rev >= last.rev:
             return reading
         self._replayed.add(number)
         return replace(reading, state=last, replayed=True)
-
-    def _known_now(self, number: int) -> IssueView | None:
-        remembered = self.session.caches.issues.last_seen(self.repo, number)
-        offered = self.offered
-        if remembered is None or offered is None or offered.number != number:
-            return None
-        return newest(remembered, offered)
 
     async def comments_since(
         self, number: int, since: datetime | None, *, including: int | None = None
@@ -131,14 +115,6 @@ class Work:
             listed = (since, await gh.list_comments(self.session, self.repo, number, since=since))
             self._comments[number] = listed
         return listed[1]
-
-    def loaded_without_reading(self, number: int) -> IssueView | None:
-        """The incident as it was loaded, if that was without a read."""
-        return self._unread.get(number)
-
-    def start_from(self, issue: IssueView) -> None:
-        """Load the incident as `issue` (just read) in this unit of work."""
-        self._incidents[issue.number] = issue
 
     def remember(self, plan: Plan) -> None:
         """The incident as `plan` will leave it, for the next decision of this unit of work."""

@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from app.chat.slack import SlackWebhook
-from app.github import issues as gh
 from app.github.client import GitHubApp, GitHubBusy, GitHubSession, counting_requests
 from app.github.config_source import ConfigCache
 from app.github.executor import execute
@@ -27,7 +27,7 @@ from app.handlers.events import Event
 from app.handlers.in_order import decide_in_order
 from app.handlers.router import route_for, spread_for
 from app.handlers.work import Work
-from app.incident.effects import IssueView
+from app.handlers.writes import Written, body_digest
 from app.incident.plan import Plan, merge_plans
 from app.logs import one_line
 from app.pipeline.announcing import NOTICE_EVENT, announce, notice_deliveries
@@ -110,7 +110,7 @@ class DeliveryProcessor:
                         return 1, said[0]
                 while True:
                     work = await self._work(session, event, bot_login)
-                    plans, handled = await self._decide_checked(work, event, run)
+                    plans, handled = await self._decide(work, event, run)
                     if plans:
                         plan = merge_plans(plans)
                         covered = [d.delivery_id for d in run[1:handled]]
@@ -121,22 +121,6 @@ class DeliveryProcessor:
                         return handled, "; then ".join(said) or "nothing to do"
         except GitHubBusy as busy:
             raise Reschedule(busy.after, busy.reason) from busy
-
-    async def _decide_checked(
-        self, work: Work, head: Event, run: Sequence[Delivery]
-    ) -> tuple[list[Plan], int]:
-        """As `_decide`; plans that write labels or assignees decided on a copy of the incident
-        not read just now are checked against a fresh read, and decided again if it differs."""
-        plans, handled = await self._decide(work, head, run)
-        stale = _lists_decided_unread(work, plans)
-        if stale is None:
-            return plans, handled
-        fresh = await gh.load_issue(work.session, work.repo, stale.number)
-        if _same_issue(fresh, stale):
-            return plans, handled
-        again = await self._work(work.session, head, work.bot_login)
-        again.start_from(fresh)
-        return await self._decide(again, head, run)
 
     async def _decide(
         self, work: Work, head: Event, run: Sequence[Delivery]
@@ -160,7 +144,7 @@ class DeliveryProcessor:
             now=self._clock(),
             key=self._key,
             bot_login=bot_login,
-            offered=event.issue_view(),
+            writes=StoreWrites(self._store),
             notify=self._chat is not None,
         )
 
@@ -178,10 +162,26 @@ class DeliveryProcessor:
             done_steps=delivery.plan_step if resumed else 0,
             journal=journal,
             resumed_since=delivery.received_at - RESUME_LOOKBACK if resumed else None,
+            wrote=partial(StoreWrites(self._store).record, work.repo),
         )
         # After the GitHub writes, in their own line: see app/pipeline/announcing.py.
         for notice in notice_deliveries(plan, self._clock()):
             await self._store.add(notice)  # a notice stored before is not stored again
+
+
+@dataclass(frozen=True)
+class StoreWrites:
+    """What Baton last wrote of each issue (see app/handlers/writes.py), in the delivery store
+    that every process shares."""
+
+    store: DeliveryStore
+
+    async def last_written(self, repo: str, number: int) -> Written | None:
+        row = await self.store.last_write(f"{repo}#{number}")
+        return None if row is None else Written(body=row[0], over=row[1])
+
+    async def record(self, repo: str, number: int, body: str, read: str) -> None:
+        await self.store.record_write(f"{repo}#{number}", body, body_digest(read))
 
 
 def _tell(head: Delivery, handled: int, decided: str, requests: int, seconds: float) -> None:
@@ -244,20 +244,3 @@ def _same_place(event: Event, head: Event, delivery: Delivery) -> bool:
         and event.installation_id == head.installation_id
         and event.repo == head.repo
     )
-
-
-def _lists_decided_unread(work: Work, plans: Sequence[Plan]) -> IssueView | None:
-    """The incident as loaded without a read, when the plans write its labels or assignees.
-
-    Those are written whole, so they must come from what GitHub has now: a label a person added
-    since would otherwise be taken off again. (The body is safe without it: an edit it undoes is
-    put back, see app/github/memory.py.)"""
-    for plan in plans:
-        if plan.labels is not None or plan.assignees is not None:
-            return work.loaded_without_reading(plan.number)
-    return None
-
-
-def _same_issue(fresh: IssueView, loaded: IssueView) -> bool:
-    """Whether deciding on `fresh` is deciding on what was loaded (its time aside)."""
-    return replace(fresh, updated_at=None) == replace(loaded, updated_at=None)

@@ -1,12 +1,15 @@
-"""A command is decided on the issue as Baton last saw it, or as its delivery carries it when
-that is newer, without reading it again; labels and assignees are written from a fresh read;
-a person's edit that a write of Baton's undoes is put back (app/github/memory.py)."""
+"""A command is decided on the issue as GitHub has it when Baton takes the command up (one read
+per run of deliveries); a person's edit made between that read and Baton's write, which the
+write undoes, is put back (app/handlers/writes.py: what Baton wrote is kept in the store that
+every process shares)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 from app.demo.harness import REPO, Stage
+from app.sandbox import Fault
 from tests.e2e.conftest import FakeClock
 from tests.e2e.test_card_protection import with_severity_forged
 from tests.e2e.test_commands import BOT, labels_of, say, state_of
@@ -19,6 +22,7 @@ from tests.e2e.test_request_costs import (
     WRITE_ISSUE,
 )
 
+ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"
 A_PERSONS_WHILE = 5  # seconds: the time a person takes to read and answer
 
 
@@ -45,9 +49,7 @@ async def handled_later(world: Stage, clock: FakeClock) -> None:
     await world.settle()
 
 
-async def test_a_command_made_after_batons_last_write_needs_no_read(
-    timed_world: Stage, clock: FakeClock
-) -> None:
+async def test_a_command_reads_the_issue_once(timed_world: Stage, clock: FakeClock) -> None:
     world = timed_world
     number = await open_incident(world)
     await say(world, number, "/ack", "bob")  # Baton learns bob's role
@@ -57,23 +59,12 @@ async def test_a_command_made_after_batons_last_write_needs_no_read(
     answer = await say(world, number, "/note Paged the database vendor.", "bob")
 
     assert answer.reactions == {"eyes"}
-    # No read of the issue; the comments since the last command are listed, for any missed.
-    assert requests_made(world) == Counter({READ_COMMENTS: 1, REACT: 1, WRITE_ISSUE: 1, REPLY: 1})
+    # The issue as it is now; the comments since the last command, for any missed.
+    assert requests_made(world) == Counter(
+        {READ_ISSUE: 1, READ_COMMENTS: 1, REACT: 1, WRITE_ISSUE: 1, REPLY: 1}
+    )
     assert answer.comment_id in state_of(world, number).applied
     assert world.standin.issue(REPO, number)["body"].endswith(REPORT)
-
-
-async def test_a_command_in_the_same_second_as_batons_write_reads_the_issue(
-    timed_world: Stage,
-) -> None:
-    """Whole-second times cannot tell which came first: the issue is read."""
-    world = timed_world
-    number = await open_incident(world)
-    world.standin.reset_requests()
-
-    await say(world, number, "/note Paged the database vendor.", "bob")
-
-    assert requests_made(world)[READ_ISSUE] == 1
 
 
 async def test_labels_are_written_from_a_fresh_read(timed_world: Stage, clock: FakeClock) -> None:
@@ -106,12 +97,9 @@ async def test_a_label_waiting_behind_a_command_moves_the_card_that_command_left
     assert state.severity == "sev1"
 
 
-async def test_an_edit_undone_by_batons_write_is_put_back(
+async def test_an_edit_made_before_baton_takes_the_command_up_stays(
     timed_world: Stage, clock: FakeClock
 ) -> None:
-    """rita edits her report after bob's command was made and before Baton handles it: Baton's
-    write is based on the command's copy of the issue and undoes her edit; the delivery of that
-    write shows it, and her text goes back in around the new card."""
     world = timed_world
     number, note = await a_command_waits(world, clock, "/note Rolled back 4812.")
     edited = world.standin.issue(REPO, number)["body"] + "\nEdit: mobile fails too.\n"
@@ -119,14 +107,35 @@ async def test_an_edit_undone_by_batons_write_is_put_back(
 
     await handled_later(world, clock)
 
+    assert world.standin.issue(REPO, number)["body"].endswith(
+        REPORT + "\nEdit: mobile fails too.\n"
+    )
+    assert note in state_of(world, number).applied
+    assert requests_made(world)[WRITE_ISSUE] == 1
+
+
+async def test_an_edit_made_while_baton_writes_is_put_back(world: Stage) -> None:
+    """rita edits her report after Baton read the issue and before its write lands: the write
+    undoes her edit; its delivery shows it, and her text goes back in around the new card."""
+    number = await open_incident(world)
+    write = world.standin.faults.add(Fault("PATCH", ISSUE, kind="slow", delay=0.5))
+    await world.standin.comment(REPO, number, "/note Rolled back 4812.", "bob")
+    handling = asyncio.create_task(world.settle())
+    async with asyncio.timeout(10):
+        while write.times:  # Baton's write is on its way
+            await asyncio.sleep(0.01)
+    edited = world.standin.issue(REPO, number)["body"] + "\nEdit: mobile fails too.\n"
+    await world.standin.edit_body(REPO, number, edited, "rita")
+    await handling
+    await world.settle()
+
     body = world.standin.issue(REPO, number)["body"]
     assert body.endswith(REPORT + "\nEdit: mobile fails too.\n")
-    assert note in state_of(world, number).applied
+    assert "Rolled back 4812." in body
     bot_comments = [
         c["body"] for c in world.standin.comments(REPO, number) if c["user"]["login"] == BOT
     ]
     assert not any("kept by Baton" in text for text in bot_comments), "rita left the card alone"
-    assert requests_made(world)[WRITE_ISSUE] == 2, "the command's write, then the text put back"
 
 
 async def test_a_delivery_older_than_batons_last_write_is_decided_on_that_write(
