@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app.server.store import DeliveryStatus, SqliteDeliveryStore
+from app.server.sqlite_store import SqliteDeliveryStore
+from app.server.store import DeliveryStatus
 from tests.server.helpers import new_delivery
 
 NOW = datetime.now(UTC)

@@ -1,12 +1,8 @@
-"""The durable delivery store: every acknowledged webhook delivery is kept here until done.
+"""The SQLite delivery store: one `baton serve` process on one file (app/server/store.py has the
+contract, app/server/sqlite_schema.py the schema).
 
-`DeliveryStore` is the narrow interface the web layer and the worker use; `SqliteDeliveryStore`
-is the single-process implementation. Claiming work is atomic (one transaction marks the
-deliveries `running` with a lease), so a shared backend (PostgreSQL) can implement the same
-interface for several replicas.
-
-Order within an issue: a delivery is claimable only when no earlier unfinished (`pending` or
-`running`) delivery has the same issue key. A `failed` delivery does not block its issue.
+Claiming work is atomic: one transaction (`BEGIN IMMEDIATE`, so one writer at a time) marks the
+deliveries `running` with a lease. A lock file keeps a second server off the same database.
 """
 
 from __future__ import annotations
@@ -20,288 +16,29 @@ import sqlite3
 import stat
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-import msgspec
-
-_T = TypeVar("_T")
-
-SQLITE_PREFIX = "sqlite:///"
+from app.server.sqlite_schema import migrate
+from app.server.store import (
+    COUNTED,
+    Claim,
+    Delivery,
+    DeliveryStatus,
+    Joins,
+    NewDelivery,
+    NewerSchema,
+    StoreUnavailable,
+    following_run,
+)
 
 log = logging.getLogger(__name__)
-
-# Whether a delivery (event, action) may be handled in one run with the one before it.
-Joins = Callable[[str, str | None], bool]
-
-
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class NewDelivery:
-    """A verified delivery, as the web layer hands it to the store."""
-
-    delivery_id: str
-    event: str
-    action: str | None
-    issue_key: str | None
-    body: bytes
-    received_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A stored delivery, as the worker hands it to `process`."""
-
-    delivery_id: str
-    event: str
-    action: str | None
-    issue_key: str | None
-    body: bytes
-    received_at: datetime
-    status: DeliveryStatus
-    attempts: int
-    reschedules: int
-    not_before: datetime | None
-    lease_until: datetime | None
-    last_error: str | None
-    plan: str | None
-    plan_step: int
-
-    def payload(self) -> dict[str, Any]:
-        payload: dict[str, Any] = msgspec.json.decode(self.body)  # as json.loads, 3 times faster
-        return payload
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """What a claim took, and the earliest time after it at which a waiting delivery becomes
-    runnable: both seen at the same moment, so no delivery falls due between the two."""
-
-    deliveries: list[Delivery]
-    next_due: datetime | None
-
-
-class StoreUnavailable(Exception):
-    """The store cannot be opened; the words say why and what to do."""
-
-
-class DeliveryStore(Protocol):
-    async def add(self, delivery: NewDelivery) -> bool:
-        """Store durably before returning; False when the delivery id is already stored."""
-        ...
-
-    async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> Claim:
-        """Atomically mark up to `limit` runnable deliveries `running` until `now + lease`, and
-        find, in the same transaction, the earliest time after `now` at which a waiting
-        delivery becomes runnable."""
-        ...
-
-    async def release_running(self) -> int:
-        """Put every `running` delivery back to `pending`: start-up after a crash.
-
-        Right for a single process; a store shared by replicas makes this a no-op and lets
-        expired leases return crashed work instead."""
-        ...
-
-    async def finish(self, delivery_id: str) -> None: ...
-
-    async def finish_and_claim_next(
-        self, delivery_ids: Sequence[str], issue_key: str, now: datetime, *, lease: timedelta
-    ) -> Delivery | None:
-        """Finish deliveries of one issue and, in the same transaction, claim the next one of
-        that issue if it is runnable: a busy issue's deliveries follow each other without a
-        round trip through the worker's loop."""
-        ...
-
-    async def claim_following(
-        self, head: Delivery, now: datetime, *, limit: int, lease: timedelta, joins: Joins
-    ) -> list[Delivery]:
-        """Claim up to `limit` deliveries queued right behind `head` (claimed) in its issue:
-        the unbroken line of runnable ones that `joins` accepts, so that they can be handled
-        together with it."""
-        ...
-
-    async def release(self, delivery_ids: Sequence[str]) -> None:
-        """Put claimed deliveries that were not handled back to `pending`, as they were."""
-        ...
-
-    async def reschedule(
-        self, delivery_id: str, *, not_before: datetime, error: str, failed_attempt: bool
-    ) -> None:
-        """Back to `pending` until `not_before`, counting a failed attempt or a reschedule."""
-        ...
-
-    async def fail(self, delivery_id: str, *, error: str) -> None:
-        """Out of attempts: kept as `failed` until retried."""
-        ...
-
-    async def save_plan(self, delivery_id: str, plan: str, covers: Sequence[str] = ()) -> None:
-        """Journal the plan of a delivery; `covers` are deliveries of the same run whose effects
-        the plan holds too: they are done from then on, whatever becomes of the plan."""
-        ...
-
-    async def advance_plan(self, delivery_id: str, step: int) -> None: ...
-
-    async def get(self, delivery_id: str) -> Delivery | None: ...
-
-    async def list_deliveries(self, statuses: Collection[DeliveryStatus]) -> list[Delivery]:
-        """The deliveries in one of `statuses`, oldest first."""
-        ...
-
-    async def retry_failed(self, delivery_id: str) -> bool:
-        """A failed delivery becomes pending again with fresh attempts; False if not failed."""
-        ...
-
-    async def retry_all_failed(self) -> int:
-        """Every failed delivery becomes pending again with fresh attempts; how many did."""
-        ...
-
-    async def prune(self, before: datetime, *, batch: int = 1000) -> int:
-        """Delete the done deliveries received before `before`, with their payloads, `batch`
-        at a time (a write waits for one batch at most); how many were deleted."""
-        ...
-
-    async def counts(self) -> dict[DeliveryStatus, int]:
-        """How many deliveries are pending, running and failed (done ones are history)."""
-        ...
-
-    async def known_ids(self, ids: Iterable[str]) -> set[str]: ...
-
-    async def close(self) -> None: ...
-
-
-_COUNTED = (DeliveryStatus.PENDING, DeliveryStatus.RUNNING, DeliveryStatus.FAILED)
-
-
-def database_path(url: str) -> str:
-    """The SQLite file named by `BATON_DATABASE_URL` (`sqlite:///relative.db`,
-    `sqlite:////absolute/path.db`, `sqlite:///:memory:`)."""
-    if url.startswith(SQLITE_PREFIX) and len(url) > len(SQLITE_PREFIX):
-        return url.removeprefix(SQLITE_PREFIX)
-    # Never echo the whole URL: a database URL may carry a password.
-    scheme = url.split(":", 1)[0] if ":" in url else "(none)"
-    raise ValueError(
-        f"BATON_DATABASE_URL: Baton supports only SQLite for now, not {scheme!r}: "
-        f"expected {SQLITE_PREFIX}path/to/baton.db"
-    )
-
-
-def open_store(url: str) -> DeliveryStore:
-    """Open the store named by `BATON_DATABASE_URL`."""
-    return SqliteDeliveryStore(database_path(url))
-
-
-# The schema as the last release without schema versions left it (`user_version` 0).
-_TABLES = """
-CREATE TABLE IF NOT EXISTS deliveries (
-    seq INTEGER PRIMARY KEY,
-    delivery_id TEXT NOT NULL UNIQUE,
-    event TEXT NOT NULL,
-    action TEXT,
-    issue_key TEXT,
-    received_at TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    reschedules INTEGER NOT NULL DEFAULT 0,
-    not_before TEXT,
-    lease_until TEXT,
-    last_error TEXT,
-    plan TEXT,
-    plan_step INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS deliveries_unfinished_by_issue
-    ON deliveries (issue_key, seq) WHERE status IN ('pending', 'running');
-CREATE INDEX IF NOT EXISTS deliveries_unfinished_without_issue
-    ON deliveries (seq) WHERE issue_key IS NULL AND status IN ('pending', 'running');
-CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, not_before);
--- The body apart, so that a change of status does not write the whole payload again.
-CREATE TABLE IF NOT EXISTS payloads (
-    seq INTEGER PRIMARY KEY,
-    body BLOB NOT NULL
-);
-"""
-
-# The first databases kept the payloads in `deliveries.body`.
-_MOVE_BODIES = """
-INSERT INTO payloads (seq, body) SELECT seq, body FROM deliveries;
-ALTER TABLE deliveries DROP COLUMN body;
-"""
-
-
-def _statements(script: str) -> list[str]:
-    # `executescript` would commit the migration's transaction; the scripts hold no `;` in text.
-    return [statement for statement in script.split(";") if statement.strip()]
-
-
-def _tables(db: sqlite3.Connection) -> None:
-    """Version 1: the tables, on a new database or one written before schema versions."""
-    columns = {column[1] for column in db.execute("PRAGMA table_info(deliveries)")}
-    for statement in _statements(_TABLES):
-        db.execute(statement)
-    if "body" in columns:  # the versionless databases are told apart by their shape alone
-        for statement in _statements(_MOVE_BODIES):
-            db.execute(statement)
-
-
-def _done_by_age(db: sqlite3.Connection) -> None:
-    """Version 2: pruning finds the old done deliveries without reading the others."""
-    db.execute(
-        "CREATE INDEX deliveries_done_by_age ON deliveries (received_at) WHERE status = 'done'"
-    )
-
-
-# In order: a database at version N has had the first N applied. Append; never edit one.
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_tables, _done_by_age)
-SCHEMA_VERSION = len(_MIGRATIONS)
-
-
-class _NewerSchema(Exception):
-    def __init__(self, version: int) -> None:
-        super().__init__(
-            f"its schema version is {version}, written by a newer Baton"
-            f" (this one knows versions up to {SCHEMA_VERSION}); run that Baton, or a newer one"
-        )
-
-
-def _schema_version(db: sqlite3.Connection) -> int:
-    [version] = db.execute("PRAGMA user_version").fetchone()
-    return int(version)
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring the schema to SCHEMA_VERSION: the missing migrations in one transaction, so a
-    database is at one version or the next, never between. A database already there is only
-    read: it opens while another connection holds the write lock."""
-    if _schema_version(db) == SCHEMA_VERSION:
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        version = _schema_version(db)  # again: another process may have migrated meanwhile
-        if version > SCHEMA_VERSION:
-            raise _NewerSchema(version)
-        for migration in _MIGRATIONS[version:]:
-            migration(db)
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-
 
 # Columns of a Delivery, from `deliveries AS d`.
 _COLUMNS = (
     "d.delivery_id, d.event, d.action, d.issue_key,"
-    " (SELECT body FROM payloads WHERE payloads.seq = d.seq), d.received_at, d.status,"
+    " (SELECT body FROM payloads WHERE payloads.seq = d.seq) AS body, d.received_at, d.status,"
     " d.attempts, d.reschedules, d.not_before, d.lease_until, d.last_error, d.plan, d.plan_step"
 )
 
@@ -311,10 +48,23 @@ _INSERT = (
 )
 _INSERT_BODY = "INSERT INTO payloads (seq, body) VALUES (?, ?)"
 
-# Runnable: the first unfinished delivery of its issue (or one without an issue), pending and
-# due, or running with an expired lease (its worker died). The heads of the issues' queues are
-# found by skipping from one issue key to the next in the partial index (a seek per issue), so
-# a claim costs the same with a backlog of thousands as with none.
+# Runnable (as `Delivery.runnable`), and no delivery of its issue holding a live lease.
+_RUNNABLE = """
+(
+    (d.status = 'pending' AND (d.not_before IS NULL OR d.not_before <= :now))
+    OR (d.status = 'running' AND d.lease_until <= :now)
+)
+AND NOT EXISTS (
+    SELECT 1 FROM deliveries AS r INDEXED BY deliveries_unfinished_by_issue
+    WHERE r.issue_key = d.issue_key AND r.status IN ('pending', 'running')
+      AND r.status = 'running' AND r.lease_until > :now
+)
+"""
+
+# Claimable: the first unfinished delivery of its issue (or one without an issue), if it is
+# runnable. The heads of the issues' queues are found by skipping from one issue key to the next
+# in the partial index (a seek per issue), so a claim costs the same with a backlog of thousands
+# as with none.
 _CLAIMABLE = f"""
 WITH RECURSIVE issues(issue_key) AS (
     SELECT min(issue_key) FROM deliveries INDEXED BY deliveries_unfinished_by_issue
@@ -335,8 +85,7 @@ heads(seq) AS (
     WHERE issue_key IS NULL AND status IN ('pending', 'running')
 )
 SELECT {_COLUMNS} FROM heads JOIN deliveries AS d ON d.seq = heads.seq
-WHERE (d.status = 'pending' AND (d.not_before IS NULL OR d.not_before <= :now))
-   OR (d.status = 'running' AND d.lease_until <= :now)
+WHERE {_RUNNABLE}
 ORDER BY d.seq
 LIMIT :limit
 """
@@ -351,10 +100,7 @@ WHERE d.seq = (
     SELECT min(seq) FROM deliveries INDEXED BY deliveries_unfinished_by_issue
     WHERE status IN ('pending', 'running') AND issue_key = :issue_key
 )
-AND (
-    (d.status = 'pending' AND (d.not_before IS NULL OR d.not_before <= :now))
-    OR (d.status = 'running' AND d.lease_until <= :now)
-)
+AND {_RUNNABLE}
 """
 
 # The unfinished deliveries queued behind one (of the same issue), in order.
@@ -423,37 +169,9 @@ def _from_text(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def _runnable(row: tuple[Any, ...], now: str) -> bool:
-    """As in _CLAIMABLE: pending and due, or running with an expired lease."""
-    status, not_before, lease_until = row[6], row[9], row[10]
-    if status == "pending":
-        return not_before is None or not_before <= now
-    return status == "running" and lease_until is not None and lease_until <= now
-
-
-def _running(row: tuple[Any, ...], lease_until: str) -> Delivery:
-    """A claimed row, as it is once marked running."""
-    return _delivery((*row[:6], "running", *row[7:10], lease_until, *row[11:]))
-
-
-def _delivery(row: tuple[Any, ...]) -> Delivery:
-    received_at = datetime.fromisoformat(row[5])
-    return Delivery(
-        delivery_id=row[0],
-        event=row[1],
-        action=row[2],
-        issue_key=row[3],
-        body=bytes(row[4]),
-        received_at=received_at,
-        status=DeliveryStatus(row[6]),
-        attempts=row[7],
-        reschedules=row[8],
-        not_before=_from_text(row[9]),
-        lease_until=_from_text(row[10]),
-        last_error=row[11],
-        plan=row[12],
-        plan_step=row[13],
-    )
+def _deliveries(cursor: sqlite3.Cursor) -> list[Delivery]:
+    names = [column[0] for column in cursor.description]
+    return [Delivery.from_row(dict(zip(names, row, strict=True))) for row in cursor]
 
 
 def _lock_exclusively(path: str) -> int | None:
@@ -512,7 +230,7 @@ def _connect(path: str, busy_timeout: timedelta) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous=FULL")
     # How long a write waits for another connection's lock before it fails.
     db.execute(f"PRAGMA busy_timeout={busy_timeout // timedelta(milliseconds=1)}")
-    _migrate(db)
+    migrate(db)
     return db
 
 
@@ -533,7 +251,7 @@ class SqliteDeliveryStore:
         self._lock = _lock_exclusively(path) if exclusive else None
         try:
             self._db = _connect(path, busy_timeout)
-        except (sqlite3.Error, OSError, _NewerSchema) as error:
+        except (sqlite3.Error, OSError, NewerSchema) as error:
             self._unlock()
             reason = error.strerror if isinstance(error, OSError) else error
             raise StoreUnavailable(f"cannot open the delivery store {path}: {reason}") from None
@@ -611,16 +329,20 @@ class SqliteDeliveryStore:
 
     async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> Claim:
         # Claims share the group commit too: marking rows running needs no fsync of its own.
-        claimed: Claim = await self._grouped(
-            partial(self._claim, _to_text(now), limit, _to_text(now + lease))
-        )
+        claimed: Claim = await self._grouped(partial(self._claim, now, limit, now + lease))
         return claimed
 
-    def _claim(self, now: str, limit: int, lease_until: str) -> Claim:
-        rows = self._db.execute(_CLAIMABLE, {"now": now, "limit": limit}).fetchall()
-        self._db.executemany(_MARK_RUNNING, [(lease_until, row[0]) for row in rows])
-        [next_due] = self._db.execute(_NEXT_DUE, (now,)).fetchone()
-        return Claim([_running(row, lease_until) for row in rows], _from_text(next_due))
+    def _claim(self, now: datetime, limit: int, lease_until: datetime) -> Claim:
+        at = _to_text(now)
+        claimable = _deliveries(self._db.execute(_CLAIMABLE, {"now": at, "limit": limit}))
+        claimed = self._mark_running(claimable, lease_until)
+        [next_due] = self._db.execute(_NEXT_DUE, (at,)).fetchone()
+        return Claim(claimed, _from_text(next_due))
+
+    def _mark_running(self, deliveries: list[Delivery], lease_until: datetime) -> list[Delivery]:
+        until = _to_text(lease_until)
+        self._db.executemany(_MARK_RUNNING, [(until, d.delivery_id) for d in deliveries])
+        return [delivery.running_until(lease_until) for delivery in deliveries]
 
     async def release_running(self) -> int:
         return await self._write(
@@ -638,21 +360,19 @@ class SqliteDeliveryStore:
                 self._finish_and_claim_next,
                 delivery_ids,
                 issue_key,
-                _to_text(now),
-                _to_text(now + lease),
+                now,
+                now + lease,
             )
         )
         return claimed
 
     def _finish_and_claim_next(
-        self, delivery_ids: Sequence[str], issue_key: str, now: str, lease_until: str
+        self, delivery_ids: Sequence[str], issue_key: str, now: datetime, lease_until: datetime
     ) -> Delivery | None:
         self._db.executemany(_FINISH, [(delivery_id,) for delivery_id in delivery_ids])
-        row = self._db.execute(_HEAD_OF_ISSUE, {"issue_key": issue_key, "now": now}).fetchone()
-        if row is None:
-            return None
-        self._db.execute(_MARK_RUNNING, (lease_until, row[0]))
-        return _running(row, lease_until)
+        params = {"issue_key": issue_key, "now": _to_text(now)}
+        head = _deliveries(self._db.execute(_HEAD_OF_ISSUE, params))
+        return next(iter(self._mark_running(head, lease_until)), None)
 
     async def claim_following(
         self, head: Delivery, now: datetime, *, limit: int, lease: timedelta, joins: Joins
@@ -663,25 +383,21 @@ class SqliteDeliveryStore:
             partial(
                 self._claim_following,
                 head,
-                _to_text(now),
+                now,
                 limit,
-                _to_text(now + lease),
+                now + lease,
                 joins,
             )
         )
         return claimed
 
     def _claim_following(
-        self, head: Delivery, now: str, limit: int, lease_until: str, joins: Joins
+        self, head: Delivery, now: datetime, limit: int, lease_until: datetime, joins: Joins
     ) -> list[Delivery]:
         params = {"head": head.delivery_id, "issue_key": head.issue_key, "limit": limit}
-        rows = []
-        for row in self._db.execute(_FOLLOWING, params):
-            if not (_runnable(row, now) and joins(row[1], row[2])):
-                break
-            rows.append(row)
-        self._db.executemany(_MARK_RUNNING, [(lease_until, row[0]) for row in rows])
-        return [_running(row, lease_until) for row in rows]
+        behind = _deliveries(self._db.execute(_FOLLOWING, params))
+        run = following_run(behind, now, limit=limit, joins=joins)
+        return self._mark_running(run, lease_until)
 
     async def release(self, delivery_ids: Sequence[str]) -> None:
         if delivery_ids:
@@ -727,18 +443,17 @@ class SqliteDeliveryStore:
         )
 
     async def get(self, delivery_id: str) -> Delivery | None:
-        row = await self._read_one(
+        found = await self._read_deliveries(
             f"SELECT {_COLUMNS} FROM deliveries AS d WHERE delivery_id = ?", delivery_id
         )
-        return None if row is None else _delivery(row)
+        return next(iter(found), None)
 
     async def list_deliveries(self, statuses: Collection[DeliveryStatus]) -> list[Delivery]:
-        rows = await self._read_all(
+        return await self._read_deliveries(
             f"SELECT {_COLUMNS} FROM deliveries AS d"
             " WHERE status IN (SELECT value FROM json_each(?)) ORDER BY seq",
             json.dumps(list(statuses)),
         )
-        return [_delivery(row) for row in rows]
 
     async def retry_failed(self, delivery_id: str) -> bool:
         changed = await self._write(f"{_RETRY} AND delivery_id = ?", delivery_id)
@@ -766,7 +481,7 @@ class SqliteDeliveryStore:
             " WHERE status IN ('pending', 'running', 'failed') GROUP BY status"
         )
         found = {DeliveryStatus(status): count for status, count in rows}
-        return {status: found.get(status, 0) for status in _COUNTED}
+        return {status: found.get(status, 0) for status in COUNTED}
 
     async def known_ids(self, ids: Iterable[str]) -> set[str]:
         wanted = list(ids)
@@ -793,17 +508,16 @@ class SqliteDeliveryStore:
     def _rowcount(self, sql: str, params: tuple[Any, ...]) -> int:
         return self._db.execute(sql, params).rowcount
 
-    async def _read_one(self, sql: str, *params: Any) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = await self._call(self._fetch_one, sql, params)
-        return row
+    async def _read_deliveries(self, sql: str, *params: Any) -> list[Delivery]:
+        found: list[Delivery] = await self._call(self._fetch_deliveries, sql, params)
+        return found
 
     async def _read_all(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = await self._call(self._fetch_all, sql, params)
         return rows
 
-    def _fetch_one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = self._db.execute(sql, params).fetchone()
-        return row
+    def _fetch_deliveries(self, sql: str, params: tuple[Any, ...]) -> list[Delivery]:
+        return _deliveries(self._db.execute(sql, params))
 
     def _fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return self._db.execute(sql, params).fetchall()
