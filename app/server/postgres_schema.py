@@ -54,13 +54,21 @@ CREATE TABLE IF NOT EXISTS schema_version (
 )
 """
 
+_HAS_VERSION_TABLE = (
+    "SELECT EXISTS (SELECT FROM pg_catalog.pg_tables"
+    " WHERE schemaname = current_schema() AND tablename = 'schema_version')"
+)
+
 # One key per schema: `hashtextextended` gives the bigint an advisory lock takes.
 MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.migrate', 0))"
 
 
 def schema_version(db: psycopg.Connection) -> int:
     """0 for a database Baton has not written yet."""
-    if db.execute("SELECT to_regclass('schema_version')").fetchone() == (None,):
+    # Read from the catalog by a query, which sees every commit before it: a lookup by name
+    # (`to_regclass`) would trust this connection's cache, which remembers the table missing
+    # from before the wait for the lock.
+    if db.execute(_HAS_VERSION_TABLE).fetchone() == (False,):
         return 0
     row = db.execute("SELECT version FROM schema_version").fetchone()
     return 0 if row is None else int(row[0])
