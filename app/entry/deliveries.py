@@ -17,8 +17,7 @@ import psycopg
 
 from app.entry.settings import Settings
 from app.server.databases import database_path, open_store
-from app.server.postgres_store import redacted
-from app.server.store import Delivery, DeliveryStatus, DeliveryStore
+from app.server.store import Delivery, DeliveryStatus, DeliveryStore, redacted
 
 _UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.RUNNING, DeliveryStatus.FAILED)
 _ERROR_WIDTH = 80

@@ -7,7 +7,6 @@ on one PostgreSQL database. A URL's password is never echoed.
 
 from __future__ import annotations
 
-from app.server.postgres_store import PostgresDeliveryStore
 from app.server.sqlite_store import SqliteDeliveryStore
 from app.server.store import DeliveryStore
 
@@ -41,5 +40,9 @@ def open_store(url: str, *, exclusive: bool = True) -> DeliveryStore:
     beside the server that holds it (`baton deliveries`); PostgreSQL is shared in any case."""
     path = database_path(url)
     if path is None:
+        # Here, not at the top: every command reads the settings, which check the URL here,
+        # and only a PostgreSQL store needs psycopg (about 0.1 s to import).
+        from app.server.postgres_store import PostgresDeliveryStore
+
         return PostgresDeliveryStore(url)
     return SqliteDeliveryStore(path, exclusive=exclusive)

@@ -36,7 +36,6 @@ import logging
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, LiteralString
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
@@ -53,6 +52,7 @@ from app.server.store import (
     NewerSchema,
     StoreUnavailable,
     following_run,
+    redacted,
 )
 
 log = logging.getLogger(__name__)
@@ -378,15 +378,6 @@ class PostgresDeliveryStore:
         async with self._connection() as db:
             cursor = await db.execute(sql, params)
             return cursor.rowcount
-
-
-def redacted(url: str) -> str:
-    """The URL as it may be shown: its password, if any, replaced by `***`."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def _migrate_or_refuse(url: str, connect_timeout: int) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
@@ -101,6 +102,15 @@ class Claim:
 
 class StoreUnavailable(Exception):
     """The store cannot be opened; the words say why and what to do."""
+
+
+def redacted(url: str) -> str:
+    """The URL as it may be shown: its password, if any, replaced by `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 class NewerSchema(Exception):

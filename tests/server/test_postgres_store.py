@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from app.server.postgres_schema import SCHEMA_VERSION
-from app.server.postgres_store import PostgresDeliveryStore, redacted
-from app.server.store import Delivery, DeliveryStatus, StoreUnavailable
+from app.server.postgres_store import PostgresDeliveryStore
+from app.server.store import Delivery, DeliveryStatus, StoreUnavailable, redacted
 from tests.postgres import Schemas
 from tests.server.helpers import new_delivery
 
