@@ -169,6 +169,10 @@ class PostgresDeliveryStore:
             open=False,
             timeout=wait.total_seconds(),
             connection_class=Connection,
+            # A connection is checked as it is taken from the pool (one round trip): after a
+            # restart or a failover of the database, the pool reconnects instead of failing
+            # a write with each connection the server dropped.
+            check=AsyncConnectionPool.check_connection,
             kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": seconds},
             name="baton-store",
         )

@@ -16,7 +16,7 @@ import pytest
 from app.server.postgres_schema import SCHEMA_VERSION
 from app.server.postgres_store import PostgresDeliveryStore
 from app.server.store import Delivery, DeliveryStatus, StoreUnavailable, redacted
-from tests.postgres import Schemas
+from tests.postgres import TEST_DATABASE_URL, Schemas
 from tests.server.helpers import new_delivery
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -144,6 +144,25 @@ async def test_a_delivery_committed_late_waits_for_the_one_running_in_its_issue(
     assert running.delivery_id == early.delivery_id
     assert while_running == []
     assert following is not None and following.delivery_id == late.delivery_id
+
+
+async def test_the_store_works_on_after_the_server_drops_its_connections(
+    postgres: Schemas,
+) -> None:
+    """As after a restart or a failover of the database: no write fails for it."""
+    async with stores(postgres.new_url(), 1) as [store]:
+        before = new_delivery("o/r#1")
+        await store.add(before)
+        async with store._connection() as db:
+            pid = db.info.backend_pid
+        with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        after = new_delivery("o/r#1")
+        added = await store.add(after)
+        counts = await store.counts()
+
+    assert added
+    assert counts[DeliveryStatus.PENDING] == 2
 
 
 def test_stores_starting_at_once_migrate_the_database_once(postgres: Schemas) -> None:
