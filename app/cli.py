@@ -126,6 +126,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--json", action="store_true", help="print JSON instead of a table")
     report.set_defaults(run=_report)
+
+    status = command("status-page", "build the public status page of one repository")
+    status.add_argument("--repo", metavar="OWNER/NAME", required=True, help="the repository")
+    status.add_argument("--out", metavar="DIR", required=True, help="the folder to write it to")
+    status.add_argument(
+        "--url",
+        help="where the page is published, for its feed and links; "
+        "by default GitHub Pages' address, https://OWNER.github.io/NAME/",
+    )
+    status.add_argument("--title", help="the page's title; by default `OWNER/NAME status`")
+    status.set_defaults(run=_status_page)
     deliveries = command("deliveries", "list, retry and prune the stored webhook deliveries")
     deliveries.set_defaults(run=_deliveries, failed=False, id=None)
     actions = deliveries.add_subparsers(
@@ -267,6 +278,26 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     print(json.dumps(report.to_json(), indent=2) if args.json else report.table())
+    return 0
+
+
+def _status_page(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from app.entry.status_page import build_status_page
+
+    built = asyncio.run(
+        build_status_page(
+            settings,
+            repo=check_repository(args.repo),
+            token=settings.github_token,
+            out=Path(args.out),
+            now=datetime.now(UTC),
+            url=args.url,
+            title=args.title,
+        )
+    )
+    print(built.summary())
     return 0
 
 

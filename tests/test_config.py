@@ -97,6 +97,7 @@ def test_defaults_are_the_values_of_spec_section_7() -> None:
     assert DEFAULTS.labels.retrospective == "retrospective"
     assert DEFAULTS.labels.stale == "stale"
     assert DEFAULTS.labels.action == "incident-action-item"
+    assert DEFAULTS.labels.public == "public"
     assert DEFAULTS.severities == ("sev1", "sev2", "sev3", "sev4")
     assert DEFAULTS.default_severity == "sev3"
     assert DEFAULTS.responders.permission == "triage"
@@ -304,6 +305,10 @@ def test_parse_duration_raises_only_value_error(text: str) -> None:
             'labels.incident: "" is not a name; use text such as incident',
         ),
         (
+            "labels: {public: [status]}",
+            "labels.public: a list is not a name; use text such as incident",
+        ),
+        (
             "labels: {stale: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx}",
             'labels.stale: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…" is too long; '
             "use at most 50 characters",
@@ -434,6 +439,13 @@ def test_a_broken_key_falls_back_to_its_own_default_and_valid_keys_still_apply()
     assert config.working_hours == (
         Region(timezone="UTC", days=frozenset({5, 6}), start_minute=600),
     )
+
+
+def test_a_broken_public_label_falls_back_to_public() -> None:
+    config, problems = load("labels: {public: '', incident: outage}")
+    assert (config.labels.public, config.labels.incident) == ("public", "outage")
+    assert problems == ['labels.public: "" is not a name; use text such as incident']
+    assert load("labels: {public: status-page}")[0].labels.public == "status-page"
 
 
 def test_a_broken_region_is_skipped_and_no_valid_region_means_the_default() -> None:
@@ -1040,13 +1052,13 @@ def test_the_docs_table_is_generated_from_the_settings() -> None:
 def test_every_setting_has_a_default_the_loader_accepts() -> None:
     document: dict[str, object] = {}
     for setting in SETTINGS:
-        section, _, name = setting.key.partition(".")
+        *sections, name = setting.key.split(".")
         if "[]" in setting.key or setting.key.startswith("project") or setting.default is None:
             continue
-        if name:
-            document.setdefault(section, {})[name] = setting.default  # type: ignore[index]
-        else:
-            document[section] = setting.default
+        place = document
+        for section in sections:
+            place = place.setdefault(section, {})  # type: ignore[assignment]
+        place[name] = setting.default
     result = config_from_layers([document])
     assert result.problems == ()
     assert result.config == DEFAULTS

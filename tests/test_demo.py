@@ -16,9 +16,10 @@ from app.incident.commands import COMMANDS
 from app.incident.declaring import FIRST_RESPONSE_COMMANDS
 
 
-async def test_the_demo_tells_the_whole_incident() -> None:
+async def test_the_demo_tells_the_whole_incident(tmp_path: Path) -> None:
     out = io.StringIO()
-    await play(Console(file=out, width=200, force_terminal=True, color_system=None))
+    console = Console(file=out, width=200, force_terminal=True, color_system=None)
+    await play(console, status_page=tmp_path / "status")
     story = out.getvalue()
 
     for line in (
@@ -39,6 +40,17 @@ async def test_the_demo_tells_the_whole_incident() -> None:
         assert line in story, line
     assert "<!--" not in story  # hidden markers stay hidden, as on GitHub
     assert story.index("taking over from @alice") < story.index("Timeline")
+
+
+async def test_the_demo_ends_with_where_its_status_page_is(tmp_path: Path) -> None:
+    out = io.StringIO()
+    await play(Console(file=out, width=80), plain=True, status_page=tmp_path)
+    index = tmp_path / "index.html"
+    assert out.getvalue().endswith(f"\nThe public status page of this incident: {index}\n")
+    page = (tmp_path / "incidents" / "1.html").read_text()
+    assert "Checkout fails for card payments" in page and "Closed" in page
+    assert "Card payments fail with a 502" in page, "the incident's /update"
+    assert "replica lag" not in page and "@bob" not in page, "no note, no names"
 
 
 async def test_plain_prints_the_markdown_that_is_on_the_issues() -> None:
@@ -68,6 +80,7 @@ async def test_plain_prints_the_markdown_that_is_on_the_issues() -> None:
 
 def test_piped_output_cuts_nothing(tmp_path: Path) -> None:
     environ = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
+    environ["TMPDIR"] = str(tmp_path)  # where the demo's status page goes
     done = subprocess.run(
         [sys.executable, "-m", "app", "demo"],
         env=environ,

@@ -98,7 +98,7 @@ def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 def test_the_expected_files_are_there() -> None:
     assert set(FORMS) == {"incident-report", "retrospective", "action-item"}
-    assert set(WORKFLOWS) == {"baton-sweep", "baton-commands"}
+    assert set(WORKFLOWS) == {"baton-sweep", "baton-commands", "baton-status-page"}
 
 
 def test_issue_forms_pass_githubs_schema() -> None:
@@ -168,7 +168,7 @@ def test_actionlint_catches_event_text_in_a_script(tmp_path: Path) -> None:
     assert "github.event.comment.body" in result.stdout
 
 
-@pytest.mark.parametrize("name", ["baton-sweep", "baton-commands"])
+@pytest.mark.parametrize("name", sorted(WORKFLOWS))
 def test_no_script_interpolates_expressions(name: str) -> None:
     """Event text reaches Baton only through GITHUB_EVENT_PATH; other values through `env`."""
     scripts = [step["run"] for step in steps(load_workflow(name)) if "run" in step]
@@ -183,7 +183,7 @@ def test_workflows_ask_for_the_least_permissions(name: str) -> None:
     assert all("permissions" not in job for job in workflow["jobs"].values())
 
 
-@pytest.mark.parametrize("name", ["baton-sweep", "baton-commands"])
+@pytest.mark.parametrize("name", sorted(WORKFLOWS))
 def test_actions_are_pinned(name: str) -> None:
     used = [step["uses"] for step in steps(load_workflow(name)) if "uses" in step]
     assert used
@@ -191,7 +191,12 @@ def test_actions_are_pinned(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "command"), [("baton-sweep", "baton sweep"), ("baton-commands", "baton action")]
+    ("name", "command"),
+    [
+        ("baton-sweep", "baton sweep"),
+        ("baton-commands", "baton action"),
+        ("baton-status-page", "baton status-page"),
+    ],
 )
 def test_baton_gets_its_token_and_state_key_from_secrets(name: str, command: str) -> None:
     env = step_running(load_workflow(name), command)["env"]
@@ -208,12 +213,13 @@ def test_action_mode_triggers_on_exactly_the_routed_events() -> None:
     assert {event: set(spec["types"]) for event, spec in triggers.items()} == routed
 
 
-def test_action_mode_serialises_work_per_issue() -> None:
-    concurrency = load_workflow("baton-commands")["concurrency"]
-    assert concurrency == {
-        "group": "baton-${{ github.event.issue.number }}",
-        "cancel-in-progress": False,
-    }
+def test_every_baton_run_of_a_repository_shares_one_concurrency_group() -> None:
+    """No two runs write one card at once; a running run is never cancelled."""
+    for name in ("baton-commands", "baton-sweep"):
+        assert load_workflow(name)["concurrency"] == {
+            "group": "baton-${{ github.repository }}",
+            "cancel-in-progress": False,
+        }
 
 
 def test_the_sweep_runs_off_the_hour_and_one_at_a_time() -> None:
@@ -238,3 +244,39 @@ def test_the_sweep_creates_batons_labels_unless_it_is_a_dry_run() -> None:
     labels = step_running(load_workflow("baton-sweep"), "baton labels")
     assert labels["env"] == {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"}
     assert labels["if"] == "${{ !inputs.dry-run }}"
+
+
+def test_the_status_page_is_rebuilt_on_incident_changes_and_hourly() -> None:
+    triggers = load_workflow("baton-status-page")["on"]
+    assert {"issues", "issue_comment", "schedule", "workflow_dispatch"} == set(triggers)
+    assert {"labeled", "unlabeled", "edited", "closed"} <= set(triggers["issues"]["types"])
+    assert len(triggers["schedule"]) == 1
+
+
+def test_the_status_page_builds_only_for_the_public_label() -> None:
+    condition = load_workflow("baton-status-page")["jobs"]["build"]["if"]
+    label = DEFAULTS.labels.public
+    assert f"contains(github.event.issue.labels.*.name, '{label}')" in condition
+    assert f"github.event.label.name == '{label}'" in condition
+
+
+def test_the_status_page_job_reads_and_the_deploy_job_publishes() -> None:
+    """Each job gets only what it needs: reading the issues, or deploying to Pages."""
+    workflow = load_workflow("baton-status-page")
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    assert workflow["permissions"] == {}
+    assert build["permissions"] == {"issues": "read", "contents": "read"}
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["needs"] == "build"
+    assert deploy["environment"]["name"] == "github-pages"
+
+
+def test_the_built_folder_is_what_is_published() -> None:
+    workflow = load_workflow("baton-status-page")
+    built = step_running(workflow, "baton status-page")
+    assert '--out site --url "$PAGES_URL"' in built["run"]
+    assert built["env"]["PAGES_URL"] == "${{ steps.pages.outputs.base_url }}"
+    uses = {step["uses"].split("@")[0]: step for step in steps(workflow) if "uses" in step}
+    assert uses["actions/upload-pages-artifact"]["with"] == {"path": "site"}
+    assert uses["actions/configure-pages"]["id"] == "pages"
+    assert "actions/deploy-pages" in uses

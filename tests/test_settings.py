@@ -35,6 +35,11 @@ GOOD = {
     "BATON_PUBLIC_URL": ("https://baton.example.com", "public_url", "https://baton.example.com"),
     "BATON_LOG_LEVEL": ("warning", "log_level", "WARNING"),
     "BATON_LOG_FORMAT": ("json", "log_format", "json"),
+    "BATON_SLACK_WEBHOOK_URL": (
+        "https://hooks.slack.com/services/T0/B0/secret",
+        "slack_webhook_url",
+        "https://hooks.slack.com/services/T0/B0/secret",
+    ),
     "GITHUB_TOKEN": ("ghs_token", "github_token", "ghs_token"),
     "GITHUB_REPOSITORY": ("acme/payments", "github_repository", "acme/payments"),
     "GITHUB_EVENT_NAME": ("issues", "event_name", "issues"),
@@ -77,6 +82,11 @@ BAD = {
         "baton: BATON_LOG_LEVEL='loud': expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     ),
     "BATON_LOG_FORMAT": ("xml", "baton: BATON_LOG_FORMAT='xml': expected text or json"),
+    "BATON_SLACK_WEBHOOK_URL": (  # a secret: its value is never shown
+        "hooks.slack.com/services/T0/B0/secret",
+        "baton: BATON_SLACK_WEBHOOK_URL: expected a Slack incoming webhook's https address, "
+        "such as https://hooks.slack.com/services/…; the value is a secret and not shown",
+    ),
     "GITHUB_REPOSITORY": (
         "justname",
         "baton: GITHUB_REPOSITORY='justname': expected OWNER/NAME, such as acme/payments",

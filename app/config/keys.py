@@ -10,6 +10,8 @@ from typing import Final
 
 import yaml
 
+from app.incident.notices import MOMENTS
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -59,6 +61,11 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("labels.retrospective", "retrospective", "the label of the retrospective issue"),
     Setting("labels.stale", "stale", "the label of an unresolved incident without activity"),
     Setting("labels.action", "incident-action-item", "the label of issues opened by `/action`"),
+    Setting(
+        "labels.public",
+        "public",
+        "the label of an incident shown on the public status page (docs/status-page.md)",
+    ),
     Setting(
         "severities",
         ["sev1", "sev2", "sev3", "sev4"],
@@ -131,6 +138,12 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "the option of the status field for each incident status",
     ),
     Setting("project.severity_field", None, "a single-select field kept at the severity, if any"),
+    Setting(
+        "notify.slack.events",
+        [str(moment) for moment in MOMENTS],
+        "the moments told to the Slack channel of `BATON_SLACK_WEBHOOK_URL` "
+        "([notifications.md](notifications.md)); `[]` tells none",
+    ),
 )
 
 DEFAULT_OF: Final = {setting.key: setting.default for setting in SETTINGS}

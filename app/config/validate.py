@@ -12,6 +12,7 @@ from typing import Final, TypeVar
 from app.config.keys import DEFAULT_OF, DEFAULT_SEVERITIES, default_names, default_table, known_keys
 from app.config.problems import ConfigProblem, did_you_mean, shorten, show
 from app.config.values import (
+    CHAT_MOMENTS,
     COUNTRY,
     DATES,
     DAYS,
@@ -40,6 +41,7 @@ from app.incident.config import (
     Config,
     Escalation,
     Labels,
+    Notify,
     Project,
     Responders,
     Retrospective,
@@ -130,6 +132,9 @@ def read_config(document: Mapping[object, object], problems: list[ConfigProblem]
         retrospective=_read_retrospective(top.section("retrospective"), severities),
         working_hours=_read_working_hours(top.values.get("working_hours"), problems),
         project=_read_project(top.values.get("project"), problems),
+        notify=Notify(
+            slack_events=top.section("notify").section("slack").read("events", CHAT_MOMENTS)
+        ),
     )
 
 
@@ -139,6 +144,7 @@ def _read_labels(labels: _Section) -> Labels:
         retrospective=labels.read("retrospective", NAME),
         stale=labels.read("stale", NAME),
         action=labels.read("action", NAME),
+        public=labels.read("public", NAME),
     )
 
 

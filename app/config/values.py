@@ -36,6 +36,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from app.config.durations import DURATION_HINT, parse_duration
 from app.config.problems import did_you_mean, show
+from app.incident.notices import MOMENTS
 
 MAX_SEVERITIES: Final = 20
 PERMISSIONS: Final = ("read", "triage", "write", "maintain", "admin")
@@ -296,4 +297,11 @@ PROJECT_URL: Final = Value[str](
     ],
     "{value} is not a project URL; use https://github.com/orgs/OWNER/projects/N "
     "or https://github.com/users/OWNER/projects/N",
+)
+
+# --- notifications ----------------------------------------------------------------------------
+
+CHAT_MOMENTS: Final = Value[frozenset[str]](
+    Annotated[list[Annotated[str, _one_of("a moment", MOMENTS)]], AfterValidator(frozenset)],
+    "{value} is not a list of moments; use [declared, resolved]",
 )

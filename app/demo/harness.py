@@ -79,6 +79,9 @@ class Stage:
     clock: Callable[[], datetime]
     over_http: bool = False
     write_interval: float = 0.0
+    # GitHub's allowance of content-creating requests (80 a minute): a test of hundreds of
+    # replies that is not about pacing raises it rather than waiting minutes.
+    content_per_minute: int = 80
     baton_url: str = ""  # where the stand-in sends deliveries (set while running)
     _service: Service | None = None
     _running: contextlib.AsyncExitStack | None = None
@@ -95,7 +98,9 @@ class Stage:
             self.settings,
             transport=None if self.over_http else self.standin.transport(),
             clock=self.clock,
-            pacer_factory=lambda: WritePacer(interval=self.write_interval),
+            pacer_factory=lambda: WritePacer(
+                interval=self.write_interval, content_per_minute=self.content_per_minute
+            ),
         )
         if self.over_http:
             self.baton_url = await stack.enter_async_context(serving(service.web, lifespan="on"))
@@ -148,9 +153,12 @@ async def stage(
     over_http: bool = False,
     clock: Callable[[], datetime] | None = None,
     write_interval: float = 0.0,
+    content_per_minute: int = 80,
     edition: Edition = GITHUB_COM,
+    slack_webhook_url: str | None = None,
 ) -> AsyncIterator[Stage]:
-    """`edition`: GitHub.com, or the Enterprise Server the stand-in plays."""
+    """`edition`: GitHub.com, or the Enterprise Server the stand-in plays; `slack_webhook_url`:
+    where Baton tells the chat channel (the Slack stand-in of `app/sandbox/slack.py`)."""
     private_pem, public_pem = app_key_pem()
     secret = secrets.token_hex(16)
     now = clock or (lambda: datetime.now(UTC))
@@ -173,6 +181,7 @@ async def stage(
             webhook_secret=secret,
             api_url=api_url,
             database_url=database_url,
+            slack_webhook_url=slack_webhook_url,
         )
         running = Stage(
             standin=standin,
@@ -180,6 +189,7 @@ async def stage(
             clock=now,
             over_http=over_http,
             write_interval=write_interval,
+            content_per_minute=content_per_minute,
         )
         await running.start()
         try:

@@ -1,12 +1,15 @@
 """`baton demo`: a whole incident, played against the GitHub stand-in over real HTTP with real
 signed webhooks, then printed as a reader of the issue would see it; to a pipe or a file, or with
-`--plain`, as the Markdown that is on the issues, uncut."""
+`--plain`, as the Markdown that is on the issues, uncut. The incident is public: the demo ends by
+building the status page (docs/status-page.md) and saying where it is."""
 
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -14,6 +17,7 @@ from rich.markdown import Markdown
 from rich.rule import Rule
 
 from app.demo.harness import REPO, MovableClock, Stage, stage
+from app.entry.status_page import build_status_page
 
 HIDDEN = re.compile(r"<!--.*?-->\n?", re.DOTALL)  # GitHub does not show HTML comments
 TIME_MARK = re.compile(r"\{t([+-]\d+)\}")
@@ -78,13 +82,19 @@ CONVERSATION: tuple[tuple[int, str, str], ...] = (
 )
 
 
-async def play(console: Console, *, plain: bool = False) -> None:
+async def play(console: Console, *, plain: bool = False, status_page: Path | None = None) -> None:
     """Play the incident and print it: rendered on a terminal, else (or with `plain`) as the
-    Markdown on the issues, which a pipe must not cut at the terminal's width."""
+    Markdown on the issues, which a pipe must not cut at the terminal's width. Then build the
+    status page into `status_page` (by default a new temporary folder) and say where it is."""
     clock = MovableClock()
+    out = (status_page or Path(tempfile.mkdtemp(prefix="baton-demo-status-"))).resolve()
     async with stage(over_http=True, clock=clock) as world:
         number = await run_incident(world, clock)
         show(console, world, number, plain=plain or not console.is_terminal)
+        built = await build_status_page(
+            world.settings, repo=REPO, token=None, out=out, now=clock.now, url=out.as_uri()
+        )
+    console.file.write(f"\nThe public status page of this incident: {built.index}\n")
 
 
 def show(console: Console, world: Stage, number: int, *, plain: bool) -> None:
@@ -101,7 +111,11 @@ async def run_incident(world: Stage, clock: MovableClock) -> int:
     started = f"{start - timedelta(minutes=2):%Y-%m-%d %H:%M} UTC"
     report = REPORT_FORM.format(started=started, impact=IMPACT)
     issue = await standin.open_issue(
-        REPO, "[Incident]: Checkout fails for card payments", report, "rita", labels=["incident"]
+        REPO,
+        "[Incident]: Checkout fails for card payments",
+        report,
+        "rita",
+        labels=["incident", "public"],
     )
     number = int(issue["number"])
     await world.settle()

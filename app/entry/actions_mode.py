@@ -1,26 +1,35 @@
 """`baton action`: handle the one event of a GitHub Actions run, for repositories that run
-Baton without a server. The same handlers decide as in the server; there is no delivery store,
-so a run that fails is simply run again by re-running the workflow."""
+Baton without a server. The same handlers decide as in the server, in the order commands were
+written: a run decides first the command comments written before its own that no run applied
+(their runs cancelled by GitHub's concurrency, or failed). There is no delivery store, so a run
+that fails is simply run again by re-running the workflow."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import httpx
 
+from app.config import LoadResult
 from app.entry.credentials import session_with_token
 from app.entry.settings import Settings, SettingsError
 from app.github import issues as gh
-from app.github.client import ACTIONS_BOT
+from app.github.client import ACTIONS_BOT, GitHubSession
 from app.github.config_source import ConfigCache
 from app.github.executor import execute
+from app.github.listing import incident_issues
+from app.handlers.commands import missed_on
 from app.handlers.events import Event
+from app.handlers.in_order import decide_in_order
 from app.handlers.router import route_for
 from app.handlers.work import Work
 from app.incident.labels import baton_labels
+from app.incident.plan import Plan, merge_plans
 from app.incident.state import derive_state_key
 
 
@@ -57,19 +66,72 @@ async def run_action(
     if not token or not secret:
         raise SettingsError("baton action needs GITHUB_TOKEN and BATON_STATE_KEY")
     async with session_with_token(settings, token, transport) as session:
-        work = Work(
-            session=session,
-            repo=event.repo,
-            loaded=await ConfigCache().get(session, event.repo),
-            now=clock(),
-            key=derive_state_key(secret),
+        run = ActionsRun(
+            session, event.repo, await ConfigCache().get(session, event.repo), secret, clock
+        )
+        carried_out = await run.carry_out(lambda work: _listed([event]))
+        await run.catch_up(skip=event.issue_number, run_id=event.delivery_id)
+    if not carried_out:
+        return f"nothing to do for {event.name}.{event.action} on {event.repo}"
+    plan = carried_out[-1]
+    return f"handled {event.name}.{event.action} on {plan.repo}#{plan.number}"
+
+
+@dataclass
+class ActionsRun:
+    """One workflow run's work on one repository, with the workflow's token."""
+
+    session: GitHubSession
+    repo: str
+    loaded: LoadResult
+    secret: str
+    clock: Callable[[], datetime]
+
+    def work(self) -> Work:
+        return Work(
+            session=self.session,
+            repo=self.repo,
+            loaded=self.loaded,
+            now=self.clock(),
+            key=derive_state_key(self.secret),
             bot_login=ACTIONS_BOT,
         )
-        plan = await route.handler(work, event)
-        if plan is None:
-            return f"nothing to do for {event.name}.{event.action} on {event.repo}"
-        await execute(session, plan, render_card=work.render_card, board=work.follow_on_board)
-    return f"handled {event.name}.{event.action} on {plan.repo}#{plan.number}"
+
+    async def carry_out(self, events_of: Callable[[Work], Awaitable[list[Event]]]) -> list[Plan]:
+        """Decide the events (in the order their commands were written) and carry the plans
+        out; again after a plan that opens issues, until every event is decided. The plans
+        that wrote something."""
+        carried_out: list[Plan] = []
+        while True:
+            work = self.work()
+            events = await events_of(work)
+            plans, handled = await decide_in_order(work, events) if events else ([], 0)
+            if plans:
+                plan = merge_plans(plans)
+                await execute(
+                    self.session, plan, render_card=work.render_card, board=work.follow_on_board
+                )
+                if not plan.writes_nothing:
+                    carried_out.append(plan)
+            if handled == len(events) or not plans:
+                return carried_out
+
+    async def catch_up(self, *, skip: int | None, run_id: str) -> int:
+        """Decide the commands no run applied on the repository's other open incidents: one
+        concurrency group serialises every Baton run of a repository, and GitHub cancels a
+        pending run when a newer one comes, whichever issue that one is for. How many plans
+        were carried out."""
+        label = self.loaded.config.labels.incident
+        carried_out = 0
+        for issue in await incident_issues(self.session, self.repo, label, state="open"):
+            if issue.number != skip:
+                missed = partial(missed_on, issue=issue, delivery_id=f"{run_id}:{issue.number}")
+                carried_out += len(await self.carry_out(missed))
+        return carried_out
+
+
+async def _listed(events: list[Event]) -> list[Event]:
+    return events
 
 
 async def create_labels(

@@ -14,6 +14,7 @@ from functools import partial
 import httpx
 from starlette.applications import Starlette
 
+from app.chat.slack import SlackWebhook
 from app.entry.credentials import github_app, state_key
 from app.entry.settings import Settings
 from app.github.client import GitHubApp, WritePacer
@@ -68,8 +69,13 @@ def build_service(
         clock=clock,
     )
     configs = ConfigCache()
+    chat = (
+        SlackWebhook(url, timeout=settings.http_timeout)
+        if (url := settings.slack_webhook_url)
+        else None
+    )
     processor = DeliveryProcessor(
-        github=github, store=store, state_key=key, clock=clock, configs=configs
+        github=github, store=store, state_key=key, clock=clock, configs=configs, chat=chat
     )
     worker = Worker(store, processor, clock=clock, metrics=metrics, joins=joins_run)
     sweep = ServerSweep(

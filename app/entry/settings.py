@@ -24,6 +24,7 @@ DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
 KEY_VARIABLE = "GITHUB_APP_PRIVATE_KEY"
 KEY_PATH_VARIABLE = "GITHUB_APP_PRIVATE_KEY_PATH"
+SLACK_VARIABLE = "BATON_SLACK_WEBHOOK_URL"
 REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
 REPOSITORY_FORM = "OWNER/NAME, such as acme/payments"
 WEB_ADDRESS = r"^https?://\S+$"
@@ -44,7 +45,11 @@ def variable(name: str, default: Any, form: str, help: str, **checks: Any) -> An
 
 class Settings(BaseModel):
     model_config = ConfigDict(
-        frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True
+        frozen=True,
+        extra="forbid",
+        validate_by_name=True,
+        validate_by_alias=True,
+        hide_input_in_errors=True,  # secrets among them: a refusal says the value itself
     )
 
     # The GitHub App
@@ -119,6 +124,13 @@ class Settings(BaseModel):
         "the address GitHub reaches, for one-click registration",
         pattern=WEB_ADDRESS,
     )
+    slack_webhook_url: str | None = variable(
+        SLACK_VARIABLE,
+        None,
+        "a Slack incoming webhook's https address",
+        "the Slack incoming webhook told of each incident's moments (docs/notifications.md)",
+        repr=False,
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = variable(
         "BATON_LOG_LEVEL",
         "INFO",
@@ -166,6 +178,17 @@ class Settings(BaseModel):
             database_path(url)
         except ValueError as error:
             raise SettingsError(str(error)) from None
+        return url
+
+    @field_validator("slack_webhook_url")
+    @classmethod
+    def _web_address(cls, url: str | None) -> str | None:
+        """Refused without its value, which is a secret."""
+        if url is not None and not re.fullmatch(r"https?://[^\s/]+/\S+", url):
+            raise SettingsError(
+                f"{SLACK_VARIABLE}: expected a Slack incoming webhook's https address, such as "
+                "https://hooks.slack.com/services/…; the value is a secret and not shown"
+            )
         return url
 
     @model_validator(mode="before")

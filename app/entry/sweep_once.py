@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from app.entry.actions_mode import ActionsRun
 from app.entry.credentials import app_or_token, state_key
 from app.entry.settings import Settings
 from app.github.client import GitHubApp
@@ -26,7 +27,7 @@ async def sweep_once(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> SweepReport:
     """One run inline: with the App's credentials every installation (or `repo`); with a token
-    (Action mode) the one repository."""
+    (Actions mode) the one repository, after deciding the commands that no run applied."""
     options: dict[str, Any] = {
         "configs": ConfigCache(),
         "key": state_key(settings),
@@ -41,4 +42,8 @@ async def sweep_once(
         if isinstance(github, GitHubApp):
             return await sweep_installations(github, only_repo=repo, **options)
         assert repo is not None  # a token is used only with a repository
+        if not dry_run:  # Actions mode: first the commands of runs GitHub cancelled
+            loaded = await options["configs"].get(github, repo)
+            run = ActionsRun(github, repo, loaded, settings.state_secret(), lambda: now)
+            await run.catch_up(skip=None, run_id=f"sweep-{now:%Y%m%dT%H%M%S}")
         return await sweep_repository(github, repo, **options)

@@ -26,6 +26,7 @@ COMMAND_VARIABLES: Final[Mapping[str, tuple[str, ...]]] = {
         "BATON_LOG_LEVEL",
         "BATON_LOG_FORMAT",
         "BATON_RETENTION_DAYS",
+        "BATON_SLACK_WEBHOOK_URL",
     ),
     "sweep": (*APP, "GITHUB_TOKEN", "GITHUB_REPOSITORY"),
     "demo": (),
@@ -40,5 +41,6 @@ COMMAND_VARIABLES: Final[Mapping[str, tuple[str, ...]]] = {
     "labels": ("GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL"),
     "check-config": (*APP, "GITHUB_TOKEN"),
     "report": (*APP, "GITHUB_TOKEN"),
+    "status-page": (*APP, "GITHUB_TOKEN"),
     "deliveries": ("BATON_DATABASE_URL", "BATON_RETENTION_DAYS"),
 }

@@ -112,12 +112,11 @@ async def missed_before(
     state = reading.state
     if state is None or state.has_applied(comment_id):
         return []
-    start = state.commands_through or state.declared_at
     # A command that needs the whole timeline reads it here, once.
     listed_from = (
         None
         if rules.needs_comments(parse_comment(event.comment_body).commands, work.config)
-        else start
+        else state.commands_through or state.declared_at
     )
     comments = await work.comments_since(number, listed_from, including=comment_id)
     done = answered_comment_ids(comments, work.bot_login) | decided
@@ -125,9 +124,34 @@ async def missed_before(
         return None
     return [
         _as_delivery(event, c)
-        for c in comments
+        for c in _unhandled(work, comments, state, done)
         if (c.created_at, c.id) < (written, comment_id)
-        and (start is None or c.created_at >= start)
+    ]
+
+
+async def missed_on(work: Work, issue: IssueView, delivery_id: str) -> list[Event]:
+    """Every command comment on the incident `issue` that was neither applied nor answered,
+    oldest first, as the deliveries GitHub sent for them: in Actions mode, GitHub's concurrency
+    cancels a pending run when a newer one comes, and a run decides what those left."""
+    _, reading = await work.load_incident(issue.number)
+    state = reading.state
+    if state is None:
+        return []
+    comments = await work.comments_since(issue.number, state.commands_through or state.declared_at)
+    done = answered_comment_ids(comments, work.bot_login)
+    on_issue = _issue_event(issue, delivery_id)
+    return [_as_delivery(on_issue, c) for c in _unhandled(work, comments, state, done)]
+
+
+def _unhandled(
+    work: Work, comments: list[IncidentComment], state: IncidentState, done: AbstractSet[int]
+) -> list[IncidentComment]:
+    """The command comments since the newest applied one, neither applied nor `done`."""
+    start = state.commands_through or state.declared_at
+    return [
+        c
+        for c in comments
+        if (start is None or c.created_at >= start)
         and c.author != work.bot_login
         and c.id not in done
         and not state.has_applied(c.id)
@@ -154,6 +178,24 @@ def _as_delivery(event: Event, comment: IncidentComment) -> Event:
         "sender": {"login": comment.author},
     }
     return Event(event.name, event.action, payload, f"{event.delivery_id}:{comment.id}")
+
+
+def _issue_event(issue: IssueView, delivery_id: str) -> Event:
+    """A comment's delivery on `issue`, before the comment is put in (see `_as_delivery`)."""
+    payload = {
+        "action": "created",
+        "issue": {
+            "number": issue.number,
+            "title": issue.title,
+            "body": issue.body,
+            "user": {"login": issue.author},
+            "labels": [{"name": name} for name in issue.labels],
+            "state": issue.state,
+            "html_url": issue.html_url,
+        },
+        "repository": {"full_name": issue.repo},
+    }
+    return Event("issue_comment", "created", payload, delivery_id)
 
 
 async def _named_users(

@@ -18,6 +18,7 @@ from app.incident.calendar import calendar_for
 from app.incident.clocks import card_view_fields
 from app.incident.effects import Actor, Decision, IssueView, Reply
 from app.incident.labels import is_baton_label
+from app.incident.notices import notices_for
 from app.incident.plan import Plan, plan_for
 from app.incident.retrospective import IncidentComment
 from app.incident.state import IncidentState, issue_state_key
@@ -47,6 +48,7 @@ class Work:
     bot_login: str = ""  # tells Baton's own comments apart in a timeline; commands need it
     # The issue as the delivery being handled describes it (None for a sweep).
     offered: IssueView | None = None
+    notify: bool = False  # the plans carry notices for the chat channel (docs/notifications.md)
     # Each incident as first loaded, then as the plans decided so far leave it.
     _incidents: dict[int, IssueView] = field(default_factory=dict, repr=False)
     # The incidents loaded without a read, as they were loaded.
@@ -119,7 +121,7 @@ class Work:
         return newest(remembered, offered)
 
     async def comments_since(
-        self, number: int, since: datetime | None, *, including: int
+        self, number: int, since: datetime | None, *, including: int | None = None
     ) -> list[IncidentComment]:
         """The incident's comments written or edited since `since` (all of them for None),
         and maybe some before: listed once per unit of work, and again when the listing
@@ -174,12 +176,19 @@ class Work:
         written over even when the state did not change."""
         decision = self._with_config_notice(decision, issue)
         ours = tuple(n for n in decision.issue.labels or () if is_baton_label(n, self.config))
+        before = previous
         if issue.number in self._replayed:
             previous = None
         plan = plan_for(decision, issue=issue, previous=previous, ours=ours)
         if plan.state is None:
             return plan
-        return replace(plan, state=plan.state.next_revision())
+        state = plan.state.next_revision()
+        notices = (
+            notices_for(decision, before, issue, self.config, revision=state.rev)
+            if self.notify
+            else ()
+        )
+        return replace(plan, state=state, notices=notices)
 
     def _with_config_notice(self, decision: Decision, issue: IssueView) -> Decision:
         """Say once per incident, and again whenever the file changes, which keys are wrong."""
@@ -196,8 +205,10 @@ class Work:
 
 
 def _covers(
-    listed: tuple[datetime | None, list[IncidentComment]], since: datetime | None, including: int
+    listed: tuple[datetime | None, list[IncidentComment]],
+    since: datetime | None,
+    including: int | None,
 ) -> bool:
     started, comments = listed
     begins_early = started is None or (since is not None and started <= since)
-    return begins_early and any(c.id == including for c in comments)
+    return begins_early and (including is None or any(c.id == including for c in comments))

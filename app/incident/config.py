@@ -19,6 +19,7 @@ class Labels:
     retrospective: str
     stale: str
     action: str
+    public: str  # an incident with it is on the public status page
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class Project:
 
 
 @dataclass(frozen=True)
+class Notify:
+    slack_events: frozenset[str]  # the moments told to the Slack channel (app/incident/notices.py)
+
+
+@dataclass(frozen=True)
 class Config:
     labels: Labels
     severities: tuple[str, ...]  # most severe first
@@ -67,3 +73,4 @@ class Config:
     retrospective: Retrospective
     working_hours: tuple[Region, ...]
     project: Project | None
+    notify: Notify

@@ -87,6 +87,8 @@ def declare(
         state=state,
         issue=IssueChange(labels=labels_for(state, issue.labels, config)),
         replies=(Reply(key=f"declare:{issue.number}", body=body),),
+        by=actor.login,
+        declared=True,
     )
 
 

@@ -107,3 +107,8 @@ class Decision:
     new_issues: tuple[NewIssue, ...] = ()
     refused: bool = False
     outcome: Outcome = field(default_factory=Outcome)
+    # What the chat channel is told beyond the state (app/incident/notices.py): who made the
+    # decision, whether it declared the incident, and the stakeholder update it posts.
+    by: str | None = None
+    declared: bool = False
+    update: str | None = None

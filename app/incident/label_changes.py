@@ -51,7 +51,8 @@ def apply_label_change(
     key = f"labels:{issue.number}:{format_time(now)}:{change}"
     reply = Reply(key=key, body="\n".join(step.section for step in steps))
     after = current if current == state else replace(current, last_activity_at=now)
-    return Decision(state=after, issue=issue_change(state, after, steps, turn), replies=(reply,))
+    change_made = issue_change(state, after, steps, turn)
+    return Decision(state=after, issue=change_made, replies=(reply,), by=actor.login)
 
 
 def _hand_changes(

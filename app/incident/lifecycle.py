@@ -157,6 +157,7 @@ def closed_by_hand(
                 f"closed:{issue.number}:{now.isoformat()}", _words("closed_by_hand", after, actor)
             ),
         ),
+        by=actor.login,
     )
 
 

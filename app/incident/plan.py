@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, TypeVar
 
 from app.incident.effects import Decision, IssueView, NewIssue, Outcome, Reaction, Reply
+from app.incident.notices import Notice
 from app.incident.state import IncidentState, state_from_dict, state_to_dict
 
 _T = TypeVar("_T")
@@ -41,6 +42,9 @@ class Plan:
     # A plan journaled when reactions were its first steps resumes in that order.
     reactions_first: bool = False
     outcome: Outcome = field(default_factory=Outcome)  # what became of the commands, for the log
+    # Told to the chat channel once the GitHub writes are done (app/pipeline/announcing.py):
+    # not steps of the plan, so that a chat outage never holds up the incident's GitHub writes.
+    notices: tuple[Notice, ...] = ()
 
     def summary(self) -> str:
         """What was decided, in a few words for the log: the commands applied or refused and
@@ -49,7 +53,15 @@ class Plan:
         said += [f"refused: {reason.rstrip('.')}" for reason in self.outcome.refused]
         return ", ".join(said) or self._writes()
 
+    @property
+    def writes_nothing(self) -> bool:
+        return not self._written()
+
     def _writes(self) -> str:
+        parts = self._written()
+        return "wrote " + ", ".join(parts) if parts else "nothing to write"
+
+    def _written(self) -> list[str]:
         parts = [
             name
             for name, change in (
@@ -69,7 +81,7 @@ class Plan:
         ):
             if count:
                 parts.append(f"{count} {one if count == 1 else many}")
-        return "wrote " + ", ".join(parts) if parts else "nothing to write"
+        return parts
 
     @property
     def steps(self) -> int:
@@ -104,6 +116,7 @@ class Plan:
             text_from=data.get("text_from"),  # absent from plans journaled before it existed
             reactions_first=data.get("reactions_first", True),
             outcome=Outcome(**{k: tuple(v) for k, v in data.get("outcome", {}).items()}),
+            notices=tuple(Notice.from_dict(n) for n in data.get("notices", ())),
         )
 
 
@@ -168,6 +181,7 @@ def merge_plans(plans: Sequence[Plan]) -> Plan:
             applied=tuple(c for p in plans for c in p.outcome.applied),
             refused=tuple(r for p in plans for r in p.outcome.refused),
         ),
+        notices=tuple(n for p in plans for n in p.notices),
     )
 
 

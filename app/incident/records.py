@@ -43,7 +43,8 @@ def update(state: IncidentState, command: Command, turn: Turn) -> Step:
     every = cadence(state.severity, turn.config) if state.status.is_open else None
     after = replace(state, last_update_at=turn.now, snoozed_until=None)
     next_due = turn.now + every if every else None
-    return Step(after, section("update", after, turn, text=command.text.strip(), next_due=next_due))
+    text = command.text.strip()
+    return Step(after, section("update", after, turn, text=text, next_due=next_due), update=text)
 
 
 def note(state: IncidentState, command: Command, turn: Turn) -> Step:

@@ -171,6 +171,8 @@ def _taken(state: IncidentState, steps: Sequence[Step], turn: Turn, key: str) ->
         replies=(reply,),
         reactions=(reaction,),
         new_issues=new_issues,
+        by=turn.actor.login,
+        update=next((step.update for step in reversed(steps) if step.update), None),
     )
 
 

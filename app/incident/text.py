@@ -250,3 +250,18 @@ __all__ = [
     "user",
     "when",
 ]
+
+
+def chat(value: str, limit: int = 2000) -> str:
+    """Text a person wrote, in a chat message (Slack's `mrkdwn`): format characters removed and
+    `&`, `<`, `>` escaped as Slack asks, so that nothing in it becomes a link or a mention such
+    as `<!channel>`; cut with an ellipsis past `limit` characters (the full text is on GitHub)."""
+    visible = _visible(value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    if len(visible) > limit:
+        visible = visible[: limit - 1].rstrip() + "…"
+    return visible.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def chat_line(value: str, limit: int = 200) -> str:
+    """One line of a chat message (a title): as `chat`, on one line."""
+    return chat(_WHITESPACE.sub(" ", value), limit)

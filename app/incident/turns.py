@@ -52,6 +52,7 @@ class Step:
     state_reason: str | None = None
     new_issues: tuple[NewIssue, ...] = ()
     words_only: bool = False  # an answer that changes nothing (`/help`, "already so")
+    update: str | None = None  # the stakeholder update posted (`/update`)
 
 
 @dataclass(frozen=True)

@@ -17,17 +17,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from app.chat.slack import SlackWebhook
 from app.github import issues as gh
 from app.github.client import GitHubApp, GitHubBusy, GitHubSession, counting_requests
 from app.github.config_source import ConfigCache
 from app.github.executor import execute
-from app.handlers.commands import has_commands, missed_before
+from app.handlers.commands import has_commands
 from app.handlers.events import Event
+from app.handlers.in_order import decide_in_order
 from app.handlers.router import route_for, spread_for
 from app.handlers.work import Work
 from app.incident.effects import IssueView
 from app.incident.plan import Plan, merge_plans
 from app.logs import one_line
+from app.pipeline.announcing import NOTICE_EVENT, announce, notice_deliveries
 from app.server.store import Delivery, DeliveryStore
 from app.server.worker import Reschedule
 
@@ -46,12 +49,14 @@ class DeliveryProcessor:
         state_key: bytes,
         clock: Callable[[], datetime],
         configs: ConfigCache | None = None,
+        chat: SlackWebhook | None = None,
     ) -> None:
         self._github = github
         self._store = store
         self._key = state_key
         self._clock = clock
         self._configs = configs or ConfigCache()
+        self._chat = chat
 
     async def __call__(self, run: Sequence[Delivery]) -> int:
         """Handle a run of deliveries of one issue (see `app.server.worker.Process`), and say
@@ -78,6 +83,8 @@ class DeliveryProcessor:
         them opens issues: once it is carried out, the delivery is decided on the incident it
         left (so too after a crash, when that plan was the one journaled)."""
         head = run[0]
+        if head.event == NOTICE_EVENT:
+            return 1, await announce(head, self._chat)
         event = _event(head)
         spread = spread_for(event.name, event.action)
         if spread is not None:
@@ -112,8 +119,6 @@ class DeliveryProcessor:
                         said.append(plan.summary())
                     if handled:
                         return handled, "; then ".join(said) or "nothing to do"
-                    if not plans:  # a pass that neither decides nor carries out ends the run
-                        return 1, "; then ".join(said) or "nothing to do"
         except GitHubBusy as busy:
             raise Reschedule(busy.after, busy.reason) from busy
 
@@ -136,38 +141,15 @@ class DeliveryProcessor:
     async def _decide(
         self, work: Work, head: Event, run: Sequence[Delivery]
     ) -> tuple[list[Plan], int]:
-        """The plans of the run's first deliveries, and how many deliveries they stand for.
-
-        Each command comment is preceded by those written before it that were missed (their
-        deliveries late or lost), so that commands take effect in the order they were written.
-        A delivery that cannot be decided now ends the run before it (it is decided again on
-        its own, where its error counts); so does one after a plan that opens issues, whose
-        numbers the card gets only once GitHub has them: then the run may have handled none of
-        its deliveries, only missed comments before the first."""
-        plans: list[Plan] = []
-        decided: set[int] = set()  # the comments decided so far, delivered or missed
-        for handled, delivery in enumerate(run):
-            event = head if handled == 0 else _event(delivery)
-            if handled and not _same_place(event, head, delivery):
-                return plans, handled
-            try:
-                missed = await missed_before(work, event, decided)
-                for current in [] if missed is None else [*missed, event]:
-                    plan = await _decide_one(work, current)
-                    if current.comment_id is not None:
-                        decided.add(current.comment_id)
-                    if plan is None:
-                        continue
-                    plans.append(plan)
-                    if plan.new_issues:  # what follows waits for the issue numbers
-                        return plans, handled + (current is event)
-                    work.remember(plan)
-            except Exception:
-                if handled == 0:
-                    raise
-                log.debug("delivery %s is left for later", delivery.delivery_id, exc_info=True)
-                return plans, handled
-        return plans, len(run)
+        """The plans of the run's first deliveries (see `decide_in_order`), and how many
+        deliveries they stand for: a later delivery joins only from the same place."""
+        events = [head]
+        for delivery in run[1:]:
+            event = _event(delivery)
+            if not _same_place(event, head, delivery):
+                break
+            events.append(event)
+        return await decide_in_order(work, events)
 
     async def _work(self, session: GitHubSession, event: Event, bot_login: str) -> Work:
         assert event.repo is not None
@@ -179,6 +161,7 @@ class DeliveryProcessor:
             key=self._key,
             bot_login=bot_login,
             offered=event.issue_view(),
+            notify=self._chat is not None,
         )
 
     async def _run(
@@ -196,6 +179,9 @@ class DeliveryProcessor:
             journal=journal,
             resumed_since=delivery.received_at - RESUME_LOOKBACK if resumed else None,
         )
+        # After the GitHub writes, in their own line: see app/pipeline/announcing.py.
+        for notice in notice_deliveries(plan, self._clock()):
+            await self._store.add(notice)  # a notice stored before is not stored again
 
 
 def _tell(head: Delivery, handled: int, decided: str, requests: int, seconds: float) -> None:
@@ -258,14 +244,6 @@ def _same_place(event: Event, head: Event, delivery: Delivery) -> bool:
         and event.installation_id == head.installation_id
         and event.repo == head.repo
     )
-
-
-async def _decide_one(work: Work, event: Event) -> Plan | None:
-    route = route_for(event.name, event.action)
-    if route is None:
-        return None
-    handler = route.own if event.sender == work.bot_login else route.handler
-    return None if handler is None else await handler(work, event)
 
 
 def _lists_decided_unread(work: Work, plans: Sequence[Plan]) -> IssueView | None:

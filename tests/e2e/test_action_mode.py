@@ -10,8 +10,9 @@ import pytest
 from app.demo.harness import REPO, Stage
 from app.entry.actions_mode import create_labels, run_action
 from app.entry.settings import Settings, SettingsError, load_settings
+from app.entry.sweep_once import sweep_once
 from app.incident.card import read_card
-from app.incident.state import derive_state_key, issue_state_key
+from app.incident.state import IncidentState, derive_state_key, issue_state_key
 from tests.e2e.test_installation import form_labels
 
 STATE_KEY = "action-mode-state-key"
@@ -138,3 +139,128 @@ async def test_a_team_the_workflow_token_cannot_see_is_a_clear_refusal(
     assert "needs at least triage access to this repository or membership of `acme/sre`" in reply
     assert "could not see who belongs to `acme/sre`" in reply
     assert "GitHub answered 403" in reply
+
+
+async def declared_in_action_mode(world: Stage, tmp_path: Path) -> int:
+    number = await labelled_by_rita(world)
+    name, path = await event_file(world, tmp_path, action="labeled")
+    await run_action(settings_of(environ(world, name, path)), transport=world.standin.transport())
+    return number
+
+
+def card_state(world: Stage, number: int) -> IncidentState:
+    key = issue_state_key(derive_state_key(STATE_KEY), REPO, number)
+    state = read_card(world.standin.issue(REPO, number)["body"], key).state
+    assert state is not None
+    return state
+
+
+def answered(world: Stage, number: int) -> list[str]:
+    return [c["body"] for c in world.standin.comments(REPO, number) if c["user"]["type"] == "Bot"]
+
+
+async def test_a_cancelled_run_loses_no_command(world: Stage, tmp_path: Path) -> None:
+    """GitHub keeps one pending run per concurrency group: a newer one cancels it. The run that
+    is left decides the commands of the cancelled runs first, in the order they were written."""
+    number = await declared_in_action_mode(world, tmp_path)
+    for body in ("/ic me", "/sev 1", "/sev 3"):  # the runs of the first two are cancelled
+        await world.standin.comment(REPO, number, body, "alice")
+    await world.standin.settle()
+
+    name, path = await event_file(world, tmp_path, action="created")
+    said = await run_action(
+        settings_of(environ(world, name, path)), transport=world.standin.transport()
+    )
+
+    assert said == f"handled issue_comment.created on {REPO}#{number}"
+    state = card_state(world, number)
+    assert (state.ic, state.severity) == ("alice", "sev3")
+    replies = answered(world, number)[1:]  # after the first response
+    assert len(replies) == 3, "each command answered once"
+    assert "Severity is now **sev1**" in replies[1] and "**sev3** (was sev1)" in replies[2]
+
+
+async def test_a_run_whose_command_was_already_decided_does_nothing(
+    world: Stage, tmp_path: Path
+) -> None:
+    """A run of a cancelled event re-run by hand after a later run decided its command."""
+    number = await declared_in_action_mode(world, tmp_path)
+    await world.standin.comment(REPO, number, "/sev 1", "alice")
+    await world.standin.settle()
+    first, first_path = await event_file(world, tmp_path, action="created")
+    kept = tmp_path / "first.json"
+    kept.write_text(first_path.read_text())
+    await world.standin.comment(REPO, number, "/sev 2", "alice")
+    await world.standin.settle()
+    name, path = await event_file(world, tmp_path, action="created")
+    await run_action(settings_of(environ(world, name, path)), transport=world.standin.transport())
+    replies = len(answered(world, number))
+
+    said = await run_action(
+        settings_of(environ(world, first, kept)), transport=world.standin.transport()
+    )
+
+    assert said == f"nothing to do for issue_comment.created on {REPO}"
+    assert card_state(world, number).severity == "sev2"
+    assert len(answered(world, number)) == replies
+
+
+async def test_a_run_for_another_incident_decides_a_cancelled_runs_command(
+    world: Stage, tmp_path: Path
+) -> None:
+    """One concurrency group serves the whole repository: the run left may be another issue's."""
+    first = await declared_in_action_mode(world, tmp_path)
+    second = await labelled_by_rita(world)
+    name, path = await event_file(world, tmp_path, action="labeled")
+    await run_action(settings_of(environ(world, name, path)), transport=world.standin.transport())
+    await world.standin.comment(REPO, first, "/sev 1", "alice")  # its run is cancelled
+    await world.standin.comment(REPO, second, "/sev 2", "alice")
+    await world.standin.settle()
+
+    name, path = await event_file(world, tmp_path, action="created")
+    await run_action(settings_of(environ(world, name, path)), transport=world.standin.transport())
+
+    assert (card_state(world, first).severity, card_state(world, second).severity) == (
+        "sev1",
+        "sev2",
+    )
+    assert "Severity is now **sev1**" in answered(world, first)[-1]
+
+
+async def test_the_sweep_decides_the_commands_no_run_applied(world: Stage, tmp_path: Path) -> None:
+    number = await declared_in_action_mode(world, tmp_path)
+    await world.standin.comment(REPO, number, "/ic me", "alice")  # its run is cancelled
+    await world.standin.settle()
+    settings = settings_of(environ(world, "schedule", tmp_path / "none.json"))
+
+    await sweep_once(
+        settings,
+        token=world.standin.actions_token(REPO),
+        repo=REPO,
+        now=world.clock(),
+        dry_run=False,
+        budget=10,
+        transport=world.standin.transport(),
+    )
+
+    assert card_state(world, number).ic == "alice"
+    assert "@alice" in answered(world, number)[-1]
+
+
+async def test_a_run_with_nothing_missed_only_reads(world: Stage, tmp_path: Path) -> None:
+    """Catching up reads the open incidents and each one's comments since its newest command."""
+    number = await declared_in_action_mode(world, tmp_path)
+    await labelled_by_rita(world)
+    name, path = await event_file(world, tmp_path, action="labeled")
+    await run_action(settings_of(environ(world, name, path)), transport=world.standin.transport())
+    await world.standin.comment(REPO, number, "thanks, looking", "alice")  # no command
+    await world.standin.settle()
+    before = world.standin.count(writes_only=True)
+
+    name, path = await event_file(world, tmp_path, action="created")
+    said = await run_action(
+        settings_of(environ(world, name, path)), transport=world.standin.transport()
+    )
+
+    assert said == f"nothing to do for issue_comment.created on {REPO}"
+    assert world.standin.count(writes_only=True) == before

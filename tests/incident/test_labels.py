@@ -116,7 +116,13 @@ def test_configured_names_get_the_colour_of_their_role() -> None:
     config = replace(
         DEFAULTS,
         severities=("critical", "major", "minor", "cosmetic", "trivial"),
-        labels=Labels(incident="outage", retrospective="postmortem", stale="old", action="todo"),
+        labels=Labels(
+            incident="outage",
+            retrospective="postmortem",
+            stale="old",
+            action="todo",
+            public="public",
+        ),
     )
     assert colour_for("critical", config) == LABEL_COLOURS["sev1"]
     assert colour_for("minor", config) == LABEL_COLOURS["sev3"]
@@ -130,7 +136,13 @@ def test_every_label_baton_creates_has_a_description_of_its_role_within_githubs_
     config = replace(
         DEFAULTS,
         severities=("critical", "major"),
-        labels=Labels(incident="outage", retrospective="postmortem", stale="old", action="todo"),
+        labels=Labels(
+            incident="outage",
+            retrospective="postmortem",
+            stale="old",
+            action="todo",
+            public="public",
+        ),
     )
     for names in (baton_labels(DEFAULTS), baton_labels(config)):
         assert all(0 < len(description_for(name, config)) <= 100 for name in names)

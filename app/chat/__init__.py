@@ -1,0 +1,1 @@
+"""The chat adapter: Slack's incoming webhook (docs/notifications.md)."""
