@@ -14,7 +14,8 @@ import argparse
 import sys
 
 from app.cli import main as baton_main
-from app.server.store import NewDelivery, SqliteDeliveryStore
+from app.server.sqlite_store import SqliteDeliveryStore
+from app.server.store import NewDelivery
 from app.server.worker import Worker
 
 PARTS = ("processing", "storing")

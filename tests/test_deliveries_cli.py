@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from app.server.store import DeliveryStatus, SqliteDeliveryStore
+from app.server.postgres_store import PostgresDeliveryStore
+from app.server.sqlite_store import SqliteDeliveryStore
+from app.server.store import DeliveryStatus, DeliveryStore
+from tests.postgres import Schemas
 from tests.server.helpers import new_delivery
 
 NOW = datetime.now(UTC)
@@ -48,7 +51,7 @@ async def store(database: Path) -> AsyncIterator[SqliteDeliveryStore]:
 
 
 async def add(
-    store: SqliteDeliveryStore,
+    store: DeliveryStore,
     delivery_id: str,
     status: DeliveryStatus,
     *,
@@ -64,7 +67,7 @@ async def add(
         await store.fail(delivery_id, error=error)
 
 
-async def status_of(store: SqliteDeliveryStore, delivery_id: str) -> DeliveryStatus | None:
+async def status_of(store: DeliveryStore, delivery_id: str) -> DeliveryStatus | None:
     delivery = await store.get(delivery_id)
     return None if delivery is None else delivery.status
 
@@ -204,10 +207,44 @@ def test_a_missing_database_is_one_line_and_is_not_created(database: Path) -> No
 
 
 def test_a_database_url_baton_cannot_use_is_one_line(database: Path) -> None:
-    listed = baton(database, "list", BATON_DATABASE_URL="postgresql://baton:hunter2@db/baton")
+    listed = baton(database, "list", BATON_DATABASE_URL="mysql://baton:hunter2@db/baton")
 
     assert (listed.returncode, listed.stdout) == (2, "")
-    assert listed.stderr.startswith("baton: BATON_DATABASE_URL: Baton supports only SQLite")
+    assert listed.stderr.startswith(
+        "baton: BATON_DATABASE_URL: Baton stores deliveries in SQLite or PostgreSQL"
+    )
+    assert "hunter2" not in listed.stderr
+    assert listed.stderr.count("\n") == 1
+
+
+async def test_the_commands_work_on_a_postgresql_store(database: Path, postgres: Schemas) -> None:
+    url = postgres.new_url()
+    store = PostgresDeliveryStore(url)
+    try:
+        await add(store, "d-failed-1", DeliveryStatus.FAILED)
+        listed = baton(database, "list", "--failed", BATON_DATABASE_URL=url)
+        retried = baton(database, "retry", "d-failed-1", BATON_DATABASE_URL=url)
+        status = await status_of(store, "d-failed-1")
+    finally:
+        await store.close()
+
+    assert (listed.returncode, listed.stderr) == (0, "")
+    assert listed.stdout.splitlines()[0] == "1 failed delivery"
+    assert (retried.returncode, retried.stderr) == (0, "")
+    assert status is DeliveryStatus.PENDING
+
+
+def test_a_postgresql_server_out_of_reach_is_one_line_without_the_password(
+    database: Path,
+) -> None:
+    url = "postgresql://baton:hunter2@127.0.0.1:1/baton"
+
+    listed = baton(database, "list", BATON_DATABASE_URL=url)
+
+    assert (listed.returncode, listed.stdout) == (5, "")
+    assert listed.stderr.startswith(
+        "baton: cannot open the delivery store postgresql://baton:***@127.0.0.1:1/baton: "
+    )
     assert "hunter2" not in listed.stderr
     assert listed.stderr.count("\n") == 1
 

@@ -60,8 +60,8 @@ BAD = {
     ),
     "BATON_DATABASE_URL": (
         "mysql://baton:hunter2@db/baton",
-        "baton: BATON_DATABASE_URL: Baton supports only SQLite for now, not 'mysql': expected "
-        "sqlite:///path/to/baton.db",
+        "baton: BATON_DATABASE_URL: Baton stores deliveries in SQLite or PostgreSQL, not 'mysql':"
+        " expected sqlite:///path/to/baton.db or postgresql://USER@HOST:PORT/DATABASE",
     ),
     "BATON_HTTP_TIMEOUT": (
         "abc",
@@ -135,6 +135,18 @@ def test_the_environment_wins_over_dotenv_and_empty_means_unset(tmp_path: Path) 
 @pytest.mark.parametrize(("text", "seconds"), [("5m", 300.0), ("1h30m", 5400.0), ("90", 90.0)])
 def test_the_sweep_interval_is_seconds_or_a_duration(text: str, seconds: float) -> None:
     assert load_settings({"BATON_SWEEP_INTERVAL": text}, env_file=None).sweep_interval == seconds
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///baton.db",
+        "postgresql://baton@db.internal:5432/baton",
+        "postgres://baton:hunter2@db.internal/baton?sslmode=require",
+    ],
+)
+def test_the_database_is_sqlite_or_postgresql(url: str) -> None:
+    assert load_settings({"BATON_DATABASE_URL": url}, env_file=None).database_url == url
 
 
 def test_a_key_written_on_one_line_keeps_its_newlines() -> None:

@@ -46,10 +46,12 @@ def serve(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
         key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "BATON_"))
     }
     environ.update(
-        GITHUB_APP_ID="1001",
-        GITHUB_WEBHOOK_SECRET="secret",
-        BATON_DATABASE_URL=f"sqlite:///{tmp_path / 'baton.db'}",
-        **variables,
+        {
+            "GITHUB_APP_ID": "1001",
+            "GITHUB_WEBHOOK_SECRET": "secret",
+            "BATON_DATABASE_URL": f"sqlite:///{tmp_path / 'baton.db'}",
+            **variables,
+        }
     )
     return subprocess.run(
         [sys.executable, "-m", "app", "serve", "--port", "0"],
@@ -98,3 +100,20 @@ def test_a_binary_key_file_is_refused_in_one_line(tmp_path: Path) -> None:
     assert result.returncode != 0
     [line] = result.stderr.splitlines()
     assert line.startswith(f"baton: GITHUB_APP_PRIVATE_KEY_PATH: cannot read {key_file}")
+
+
+def test_a_postgresql_database_out_of_reach_stops_serve_without_its_password(
+    tmp_path: Path,
+) -> None:
+    result = serve(
+        tmp_path,
+        GITHUB_APP_PRIVATE_KEY=GOOD_PEM,
+        BATON_DATABASE_URL="postgresql://baton:hunter2@127.0.0.1:1/baton",
+    )
+
+    assert result.returncode == 5
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        "baton: cannot open the delivery store postgresql://baton:***@127.0.0.1:1/baton: "
+    )
+    assert "hunter2" not in result.stderr + result.stdout

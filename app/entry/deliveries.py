@@ -1,8 +1,9 @@
 """`baton deliveries`: the stored webhook deliveries, for operators.
 
 The commands open the database beside a running `baton serve`, without its process lock:
-SQLite's own locking keeps their few writes apart from the server's, and the server's worker,
-which looks for runnable deliveries at least every 10 seconds, takes up a retried one.
+SQLite's own locking (or PostgreSQL's) keeps their few writes apart from the server's, and the
+server's worker, which looks for runnable deliveries at least every 10 seconds, takes up a
+retried one.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from app.entry.settings import Settings, database_path
-from app.server.store import Delivery, DeliveryStatus, SqliteDeliveryStore
+import psycopg
+
+from app.entry.settings import Settings
+from app.server.databases import database_path, open_store
+from app.server.store import Delivery, DeliveryStatus, DeliveryStore, redacted
 
 _UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.RUNNING, DeliveryStatus.FAILED)
 _ERROR_WIDTH = 80
@@ -28,25 +32,26 @@ async def deliveries_command(
 ) -> str:
     """Run `baton deliveries ACTION`; what to print."""
     path = database_path(settings.database_url)
-    if not Path(path).is_file():
+    if path is not None and not Path(path).is_file():
         raise DeliveriesError(
             f"no delivery store at {path} (BATON_DATABASE_URL): run this where `baton serve`"
             " runs, with its settings"
         )
-    store = SqliteDeliveryStore(path, exclusive=False)
+    where = path or redacted(settings.database_url)
+    store = open_store(settings.database_url, exclusive=False)
     try:
         if action == "list":
             return await _list(store, failed_only=failed)
         if action == "retry":
-            return await (_retry_all(store) if failed else _retry(store, path, delivery_id or ""))
+            return await (_retry_all(store) if failed else _retry(store, where, delivery_id or ""))
         return await _prune(store, settings.retention_days)
-    except sqlite3.Error as error:
-        raise DeliveriesError(f"the delivery store {path}: {error}") from None
+    except (sqlite3.Error, psycopg.Error) as error:
+        raise DeliveriesError(f"the delivery store {where}: {error}") from None
     finally:
         await store.close()
 
 
-async def _list(store: SqliteDeliveryStore, *, failed_only: bool) -> str:
+async def _list(store: DeliveryStore, *, failed_only: bool) -> str:
     statuses = (DeliveryStatus.FAILED,) if failed_only else _UNFINISHED
     deliveries = await store.list_deliveries(statuses)
     if not deliveries:
@@ -92,18 +97,18 @@ def _aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
     ]
 
 
-async def _retry(store: SqliteDeliveryStore, path: str, delivery_id: str) -> str:
+async def _retry(store: DeliveryStore, where: str, delivery_id: str) -> str:
     if await store.retry_failed(delivery_id):
         return f"Delivery {delivery_id} is pending again; {_taken_up(1)}."
     delivery = await store.get(delivery_id)
     if delivery is None:
-        raise DeliveriesError(f"no delivery {delivery_id} in the delivery store {path}")
+        raise DeliveriesError(f"no delivery {delivery_id} in the delivery store {where}")
     raise DeliveriesError(
         f"delivery {delivery_id} is {delivery.status}, not failed: only failed ones are retried"
     )
 
 
-async def _retry_all(store: SqliteDeliveryStore) -> str:
+async def _retry_all(store: DeliveryStore) -> str:
     retried = await store.retry_all_failed()
     if retried == 0:
         return "No failed deliveries."
@@ -115,7 +120,7 @@ def _taken_up(count: int) -> str:
     return f"a running `baton serve` takes {'it' if count == 1 else 'them'} up within seconds"
 
 
-async def _prune(store: SqliteDeliveryStore, retention_days: int) -> str:
+async def _prune(store: DeliveryStore, retention_days: int) -> str:
     pruned = await store.prune(datetime.now(UTC) - timedelta(days=retention_days))
     return (
         f"Deleted {_deliveries(pruned, 'done ')} received more than {retention_days} days ago"

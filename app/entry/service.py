@@ -24,8 +24,9 @@ from app.jobs.periodic import Periodic
 from app.jobs.redelivery import INTERVAL, Redelivery
 from app.jobs.server_sweep import ServerSweep
 from app.pipeline.processing import DeliveryProcessor
+from app.server.databases import open_store
 from app.server.metrics import Metrics
-from app.server.store import DeliveryStore, open_store
+from app.server.store import DeliveryStore
 from app.server.web import create_web_app
 from app.server.worker import Worker, utc_now
 

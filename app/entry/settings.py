@@ -18,7 +18,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.config import parse_duration
-from app.server.store import database_path
+from app.server.databases import FORMS, database_path
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_DATABASE_URL = "sqlite:///baton.db"
@@ -82,7 +82,7 @@ class Settings(BaseModel):
     database_url: str = variable(
         "BATON_DATABASE_URL",
         DEFAULT_DATABASE_URL,
-        "sqlite:///path/to/baton.db",
+        FORMS,
         "the delivery store of `baton serve`",
     )
     state_key_secret: str | None = variable(

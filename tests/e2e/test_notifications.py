@@ -15,7 +15,8 @@ import pytest
 from app.demo.harness import REPO, Stage, serving, stage
 from app.incident.text import when
 from app.sandbox.slack import SlackStandIn
-from app.server.store import DeliveryStatus, database_path
+from app.server.databases import database_path
+from app.server.store import DeliveryStatus
 from tests.e2e.conftest import FakeClock
 from tests.e2e.test_commands import labels_of, say, state_of
 from tests.e2e.test_declare import open_incident
@@ -158,6 +159,7 @@ async def test_a_plan_resumed_after_a_crash_tells_once(told: Stage, slack: Slack
     # As if the process had died after the plan's last GitHub step, before the delivery was
     # recorded done: the plan is resumed at start, and queues its notices again.
     path = database_path(told.settings.database_url)
+    assert path is not None
     with sqlite3.connect(path) as db:
         resumed = db.execute(
             "UPDATE deliveries SET status = 'pending' WHERE event = 'issue_comment'"

@@ -22,7 +22,7 @@ from app.entry.settings import Settings
 from app.incident.card import read_card
 from app.incident.state import issue_state_key
 from app.sandbox import HttpWebhookSink, StandIn
-from app.server.store import SqliteDeliveryStore
+from app.server.sqlite_store import SqliteDeliveryStore
 from tests.reliability.helpers import BOT, serve_environment
 from tests.reliability.test_crash_restart import (
     COMMAND,

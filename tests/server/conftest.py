@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from app.server.metrics import Metrics
-from app.server.store import SqliteDeliveryStore
+from app.server.sqlite_store import SqliteDeliveryStore
 from app.server.web import create_web_app
 from tests.server.helpers import SECRET, triage
 

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from app.server.metrics import Metrics
-from app.server.store import Delivery, DeliveryStatus, SqliteDeliveryStore
+from app.server.sqlite_store import SqliteDeliveryStore
+from app.server.store import Delivery, DeliveryStatus
 from app.server.web import MAX_BODY_BYTES, Headers, Rejection, SignatureCheck, create_web_app
 from app.server.worker import Worker
 from tests.server.helpers import (

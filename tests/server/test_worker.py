@@ -13,7 +13,8 @@ import pytest
 import uvloop
 
 from app.server.metrics import Metrics
-from app.server.store import Claim, Delivery, DeliveryStatus, SqliteDeliveryStore
+from app.server.sqlite_store import SqliteDeliveryStore
+from app.server.store import Claim, Delivery, DeliveryStatus
 from app.server.worker import Reschedule, Worker, exponential_backoff, store_backoff
 from tests.server.helpers import locked, new_delivery, one_at_a_time
 
