@@ -6,13 +6,11 @@ acknowledges a command, the card, a comment, a new issue), plus the reads whose 
 operation's input and exists only on GitHub: the lists a sweep walks (installations, their
 repositories, the open incidents' pages) and, in a process that has not read them yet, the two
 configuration files; the comments a retrospective is built from (its participants and the links
-of its timeline); and for a command, the comments written since the newest command the card
-records as applied, since commands take effect in the order they were written and an earlier
-one whose delivery is late is found only there. A read of the issue is not part of it: a
-command is decided on the issue as Baton last saw it or as its delivery carries it, whichever
-is newer, and reads it only to write labels or assignees, which are written whole
-(docs/reliability.md). People comment some seconds after Baton's last change, as they do;
-within the same second the issue would be read.
+of its timeline); and for a command, the issue as GitHub has it (no process keeps a copy:
+docs/reliability.md) and the comments written since the newest command the card records as
+applied, since commands take effect in the order they were written and an earlier one whose
+delivery is late is found only there. People comment some seconds after Baton's last change,
+as they do.
 """
 
 from __future__ import annotations
@@ -60,8 +58,7 @@ class Operation:
 
 
 def a_person_later(world: Stage) -> None:
-    """People comment some seconds after Baton's last change (what it remembers of the issue
-    is then known to be older than the comment's copy, and no read is needed)."""
+    """People comment some seconds after Baton's last change."""
     assert isinstance(world.clock, MovableClock)
     world.clock.advance(seconds=A_PERSONS_WHILE)
 
@@ -96,36 +93,37 @@ async def burst(world: Stage, number: int) -> None:
     await queued(world, number, BURST)
 
 
-TAKEN = "card, reply, reaction; the comments since the last command"
+TAKEN = "card, reply, reaction; the issue and the comments since the last command"
 OPERATIONS = (
     Operation("declare (label `incident`)", opened, labelled_incident, 2, "card, first response"),
-    Operation("/ic me", open_incident, by("bob", "/ic me"), 4, TAKEN),
-    Operation("/status identified", open_incident, by("bob", "/status identified"), 4, TAKEN),
-    Operation("/note text", open_incident, by("bob", "/note Paged the vendor."), 4, TAKEN),
+    Operation("/ic me", open_incident, by("bob", "/ic me"), 5, TAKEN),
+    Operation("/status identified", open_incident, by("bob", "/status identified"), 5, TAKEN),
+    Operation("/note text", open_incident, by("bob", "/note Paged the vendor."), 5, TAKEN),
     Operation(
-        "/update text (by the IC)", incident_with_ic, by("alice", "/update Cause found."), 4, TAKEN
+        "/update text (by the IC)", incident_with_ic, by("alice", "/update Cause found."), 5, TAKEN
     ),
-    Operation("/severity sev1", open_incident, by("bob", "/severity sev1"), 4, TAKEN),
+    Operation("/severity sev1", open_incident, by("bob", "/severity sev1"), 5, TAKEN),
     Operation(
         "handoff round trip (/handoff, /accept)",
         incident_with_ic,
         handoff_round_trip,
-        8,
-        "2 x " + TAKEN + "; 2 x the comments since the last command",
+        10,
+        "2 x " + TAKEN,
     ),
     Operation(
         "/resolved text (with retrospective)",
         open_incident,
         by("bob", "/resolved Config reverted."),
-        5,
-        "retrospective issue, card, reply, reaction; the comments read",
+        6,
+        "retrospective issue, card, reply, reaction; the issue and the comments read",
     ),
     Operation(
         f"{len(BURST)} commands queued on one incident (one run)",
         open_incident,
         burst,
-        2 * len(BURST) + 2,
-        f"card, {len(BURST)} x reply, {len(BURST)} x reaction; the comments since the last command",
+        2 * len(BURST) + 3,
+        f"card, {len(BURST)} x reply, {len(BURST)} x reaction; the issue and the comments since"
+        " the last command",
     ),
 )
 

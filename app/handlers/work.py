@@ -89,17 +89,18 @@ class Work:
         if issue is None:
             issue = await gh.load_issue(self.session, self.repo, number)
             self._incidents[number] = issue
-        return issue, await self._not_replayed(self.read_card(issue.body, number), number)
+        return issue, await self._trusted(self.read_card(issue.body, number), number)
 
-    async def _not_replayed(self, reading: card.CardReading, number: int) -> card.CardReading:
-        """The reading, or, when its card is older than the last one Baton wrote (a validly
-        signed earlier card pasted back), Baton's last state in its place, so that nothing is
-        ever decided on the earlier one."""
-        if reading.state is None or self.writes is None:
+    async def _trusted(self, reading: card.CardReading, number: int) -> card.CardReading:
+        """The reading, or Baton's last written state in its place when the card on the issue
+        is not one to decide on while Baton knows a better one: a validly signed earlier card
+        pasted back, or a card forged or removed since Baton's last write. Nothing is ever
+        decided on them, and the next write puts Baton's card back."""
+        if self.writes is None:
             return reading
         written = await self.writes.last_written(self.repo, number)
         last = None if written is None else self.read_card(written.body, number).state
-        if last is None or reading.state.rev >= last.rev:
+        if last is None or (reading.state is not None and reading.state.rev >= last.rev):
             return reading
         self._replayed.add(number)
         return replace(reading, state=last, replayed=True)

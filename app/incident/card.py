@@ -54,7 +54,8 @@ class CardReading:
     problem: str | None  # why the state cannot be trusted, or what else looked wrong
     tampered: bool  # the state parses but its MAC does not match
     human_text: str  # the body outside the card, as people wrote it
-    # An earlier card than the last one Baton wrote was put back; `state` is Baton's.
+    # Not the last card Baton wrote (an earlier one put back, or one forged or removed since):
+    # `state` is Baton's last.
     replayed: bool = False
 
 

@@ -43,8 +43,17 @@ CREATE INDEX deliveries_failed ON deliveries (seq) WHERE status = 'failed';
 CREATE INDEX deliveries_done_by_age ON deliveries (received_at) WHERE status = 'done'
 """
 
+# The last body Baton wrote of each issue (app/handlers/writes.py).
+_BODIES_WRITTEN = """
+CREATE TABLE bodies_written (
+    issue_key text PRIMARY KEY,
+    body text NOT NULL,
+    over text NOT NULL
+)
+"""
+
 # In order: a database at version N has had the first N applied. Append; never edit one.
-_MIGRATIONS: tuple[str, ...] = (_TABLES,)
+_MIGRATIONS: tuple[str, ...] = (_TABLES, _BODIES_WRITTEN)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _VERSION_TABLE = """

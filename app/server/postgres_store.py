@@ -371,6 +371,24 @@ class PostgresDeliveryStore:
             )
         return {row["delivery_id"] for row in rows}
 
+    async def record_write(self, issue_key: str, body: str, over: str) -> None:
+        await self._write(
+            "INSERT INTO bodies_written (issue_key, body, over) VALUES (%s, %s, %s)"
+            " ON CONFLICT (issue_key) DO UPDATE SET body = excluded.body, over = excluded.over",
+            issue_key,
+            body,
+            over,
+        )
+
+    async def last_write(self, issue_key: str) -> tuple[str, str] | None:
+        async with self._connection() as db:
+            rows = await _fetch_rows(
+                db,
+                "SELECT body, over FROM bodies_written WHERE issue_key = %(key)s",
+                {"key": issue_key},
+            )
+        return next(((str(row["body"]), str(row["over"])) for row in rows), None)
+
     async def close(self) -> None:
         if self._committer is not None:
             await self._committer

@@ -44,6 +44,15 @@ ALTER TABLE deliveries DROP COLUMN body;
 """
 
 
+_BODIES_WRITTEN = """
+CREATE TABLE bodies_written (
+    issue_key TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    over TEXT NOT NULL
+)
+"""
+
+
 def _statements(script: str) -> list[str]:
     # `executescript` would commit the migration's transaction; the scripts hold no `;` in text.
     return [statement for statement in script.split(";") if statement.strip()]
@@ -66,8 +75,17 @@ def _done_by_age(db: sqlite3.Connection) -> None:
     )
 
 
+def _bodies_written(db: sqlite3.Connection) -> None:
+    """Version 3: the last body Baton wrote of each issue (app/handlers/writes.py)."""
+    db.execute(_BODIES_WRITTEN)
+
+
 # In order: a database at version N has had the first N applied. Append; never edit one.
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_tables, _done_by_age)
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _tables,
+    _done_by_age,
+    _bodies_written,
+)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 

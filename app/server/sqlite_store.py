@@ -494,6 +494,21 @@ class SqliteDeliveryStore:
         )
         return {row[0] for row in rows}
 
+    async def record_write(self, issue_key: str, body: str, over: str) -> None:
+        await self._write(
+            "INSERT INTO bodies_written (issue_key, body, over) VALUES (?, ?, ?)"
+            " ON CONFLICT (issue_key) DO UPDATE SET body = excluded.body, over = excluded.over",
+            issue_key,
+            body,
+            over,
+        )
+
+    async def last_write(self, issue_key: str) -> tuple[str, str] | None:
+        rows = await self._read_all(
+            "SELECT body, over FROM bodies_written WHERE issue_key = ?", issue_key
+        )
+        return next(((str(body), str(over)) for body, over in rows), None)
+
     async def close(self) -> None:
         if self._committer is not None:
             await self._committer

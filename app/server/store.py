@@ -205,6 +205,14 @@ class DeliveryStore(Protocol):
 
     async def known_ids(self, ids: Iterable[str]) -> set[str]: ...
 
+    async def record_write(self, issue_key: str, body: str, over: str) -> None:
+        """Baton wrote `body` over the body whose digest is `over` (only the last is kept)."""
+        ...
+
+    async def last_write(self, issue_key: str) -> tuple[str, str] | None:
+        """(body, over) of the last `record_write` of the issue."""
+        ...
+
     async def close(self) -> None: ...
 
 

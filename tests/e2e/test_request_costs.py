@@ -63,21 +63,20 @@ IC_ALICE = (("alice", "/ic me"),)
 HANDOFF_TO_BOB = (*IC_ALICE, ("alice", "/handoff @bob"))
 RESOLVED = (("bob", "/resolved"),)
 A_PERSONS_WHILE = 5  # seconds between Baton's last change and a person's next comment
+# The issue as GitHub has it now (one read per run of deliveries; no process keeps a copy).
 # Commands take effect in the order they were written: the comments since the newest applied
 # command are listed, so that any whose delivery is late or lost is decided first.
-CAUGHT_UP = (READ_COMMENTS,)
-TAKEN = (*CAUGHT_UP, WRITE_ISSUE, REPLY, REACT)
-# Labels and assignees are written whole, so from the issue as GitHub has it now.
-TAKEN_WITH_LISTS = (*CAUGHT_UP, READ_ISSUE, WRITE_ISSUE, REPLY, REACT)
+LOADED = (READ_ISSUE, READ_COMMENTS)
+TAKEN = (*LOADED, WRITE_ISSUE, REPLY, REACT)
 # A target whose role is `triage` or above has explicit access, so can be assigned; `read` (or
 # none) is asked about, because a public repository reports `read` for everyone.
 HANDING_OVER = TAKEN
-HANDING_OVER_TO_A_READER = (*CAUGHT_UP, CHECK_ASSIGNABLE, WRITE_ISSUE, REPLY, REACT)
-ONLY_WORDS = (*CAUGHT_UP, REPLY, REACT)
+HANDING_OVER_TO_A_READER = (*LOADED, CHECK_ASSIGNABLE, WRITE_ISSUE, REPLY, REACT)
+ONLY_WORDS = (*LOADED, REPLY, REACT)
 
 COSTS: dict[str, Cost] = {
     "/ack": Cost("bob", "/ack", TAKEN),
-    "/ic me": Cost("bob", "/ic me", TAKEN_WITH_LISTS),
+    "/ic me": Cost("bob", "/ic me", TAKEN),
     "/ic @user": Cost("alice", "/ic @bob", HANDING_OVER, IC_ALICE),
     "/handoff @user + notes": Cost(
         "alice", "/handoff @bob Rolled back.\nNext: watch.", HANDING_OVER, IC_ALICE
@@ -85,29 +84,29 @@ COSTS: dict[str, Cost] = {
     "/handoff @user (a user with the read role)": Cost(
         "alice", "/handoff @dave", HANDING_OVER_TO_A_READER, IC_ALICE
     ),
-    "/accept": Cost("bob", "/accept", TAKEN_WITH_LISTS, HANDOFF_TO_BOB),
+    "/accept": Cost("bob", "/accept", TAKEN, HANDOFF_TO_BOB),
     "/decline reason": Cost("bob", "/decline off shift", TAKEN, HANDOFF_TO_BOB),
     "/cancel": Cost("alice", "/cancel", TAKEN, HANDOFF_TO_BOB),
     "/liaison @user": Cost("alice", "/liaison @bob", TAKEN, IC_ALICE),
     "/liaison me": Cost("bob", "/liaison me", TAKEN),
     "/sme @user area": Cost("bob", "/sme @carol database", TAKEN),
     "/sme remove @user": Cost("bob", "/sme remove @carol", TAKEN, (("bob", "/sme @carol db"),)),
-    "/severity sevN": Cost("bob", "/severity sev1", TAKEN_WITH_LISTS),
-    "/sev N": Cost("bob", "/sev 2", TAKEN_WITH_LISTS),
-    "/status identified": Cost("bob", "/status identified", TAKEN_WITH_LISTS),
-    "/mitigated text": Cost("bob", "/mitigated Traffic drained.", TAKEN_WITH_LISTS),
+    "/severity sevN": Cost("bob", "/severity sev1", TAKEN),
+    "/sev N": Cost("bob", "/sev 2", TAKEN),
+    "/status identified": Cost("bob", "/status identified", TAKEN),
+    "/mitigated text": Cost("bob", "/mitigated Traffic drained.", TAKEN),
     "/resolved text": Cost(
         "bob",
         "/resolved Config reverted.",
-        (READ_COMMENTS, READ_ISSUE, OPEN_ISSUE, WRITE_ISSUE, REPLY, REACT),
+        (*LOADED, OPEN_ISSUE, WRITE_ISSUE, REPLY, REACT),
     ),
     "/update text": Cost("alice", "/update Cause found.", TAKEN, IC_ALICE),
     "/note text": Cost("bob", "/note Paged the vendor.", TAKEN),
     "/note HH:MM text": Cost("bob", "/note 00:00 Paged the vendor.", TAKEN),
     "/snooze 2h": Cost("alice", "/snooze 2h", TAKEN, IC_ALICE),
-    "/confirm": Cost("rita", "/confirm", TAKEN_WITH_LISTS, RESOLVED),
-    "/close reason": Cost("alice", "/close phoned them", TAKEN_WITH_LISTS, IC_ALICE),
-    "/reopen": Cost("bob", "/reopen", TAKEN_WITH_LISTS, RESOLVED),
+    "/confirm": Cost("rita", "/confirm", TAKEN, RESOLVED),
+    "/close reason": Cost("alice", "/close phoned them", TAKEN, IC_ALICE),
+    "/reopen": Cost("bob", "/reopen", TAKEN, RESOLVED),
     "/help": Cost("mallory", "/help", ONLY_WORDS),
     "refused (/ic me without a role)": Cost("mallory", "/ic me", ONLY_WORDS),
     "near miss (/hanoff)": Cost("bob", "/hanoff @carol", ONLY_WORDS),
@@ -185,19 +184,16 @@ whether they can be assigned (`GET /repos/{owner}/{repo}/assignees/{assignee}`) 
 role is `read` or none: `triage` and above are only ever granted explicitly, and explicit access
 is what makes a user assignable, while a public repository reports `read` for everyone.
 
-A command needs no read of the issue when this process has seen it since its own last change
-and the command's delivery is at least a second newer (it then carries the issue as it is), or
-older (Baton's own last write is then the newer copy). The rows below are measured that way:
-each command some seconds after Baton's last change. Within the same second GitHub's
-timestamps cannot tell the two apart, and the issue is read (`GET …/issues/{issue_number}`).
-A command that writes labels or assignees reads the issue anyway: they are written whole, so
-from what GitHub has now, or a label a person added meanwhile would be taken off again. The
-body is safe without the read: if Baton's write undoes a person's edit made just before it,
-the delivery of that write shows it and the person's text is put back (one more `PATCH`, and
-only then; docs/reliability.md, "What Baton remembers of an issue").
+Every command reads the issue once (`GET …/issues/{issue_number}`): it is decided on the issue
+as GitHub has it, since no process keeps a copy of it between commands. Before, each process
+remembered the issue from its last read or write and a command that changed only the card read
+nothing; that saved one read but decided from a private copy, which several processes cannot
+share. If Baton's write undoes a person's edit made between its read and its write, the
+delivery of that write shows it and the person's text is put back (one more `PATCH`, and only
+then; docs/reliability.md, "What Baton knows of an issue").
 
 Commands that queue up behind each other on one incident (several people typing at once, or
-the backlog a GitHub outage leaves) are handled as one run: at most one read of the issue and one
+the backlog a GitHub outage leaves) are handled as one run: one read of the issue and one
 `PATCH` for all of them, and a reaction and a reply for each (tests/e2e/test_runs.py).
 
 Commands take effect in the order they were written, whatever order their deliveries arrive

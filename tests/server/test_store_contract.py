@@ -105,6 +105,16 @@ def comments_only(event: str, action: str | None) -> bool:
     return (event, action) == ("issue_comment", "created")
 
 
+async def test_only_the_last_body_written_of_each_issue_is_kept(store: DeliveryStore) -> None:
+    assert await store.last_write("acme/web#1") is None
+    await store.record_write("acme/web#1", "first body", "digest of what it replaced")
+    await store.record_write("acme/web#1", "second body", "digest of the first body")
+    await store.record_write("acme/web#2", "another issue", "its digest")
+
+    assert await store.last_write("acme/web#1") == ("second body", "digest of the first body")
+    assert await store.last_write("acme/web#2") == ("another issue", "its digest")
+
+
 async def test_a_run_is_the_unbroken_line_of_joining_runnable_deliveries_behind_the_head(
     store: DeliveryStore,
 ) -> None:
