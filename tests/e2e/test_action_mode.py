@@ -12,7 +12,7 @@ from app.demo.harness import REPO, Stage
 from app.incident.card import read_card
 from app.incident.state import derive_state_key, issue_state_key
 from app.settings import Settings, SettingsError, load_settings
-from tests.e2e.test_installation import form_labels
+from tests.e2e.helpers import form_labels
 
 STATE_KEY = "action-mode-state-key"
 

@@ -20,7 +20,7 @@ from app.config import CONFIG_PATH, MAX_VALUES
 from app.demo.harness import ORG, REPO, Stage, stage
 from app.incident.card import read_card
 from app.incident.state import issue_state_key
-from tests.e2e.test_declare import REPORT
+from tests.e2e.helpers import REPORT
 from tests.test_config import alias_bomb
 
 GITHUB_BODY_LIMIT = 65_536

@@ -6,8 +6,7 @@ from __future__ import annotations
 from app.demo.harness import REPO, Stage, stage
 from app.server.store import DeliveryStatus
 from app.sweep import ServerSweep
-from tests.e2e.conftest import FakeClock
-from tests.e2e.test_declare import open_incident
+from tests.e2e.helpers import FakeClock, open_incident
 from tests.reliability.helpers import declare
 
 WRITE_KINDS = {  # in the order a person needs them

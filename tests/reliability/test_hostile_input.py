@@ -23,18 +23,17 @@ from app.config import LoadResult, load_config
 from app.demo.harness import REPO, Stage, app_key_pem
 from app.incident.card import CARD_END, CARD_START, read_card
 from app.server.web import MAX_BODY_BYTES
-from tests.e2e.conftest import card_key
-from tests.e2e.test_card_protection import with_severity_forged
+from bench.processes import free_port
+from tests.e2e.helpers import card_key, state_of, with_severity_forged
 from tests.incident.test_commands import WORST_COMMENTS
 from tests.reliability.helpers import (
+    baton_process,
     built_stage,
     declare,
     replies,
     reply_keys,
     serve_environment,
-    state_of,
 )
-from tests.reliability.test_crash_restart import baton_process, free_port
 
 GITHUB_BODY_LIMIT = 65_536
 TEAM = "@acme/sre"
@@ -221,10 +220,10 @@ async def test_injection_attempts_through_commands_never_break_the_card(world: S
 
     assert_card_intact(world, number)
     assert state_of(world, number).pending_handoff is not None
-    answered = replies(world, number)
+    answered = replies(world.standin, number)
     assert all(len(b) < GITHUB_BODY_LIMIT for b in answered)
     assert not [b for b in answered if TEAM in b], "nobody paged by Baton's replies"
-    keys = reply_keys(world, number)
+    keys = reply_keys(world.standin, number)
     # A line touching an HTML comment is never a command (SPEC §4): those get no answer.
     answers = {c["body"][:40]: keys[f"comment:{c['id']}"] for c in said}
     expected = {c["body"][:40]: int("<!--" not in c["body"].splitlines()[0]) for c in said}
@@ -242,7 +241,7 @@ async def test_a_reporter_who_edits_the_hidden_state_is_reverted_every_time(
         await world.settle()
         assert_card_intact(world, number)
         assert state_of(world, number).severity == "sev3", f"attempt {attempt + 1}"
-    notices = [b for b in replies(world, number) if KEPT_BY_BATON in b]
+    notices = [b for b in replies(world.standin, number) if KEPT_BY_BATON in b]
     assert len(notices) == 5, "each forgery reverted and explained"
 
 

@@ -181,7 +181,10 @@ async def test_end_to_end_content_creation_stays_under_80_a_minute(tmp_path: Pat
         writes = sorted(
             r.at for r in world.standin.requests if r.method in ("POST", "PATCH", "DELETE")
         )
-        keys = sum((reply_keys(world, n) for n in numbers), start=reply_keys(world, numbers[0]))
+        keys = sum(
+            (reply_keys(world.standin, n) for n in numbers),
+            start=reply_keys(world.standin, numbers[0]),
+        )
         assert all(keys[f"comment:{i}"] >= 1 for i in ids), "every command answered"
         assert len(creating) == COMMANDS + 4
         per_minute = most_in_a_window_at(creating)

@@ -22,15 +22,16 @@ from app.incident.state import issue_state_key
 from app.sandbox import HttpWebhookSink, StandIn
 from app.server.store import SqliteDeliveryStore
 from app.settings import Settings
-from tests.reliability.helpers import BOT, serve_environment
-from tests.reliability.test_crash_restart import (
+from bench.processes import free_port
+from tests.e2e.helpers import BOT
+from tests.reliability.helpers import (
     COMMAND,
     baton_process,
     eventually,
-    free_port,
     healthy,
     idle,
     reply_keys,
+    serve_environment,
 )
 from tests.server.helpers import locked
 
