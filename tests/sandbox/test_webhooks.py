@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.sandbox import AsgiWebhookSink, StandIn
-from tests.sandbox.conftest import APP_ID, NAME, OWNER, REPO, SECRET
+from tests.sandbox.helpers import APP_ID, NAME, OWNER, REPO, SECRET
 
 
 class Receiver:
