@@ -34,7 +34,6 @@ A_PERSONS_WHILE = 5  # seconds between Baton's last change and a person's next c
 
 # The requests Baton sends, as "METHOD route" (`route_list`).
 READ_ISSUE = "GET /repos/{owner}/{repo}/issues/{issue_number}"
-READ_ROLE = "GET /repos/{owner}/{repo}/collaborators/{username}/permission"
 CHECK_ASSIGNABLE = "GET /repos/{owner}/{repo}/assignees/{assignee}"
 REACT = "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
 WRITE_ISSUE = "PATCH /repos/{owner}/{repo}/issues/{issue_number}"
