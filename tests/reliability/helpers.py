@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from app.demo.harness import APP_ID, REPO, Stage, stage
-from app.sandbox import Fault, FaultPlan, StandIn
+from app.sandbox import Fault, FaultPlan, HttpWebhookSink, StandIn
 from app.server.store import DeliveryStatus
 from tests.e2e.helpers import BOT, REPLY_KEY, FakeClock
 
@@ -196,6 +196,18 @@ UNPACED = (
 )
 COMMAND = [str(VENV / "baton")] if SOAK else [str(VENV / "python"), "-c", UNPACED]
 DEADLINE = 900.0 if SOAK else 120.0  # seconds to wait for the work to be done
+
+
+@asynccontextmanager
+async def webhooks_to(standin: StandIn, port: int) -> AsyncIterator[None]:
+    """The stand-in sends its webhooks over HTTP to `baton serve` on `port` meanwhile."""
+    sink = HttpWebhookSink(f"http://127.0.0.1:{port}/webhooks")
+    standin.hookshot.sink = sink
+    try:
+        yield
+    finally:
+        standin.hookshot.sink = None
+        await sink.aclose()  # its connections, left open, would be closed by the garbage collector
 
 
 @asynccontextmanager

@@ -16,7 +16,7 @@ from pathlib import Path
 from app.demo.harness import APP_ID, REPO, app_key_pem, populate, serving
 from app.incident.card import read_card
 from app.incident.state import issue_state_key
-from app.sandbox import HttpWebhookSink, StandIn
+from app.sandbox import StandIn
 from app.settings import Settings
 from bench.processes import free_port
 from tests.e2e.helpers import BOT
@@ -28,6 +28,7 @@ from tests.reliability.helpers import (
     reply_keys,
     report_figure,
     serve_environment,
+    webhooks_to,
 )
 
 INCIDENTS = 4
@@ -42,11 +43,10 @@ async def test_a_killed_server_processes_every_delivery_exactly_once(tmp_path: P
     populate(standin)
     database = tmp_path / "baton.db"
     port = free_port()
-    async with serving(standin.app, lifespan="off") as api_url:
+    async with serving(standin.app, lifespan="off") as api_url, webhooks_to(standin, port):
         env = serve_environment(
             api_url=api_url, private_pem=private_pem, webhook_secret=secret, database=database
         )
-        standin.hookshot.sink = HttpWebhookSink(f"http://127.0.0.1:{port}/webhooks")
         logs = tmp_path / "baton.log"
         key = Settings(webhook_secret=secret).state_key()
         started = time.perf_counter()

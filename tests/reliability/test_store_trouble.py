@@ -19,7 +19,7 @@ import httpx
 from app.demo.harness import APP_ID, REPO, app_key_pem, populate, serving
 from app.incident.card import read_card
 from app.incident.state import issue_state_key
-from app.sandbox import HttpWebhookSink, StandIn
+from app.sandbox import StandIn
 from app.server.store import SqliteDeliveryStore
 from app.settings import Settings
 from bench.processes import free_port
@@ -32,6 +32,7 @@ from tests.reliability.helpers import (
     idle,
     reply_keys,
     serve_environment,
+    webhooks_to,
 )
 from tests.server.helpers import locked
 
@@ -91,9 +92,9 @@ def redeliver_refused(standin: StandIn) -> None:
 async def test_a_locked_database_stops_acknowledgement_until_it_is_unlocked(
     tmp_path: Path,
 ) -> None:
-    async with scene(tmp_path) as world:
-        standin, port = world.standin, free_port()
-        standin.hookshot.sink = HttpWebhookSink(f"http://127.0.0.1:{port}/webhooks")
+    port = free_port()
+    async with scene(tmp_path) as world, webhooks_to(world.standin, port):
+        standin = world.standin
         await SqliteDeliveryStore(str(world.database)).close()  # a database from a run before
         with contextlib.ExitStack() as lock:
             lock.enter_context(locked(world.database))
