@@ -87,15 +87,14 @@ def test_cpu_time_is_read_for_a_process_whose_name_has_spaces_and_brackets(
 ) -> None:
     odd = tmp_path / "py (a) b"  # the name /proc/PID/stat shows in brackets
     odd.symlink_to(sys.executable)
-    busy = subprocess.Popen(
+    with subprocess.Popen(
         [str(odd), "-c", BURN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert busy.stdout is not None and busy.stdout.readline() == "burnt\n"
-        assert 0.25 <= cpu_seconds(busy.pid) < 2.0
-    finally:
-        busy.kill()
-        busy.wait()
+    ) as busy:  # closes its pipes and waits for it at the end
+        try:
+            assert busy.stdout is not None and busy.stdout.readline() == "burnt\n"
+            assert 0.25 <= cpu_seconds(busy.pid) < 2.0
+        finally:
+            busy.kill()
 
 
 def test_percentiles_pick_from_the_ordered_samples() -> None:
