@@ -6,11 +6,10 @@ Starlette app gets when uvicorn is installed without its extras."""
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import os
 
 import uvicorn
+from githubkit.webhooks import verify
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,12 +17,9 @@ from starlette.routing import Route
 
 
 def build_app(secret: str) -> Starlette:
-    key = secret.encode()
-
     async def receive(request: Request) -> Response:
         body = await request.body()
-        expected = "sha256=" + hmac.digest(key, body, hashlib.sha256).hex()
-        if not hmac.compare_digest(expected, request.headers.get("x-hub-signature-256", "")):
+        if not verify(secret, body, request.headers.get("x-hub-signature-256", "")):
             return Response(b'{"error":"bad signature"}', 401, media_type="application/json")
         return Response(b'{"ok":true}', 202, media_type="application/json")
 

@@ -22,11 +22,17 @@ from pathlib import Path
 
 from app.demo.harness import MovableClock, Stage, stage
 from app.sandbox.standin import TOKEN_ROUTE, WRITE_METHODS
-from tests.e2e.test_commands import incident_with_ic, say
-from tests.e2e.test_declare import open_incident
-from tests.e2e.test_request_costs import A_PERSONS_WHILE
-from tests.e2e.test_runs import BURST, queued
-from tests.e2e.test_sweep import declared, plant_incident, sweep
+from tests.e2e.helpers import (
+    A_PERSONS_WHILE,
+    BURST,
+    declared,
+    incident_with_ic,
+    open_incident,
+    plant_incident,
+    queued,
+    say,
+    sweep,
+)
 
 Scene = Callable[[Stage], Awaitable[int]]  # sets the scene, returns the incident's number
 Act = Callable[[Stage, int], Awaitable[object]]

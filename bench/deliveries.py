@@ -8,14 +8,14 @@ pointed at the stand-in's repository and installation.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from githubkit.webhooks import sign
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,10 +45,6 @@ class Signed:
 def reference_folder() -> Path:
     default = REPO_ROOT.parent / "shared" / "github-reference"
     return Path(os.environ.get("BATON_GITHUB_REFERENCE", default)) / "webhooks" / "api.github.com"
-
-
-def sign(secret: str, body: str) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
 
 
 def pointed_at(reference: dict[str, Any], captured: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from githubkit.webhooks import sign
 
 from bench import report
 from bench.__main__ import QUICK, Bench
-from bench.deliveries import MIX, sign, signed_mix
+from bench.deliveries import MIX, signed_mix
 from bench.loadgen import percentile
 from bench.processes import cpu_seconds, free_port
 
@@ -86,15 +87,14 @@ def test_cpu_time_is_read_for_a_process_whose_name_has_spaces_and_brackets(
 ) -> None:
     odd = tmp_path / "py (a) b"  # the name /proc/PID/stat shows in brackets
     odd.symlink_to(sys.executable)
-    busy = subprocess.Popen(
+    with subprocess.Popen(
         [str(odd), "-c", BURN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert busy.stdout is not None and busy.stdout.readline() == "burnt\n"
-        assert 0.25 <= cpu_seconds(busy.pid) < 2.0
-    finally:
-        busy.kill()
-        busy.wait()
+    ) as busy:  # closes its pipes and waits for it at the end
+        try:
+            assert busy.stdout is not None and busy.stdout.readline() == "burnt\n"
+            assert 0.25 <= cpu_seconds(busy.pid) < 2.0
+        finally:
+            busy.kill()
 
 
 def test_percentiles_pick_from_the_ordered_samples() -> None:
@@ -125,7 +125,7 @@ def test_the_ablated_server_leaves_out_what_it_is_told(
         "Content-Type": "application/json",
         "X-GitHub-Event": "issue_comment",
         "X-GitHub-Delivery": "ablation-1",
-        "X-Hub-Signature-256": sign(bench.secret, body.decode()),
+        "X-Hub-Signature-256": sign(bench.secret, body),
     }
     api_port, port = free_port(), free_port()
     with bench.standin(api_port), bench.baton(port, api_port, without=without):

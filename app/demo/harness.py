@@ -29,6 +29,7 @@ from app.sandbox.editions import GITHUB_COM, Edition
 APP_ID = 1001
 ORG = "acme"
 REPO = "acme/web"
+SERVER_START_DEADLINE = 30  # seconds: a loopback server starts in well under one, even loaded
 # People of the demo organisation and their repository roles (None: no role at all).
 PEOPLE: dict[str, str | None] = {
     "alice": "write",
@@ -206,10 +207,19 @@ async def serving(asgi_app: Any, *, lifespan: Literal["on", "off"]) -> AsyncIter
     )
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
+    try:
+        async with asyncio.timeout(SERVER_START_DEADLINE):
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise TimeoutError(
+            f"uvicorn did not start serving within {SERVER_START_DEADLINE} s"
+        ) from None
     host, port = server.servers[0].sockets[0].getsockname()[:2]
     try:
         yield f"http://{host}:{port}"

@@ -152,12 +152,14 @@ class WritePacer:
         content_per_minute: int = 80,
         content_per_hour: int = 500,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._burst = burst
         self._interval = interval
         self._content_per_minute = content_per_minute
         self._content_per_hour = content_per_hour
         self._clock = clock
+        self._sleep = sleep
         self._tokens = float(burst)
         self._refilled_at = clock()
         self._content_times: deque[float] = deque()
@@ -177,7 +179,7 @@ class WritePacer:
             # No await between the last check and taking the slot: the event loop makes that
             # atomic, so writers need no lock and a later, more urgent write can overtake.
             while (wait := self._wait_needed(ticket, rank, content_creating)) > 0:
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
         finally:
             self._waiting.pop(ticket, None)
         self._tokens -= 1

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.demo.harness import REPO, Stage, stage
 from app.demo.harness import MovableClock as FakeClock
-from app.entry.credentials import state_key
-from app.incident.state import issue_state_key
+from app.demo.harness import Stage, stage
 
 
 @pytest.fixture
@@ -30,8 +28,3 @@ async def timed_world(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Stage]:
     """In-process, with a clock the test moves."""
     async with stage(database_url=f"sqlite:///{tmp_path / 'baton.db'}", clock=clock) as running:
         yield running
-
-
-def card_key(world: Stage, number: int) -> bytes:
-    """The MAC key of one incident's card on the stage's repository."""
-    return issue_state_key(state_key(world.settings), REPO, number)

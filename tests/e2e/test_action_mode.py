@@ -13,7 +13,7 @@ from app.entry.settings import Settings, SettingsError, load_settings
 from app.entry.sweep_once import sweep_once
 from app.incident.card import read_card
 from app.incident.state import IncidentState, derive_state_key, issue_state_key
-from tests.e2e.test_installation import form_labels
+from tests.e2e.helpers import form_labels
 
 STATE_KEY = "action-mode-state-key"
 

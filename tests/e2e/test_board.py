@@ -6,7 +6,7 @@ import pytest
 
 from app.demo.harness import ORG, REPO, Stage
 from app.sandbox.graphql import Project, add_project, project_items
-from tests.e2e.test_declare import open_incident
+from tests.e2e.helpers import open_incident
 
 BOARD_CONFIG = """\
 project:

@@ -14,9 +14,7 @@ from app.demo.harness import REPO, Stage
 from app.incident.card import CARD_START, without_card
 from app.sandbox import Fault
 from app.server.store import DeliveryStatus
-from tests.e2e.conftest import FakeClock
-from tests.e2e.test_commands import BOT, answer_to, assert_taken, say, state_of
-from tests.e2e.test_declare import open_incident
+from tests.e2e.helpers import BOT, FakeClock, answer_to, assert_taken, open_incident, say, state_of
 
 BODY_LIMIT = 65_536  # GitHub's, in characters; not imported, so the test checks the code
 COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"

@@ -5,29 +5,22 @@ People's text outside the card is theirs and is never touched.
 
 from __future__ import annotations
 
-import json
-import re
-
 from app.demo.harness import REPO, Stage
 from app.incident.card import CARD_END, CARD_START, card_block, read_card, without_card
-from tests.e2e.conftest import card_key
-from tests.e2e.test_commands import BOT, labels_of, say, state_of
-from tests.e2e.test_declare import REPORT, open_incident
-
-STATE_LINE = re.compile(r"<!-- baton:state (?P<json>.*?) -->")
+from tests.e2e.helpers import (
+    BOT,
+    REPORT,
+    card_key,
+    labels_of,
+    open_incident,
+    say,
+    state_of,
+    with_severity_forged,
+)
 
 
 def bot_comments(world: Stage, number: int) -> list[str]:
     return [c["body"] for c in world.standin.comments(REPO, number) if c["user"]["login"] == BOT]
-
-
-def with_severity_forged(body: str, severity: str) -> str:
-    """The body with the hidden state's severity changed by hand, its MAC left as it was."""
-    match = STATE_LINE.search(body)
-    assert match is not None
-    forged = json.loads(match["json"])
-    forged["severity"] = severity
-    return body[: match.start("json")] + json.dumps(forged) + body[match.end("json") :]
 
 
 async def test_a_forged_state_is_restored_and_reported(world: Stage) -> None:

@@ -14,9 +14,7 @@ import pytest
 
 from app.demo.harness import REPO, Stage, stage
 from app.sandbox.webhooks import HookDelivery
-from tests.e2e.test_commands import state_of
-from tests.e2e.test_declare import open_incident
-from tests.e2e.test_runs import answered
+from tests.e2e.helpers import answered, open_incident, state_of
 
 
 async def written_unheard(world: Stage, number: int, bodies: Sequence[str]) -> list[HookDelivery]:

@@ -8,87 +8,25 @@ its reaction to the command comment.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from app.demo.harness import ORG, REPO, Stage
-from app.incident.card import read_card
-from app.incident.state import IncidentState
-from app.sandbox.shapes import REACTION_CONTENTS
-from tests.e2e.conftest import FakeClock, card_key
-from tests.e2e.test_declare import open_incident
-
-BOT = "baton[bot]"
-REFUSED_OPENING = "I did not apply this comment: nothing in it has changed the incident."
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What Baton did about one command comment."""
-
-    comment_id: int
-    replies: tuple[str, ...]  # Baton's comments answering it
-    reactions: frozenset[str]  # Baton's reactions on it
-
-    @property
-    def reply(self) -> str:
-        assert len(self.replies) == 1, self.replies
-        return self.replies[0]
-
-
-def answer_to(world: Stage, number: int, comment_id: int) -> Answer:
-    marker = f"<!-- baton:reply comment:{comment_id} -->"
-    comments = world.standin.comments(REPO, number)
-    replies = tuple(
-        c["body"] for c in comments if c["user"]["login"] == BOT and marker in c["body"]
-    )
-    said = next(c for c in comments if c["id"] == comment_id)
-    reactions = frozenset(k for k in REACTION_CONTENTS if said["reactions"][k])
-    return Answer(comment_id, replies, reactions)
-
-
-async def say(world: Stage, number: int, body: str, author: str) -> Answer:
-    """Post a comment as a person, let everything settle, and read Baton's answer."""
-    comment = await world.standin.comment(REPO, number, body, author)
-    await world.settle()
-    return answer_to(world, number, int(comment["id"]))
-
-
-def state_of(world: Stage, number: int) -> IncidentState:
-    reading = read_card(world.standin.issue(REPO, number)["body"], card_key(world, number))
-    assert reading.state is not None and not reading.tampered
-    return reading.state
-
-
-def labels_of(world: Stage, number: int) -> set[str]:
-    return {label["name"] for label in world.standin.issue(REPO, number)["labels"]}
-
-
-def assignees_of(world: Stage, number: int) -> list[str]:
-    return [a["login"] for a in world.standin.issue(REPO, number)["assignees"]]
+from tests.e2e.helpers import (
+    FakeClock,
+    answer_to,
+    assert_refused,
+    assert_taken,
+    assignees_of,
+    incident_with_ic,
+    labels_of,
+    open_incident,
+    say,
+    state_of,
+)
 
 
 def when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def assert_taken(answer: Answer, *sentences: str) -> None:
-    assert answer.reactions == {"eyes"}
-    for sentence in sentences:
-        assert sentence in answer.reply, answer.reply
-
-
-def assert_refused(answer: Answer, *problems: str) -> None:
-    assert answer.reactions == {"confused"}
-    assert REFUSED_OPENING in answer.reply, answer.reply
-    for problem in problems:
-        assert problem in answer.reply, answer.reply
-
-
-async def incident_with_ic(world: Stage, ic: str = "alice") -> int:
-    number = await open_incident(world)
-    assert_taken(await say(world, number, "/ic me", ic))
-    return number
 
 
 # --- taking and handing over the IC role ------------------------------------------------------

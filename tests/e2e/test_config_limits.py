@@ -5,8 +5,6 @@ that says what is wrong fits in a GitHub comment."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import threading
 import time
 import uuid
@@ -16,13 +14,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from githubkit.webhooks import sign
 
 from app.config import CONFIG_PATH, MAX_VALUES
 from app.demo.harness import ORG, REPO, Stage, stage
 from app.entry.credentials import state_key
 from app.incident.card import read_card
 from app.incident.state import issue_state_key
-from tests.e2e.test_declare import REPORT
+from tests.e2e.helpers import REPORT
 from tests.test_config import alias_bomb
 
 GITHUB_BODY_LIMIT = 65_536
@@ -67,12 +66,11 @@ class AckProbe:
                 self._stop.wait(0.02)
 
     def _headers(self) -> dict[str, str]:
-        digest = hmac.new(self.secret.encode(), self.body, hashlib.sha256).hexdigest()
         return {
             "Content-Type": "application/json",
             "X-GitHub-Event": self.event,
             "X-GitHub-Delivery": str(uuid.uuid4()),
-            "X-Hub-Signature-256": f"sha256={digest}",
+            "X-Hub-Signature-256": sign(self.secret, self.body),
         }
 
     async def sampled(self, count: int) -> None:

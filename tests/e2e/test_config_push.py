@@ -9,7 +9,7 @@ from app.config import CONFIG_PATH, ORG_CONFIG_REPO
 from app.demo.harness import ORG, REPO, Stage
 from app.github.config_source import ConfigCache
 from app.sandbox.faults import Fault
-from tests.e2e.test_declare import open_incident
+from tests.e2e.helpers import open_incident
 
 ORG_REPO = f"{ORG}/{ORG_CONFIG_REPO}"
 CONTENTS = "/repos/{owner}/{repo}/contents/{path}"

@@ -6,26 +6,7 @@ from pathlib import Path
 
 from app.demo.harness import REPO, Stage, stage
 from app.incident.card import CARD_END, CARD_START, read_card
-from app.sandbox import RecordedRequest
-from tests.e2e.conftest import card_key
-
-REPORT = "Checkout fails with a 502 for **every** customer.\r\n\r\n- started 09:40 UTC\n"
-
-
-def baton_requests(world: Stage) -> list[RecordedRequest]:
-    return [r for r in world.standin.requests if r.installation_id is not None]
-
-
-def route_list(requests: list[RecordedRequest]) -> list[str]:
-    return [f"{r.method} {r.route}" for r in requests]
-
-
-async def open_incident(world: Stage, title: str = "Checkout is down") -> int:
-    issue = await world.standin.open_issue(REPO, title, REPORT, "rita")
-    await world.settle()
-    await world.standin.add_labels(REPO, issue["number"], ["incident"], "alice")
-    await world.settle()
-    return int(issue["number"])
+from tests.e2e.helpers import REPORT, baton_requests, card_key, open_incident, route_list
 
 
 async def test_a_labelled_issue_becomes_an_incident_over_http(tmp_path: Path) -> None:

@@ -8,8 +8,7 @@ from app.demo.harness import REPO, Stage, stage
 from app.incident.card import read_card
 from app.sandbox import Fault
 from app.server.store import DeliveryStatus
-from tests.e2e.conftest import FakeClock, card_key
-from tests.e2e.test_declare import REPORT, open_incident
+from tests.e2e.helpers import REPORT, FakeClock, card_key, open_incident
 
 COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
 ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"

@@ -12,8 +12,7 @@ import pytest
 from app.demo.harness import ORG, REPO, Stage, stage
 from app.sandbox.editions import ENTERPRISE_SERVER
 from app.sandbox.graphql import add_project, project_items
-from tests.e2e.test_commands import assert_taken, assignees_of, labels_of, say, state_of
-from tests.e2e.test_declare import open_incident
+from tests.e2e.helpers import assert_taken, assignees_of, labels_of, open_incident, say, state_of
 
 BOARD_CONFIG = """\
 project:

@@ -4,7 +4,7 @@ and the ways a handoff is refused."""
 from __future__ import annotations
 
 from app.demo.harness import Stage
-from tests.e2e.test_commands import (
+from tests.e2e.helpers import (
     assert_refused,
     assert_taken,
     assignees_of,

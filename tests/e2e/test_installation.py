@@ -6,18 +6,14 @@ import asyncio
 from collections import Counter
 from pathlib import Path
 
-import yaml
-
 from app.demo.harness import Stage
 from app.entry.registration import create_setup_app
 from app.incident.card import CARD_START
 from app.incident.labels import LABEL_COLOURS
 from app.sandbox import AsgiWebhookSink, Fault
 from app.server.store import DeliveryStatus
-from tests.e2e.conftest import FakeClock
-from tests.e2e.test_declare import REPORT, baton_requests, route_list
+from tests.e2e.helpers import REPORT, FakeClock, baton_requests, form_labels, route_list
 
-FORM = Path(__file__).resolve().parents[2] / "issue_templates" / "incident-report.yml"
 ORG = "globex"
 BATON_LABELS = {
     "incident",
@@ -37,10 +33,6 @@ BATON_LABELS = {
 LIST_LABELS = "GET /repos/{owner}/{repo}/labels"
 CREATE_LABEL = "POST /repos/{owner}/{repo}/labels"
 LABELS = "/repos/{owner}/{repo}/labels"
-
-
-def form_labels() -> list[str]:
-    return list(yaml.safe_load(FORM.read_text())["labels"])
 
 
 def labels_of(world: Stage, repo: str) -> dict[str, tuple[str, str | None]]:

@@ -10,20 +10,26 @@ from collections import Counter
 
 from app.demo.harness import REPO, Stage
 from app.sandbox import Fault
-from tests.e2e.conftest import FakeClock
-from tests.e2e.test_card_protection import with_severity_forged
-from tests.e2e.test_commands import BOT, labels_of, say, state_of
-from tests.e2e.test_declare import REPORT, baton_requests, open_incident, route_list
-from tests.e2e.test_request_costs import (
+from tests.e2e.helpers import (
+    A_PERSONS_WHILE,
+    BOT,
     REACT,
     READ_COMMENTS,
     READ_ISSUE,
     REPLY,
+    REPORT,
     WRITE_ISSUE,
+    FakeClock,
+    baton_requests,
+    labels_of,
+    open_incident,
+    route_list,
+    say,
+    state_of,
+    with_severity_forged,
 )
 
 ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"
-A_PERSONS_WHILE = 5  # seconds: the time a person takes to read and answer
 
 
 def requests_made(world: Stage) -> Counter[str]:

@@ -15,7 +15,7 @@ import pytest
 
 from app.demo.harness import REPO, Stage
 from app.logs import configure_logging
-from tests.e2e.test_declare import open_incident
+from tests.e2e.helpers import open_incident
 from tests.test_startup import serve
 
 Configure = Callable[[str, str], io.StringIO]

@@ -12,7 +12,7 @@ from app.entry.config_check import check_repository_config
 from app.entry.settings import Settings
 from app.incident.card import CARD_START
 from app.sandbox.faults import Fault
-from tests.e2e.test_declare import open_incident
+from tests.e2e.helpers import open_incident
 
 ORG_REPO = f"{ORG}/{ORG_CONFIG_REPO}"
 ORG_FILE = f"{ORG_REPO}:{CONFIG_PATH}"

@@ -7,8 +7,7 @@ from app.demo.harness import REPO, Stage, stage
 from app.entry.credentials import state_key
 from app.jobs.server_sweep import ServerSweep
 from app.server.store import DeliveryStatus
-from tests.e2e.conftest import FakeClock
-from tests.e2e.test_declare import open_incident
+from tests.e2e.helpers import FakeClock, open_incident
 from tests.reliability.helpers import declare
 
 WRITE_KINDS = {  # in the order a person needs them

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.demo.harness import REPO, Stage
 from app.jobs.redelivery import Redelivery
 from app.sandbox import WebhookSink
-from tests.e2e.conftest import FakeClock
+from tests.e2e.helpers import FakeClock
 
 ATTEMPTS_ROUTE = "/app/hook/deliveries/{delivery_id}/attempts"
 

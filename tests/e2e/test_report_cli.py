@@ -16,9 +16,7 @@ import pytest
 from app.cli import main
 from app.demo.harness import REPO, Stage, stage
 from app.entry.report import repository_report
-from tests.e2e.conftest import FakeClock
-from tests.e2e.test_commands import say, state_of
-from tests.e2e.test_declare import open_incident
+from tests.e2e.helpers import FakeClock, open_incident, say, state_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

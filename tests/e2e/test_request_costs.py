@@ -16,21 +16,24 @@ import pytest
 
 from app.demo.harness import Stage
 from app.sandbox.standin import CONTENT_CREATING_ROUTES, WRITE_METHODS
-from tests.e2e.conftest import FakeClock
-from tests.e2e.test_commands import say
-from tests.e2e.test_declare import baton_requests, open_incident, route_list
+from tests.e2e.helpers import (
+    A_PERSONS_WHILE,
+    CHECK_ASSIGNABLE,
+    OPEN_ISSUE,
+    REACT,
+    READ_COMMENTS,
+    READ_ISSUE,
+    REPLY,
+    WRITE_ISSUE,
+    FakeClock,
+    baton_requests,
+    open_incident,
+    route_list,
+    say,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "costs.md"
 MOST_CONTENT_CREATING = 3
-
-READ_ISSUE = "GET /repos/{owner}/{repo}/issues/{issue_number}"
-READ_ROLE = "GET /repos/{owner}/{repo}/collaborators/{username}/permission"
-CHECK_ASSIGNABLE = "GET /repos/{owner}/{repo}/assignees/{assignee}"
-REACT = "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
-WRITE_ISSUE = "PATCH /repos/{owner}/{repo}/issues/{issue_number}"
-REPLY = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
-OPEN_ISSUE = "POST /repos/{owner}/{repo}/issues"
-READ_COMMENTS = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments"
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,6 @@ class Cost:
 IC_ALICE = (("alice", "/ic me"),)
 HANDOFF_TO_BOB = (*IC_ALICE, ("alice", "/handoff @bob"))
 RESOLVED = (("bob", "/resolved"),)
-A_PERSONS_WHILE = 5  # seconds between Baton's last change and a person's next comment
 # The issue as GitHub has it now (one read per run of deliveries; no process keeps a copy).
 # Commands take effect in the order they were written: the comments since the newest applied
 # command are listed, so that any whose delivery is late or lost is decided first.

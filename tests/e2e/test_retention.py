@@ -6,7 +6,7 @@ import asyncio
 
 from app.demo.harness import REPO, Stage
 from app.server.store import DeliveryStatus
-from tests.e2e.conftest import FakeClock
+from tests.e2e.helpers import FakeClock
 
 DONE = {DeliveryStatus.DONE}
 

@@ -13,54 +13,23 @@ from pathlib import Path
 import pytest
 
 from app.demo.harness import REPO, Stage, stage
-from tests.e2e.conftest import FakeClock
-from tests.e2e.test_commands import labels_of, state_of
-from tests.e2e.test_declare import baton_requests, open_incident, route_list
-from tests.e2e.test_request_costs import (
+from tests.e2e.helpers import (
+    BOT,
+    BURST,
     OPEN_ISSUE,
     REACT,
     READ_COMMENTS,
     READ_ISSUE,
     REPLY,
     WRITE_ISSUE,
-)
-from tests.reliability.helpers import BOT, REPLY_KEY
-
-
-async def queued(world: Stage, number: int, comments: Sequence[tuple[str, str]]) -> list[int]:
-    """Post comments while the worker is stopped, so that they wait in the store together;
-    then start it and let everything settle. Returns the comments' ids."""
-    await world.service.worker.stop()
-    ids = [
-        int((await world.standin.comment(REPO, number, body, author))["id"])
-        for author, body in comments
-    ]
-    await world.standin.settle()
-    world.standin.reset_requests()
-    world.service.worker.start()
-    await world.settle()
-    return ids
-
-
-def answered(world: Stage, number: int) -> list[int]:
-    """The comment ids Baton's replies answer, in the order the replies were posted."""
-    return [
-        int(key.removeprefix("comment:"))
-        for c in world.standin.comments(REPO, number)
-        if c["user"]["login"] == BOT
-        for key in REPLY_KEY.findall(c["body"])
-        if key.startswith("comment:")
-    ]
-
-
-BURST = (
-    ("alice", "/ic me"),
-    ("alice", "/status identified"),
-    ("alice", "/severity sev1"),
-    ("alice", "/liaison @bob"),
-    ("carol", "/sme @carol database"),
-    ("alice", "/note the pool is exhausted"),
-    ("bob", "/update Payments fail for some customers; we are on it."),
+    FakeClock,
+    answered,
+    baton_requests,
+    labels_of,
+    open_incident,
+    queued,
+    route_list,
+    state_of,
 )
 
 

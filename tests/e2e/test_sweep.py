@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,23 +11,18 @@ import pytest
 
 from app.cli import main
 from app.demo.harness import APP_ID, REPO, Stage, stage
-from app.entry.credentials import github_app, state_key
+from app.entry.credentials import state_key
 from app.entry.settings import Settings
 from app.entry.sweep_once import sweep_once
-from app.github.client import GitHubApp
-from app.github.config_source import ConfigCache
 from app.github.listing import ListingCache
 from app.incident.card import CardView, place_card, read_card, render_card
 from app.incident.state import IncidentState, Status, issue_state_key
 from app.jobs.server_sweep import ServerSweep
-from app.jobs.sweep import sweep_installations
-from app.jobs.sweep_report import OperationsBudget, SweepReport
+from app.jobs.sweep_report import SweepReport
 from app.sandbox.standin import TOKEN_ROUTE
-from app.sandbox.world import Issue
-from tests.e2e.conftest import FakeClock, card_key
+from tests.e2e.helpers import PLANTED_REPORT, FakeClock, card_key, declared, plant_incident, sweep
 
 LIST_ROUTE = "/repos/{owner}/{repo}/issues"
-REPORT = "Checkout fails with a 502.\n"
 # What every run of `baton sweep` over the one repository reads before any incident (the
 # installation token aside): the installations, their repositories, the two configuration
 # files (the repository's and the organisation's `.github`).
@@ -39,59 +33,6 @@ SWEEP_START = (
     "GET /repos/{owner}/{repo}/contents/{path}",
 )
 LIST_PAGE = f"GET {LIST_ROUTE}"
-
-
-def plant_incident(world: Stage, state: IncidentState, title: str = "Checkout is down") -> int:
-    """An incident written straight into the stand-in's world: no webhooks, so it is fast."""
-    standin = world.standin
-    repo = standin.world.repo(REPO)
-    assert repo is not None
-    number = max(repo.issues, default=0) + 1
-    card = render_card(state, CardView(title=title), card_key(world, number))
-    now = standin.clock()
-    author = standin.world.account("rita")
-    assert author is not None
-    repo.issues[number] = Issue(
-        standin.world.next_id(),
-        number,
-        title,
-        place_card(REPORT, card),
-        author,
-        now,
-        now,
-        labels=[standin.changes.ensure_label(repo, "incident")],
-    )
-    return number
-
-
-def declared(at: datetime, **fields: object) -> IncidentState:
-    base = IncidentState(severity="sev3", ic="alice", declared_at=at, last_activity_at=at)
-    return replace(base, **fields)  # type: ignore[arg-type]
-
-
-def fresh_app(world: Stage) -> GitHubApp:
-    """A new App client per sweep, as each `baton sweep` run has: its token cache follows the
-    wall clock, which the fake clock leaves behind."""
-    return github_app(world.settings, transport=world.standin.transport())
-
-
-async def sweep(
-    world: Stage,
-    now: datetime,
-    *,
-    dry_run: bool = False,
-    budget: int = 100,
-    listings: ListingCache | None = None,
-) -> SweepReport:
-    return await sweep_installations(
-        fresh_app(world),
-        configs=ConfigCache(),
-        key=state_key(world.settings),
-        now=now,
-        dry_run=dry_run,
-        budget=OperationsBudget(budget),
-        listings=listings,
-    )
 
 
 def sweep_requests(world: Stage) -> list[str]:
@@ -472,7 +413,7 @@ async def test_a_sweep_with_a_workflow_token(world: Stage) -> None:
     assert repo is not None
     key = issue_state_key(state_key(settings), REPO, number)
     card = render_card(declared(world.clock(), ic=None), CardView(title="Checkout"), key)
-    repo.issues[number].body = place_card(REPORT, card)
+    repo.issues[number].body = place_card(PLANTED_REPORT, card)
 
     report = await sweep_once(
         settings,

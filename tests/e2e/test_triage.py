@@ -22,7 +22,7 @@ from app.handlers.router import route_for
 from app.handlers.triage import Triage
 from app.handlers.work import Work
 from app.sandbox.webhooks import SentDelivery
-from tests.e2e.test_declare import open_incident
+from tests.e2e.helpers import open_incident
 
 BOT = "baton[bot]"
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "github-reference" / "webhooks"

@@ -11,47 +11,29 @@ from app.github.client import (
     RequestBudget,
     WritePacer,
 )
+from tests.github.helpers import PacerClock
 
 
-class StepClock:
-    """A monotonic clock that moves only when the pacer sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def paced_writes(pacer: WritePacer, clock: StepClock, count: int) -> list[float]:
-    """The times at which `count` content-creating writes went out, sleeping in fake time."""
+async def paced_writes(pacer: WritePacer, clock: PacerClock, count: int) -> list[float]:
+    """The times at which `count` content-creating writes went out."""
     times: list[float] = []
-    real_sleep = asyncio.sleep
-
-    async def fake_sleep(seconds: float) -> None:
-        clock.now += seconds
-        await real_sleep(0)
-
-    asyncio.sleep = fake_sleep  # type: ignore[assignment]
-    try:
-        for _ in range(count):
-            await pacer.before_write(content_creating=True)
-            times.append(clock.now)
-    finally:
-        asyncio.sleep = real_sleep  # type: ignore[assignment]
+    for _ in range(count):
+        await pacer.before_write(content_creating=True)
+        times.append(clock.now)
     return times
 
 
 async def test_a_burst_goes_at_once_then_writes_are_a_second_apart() -> None:
-    clock = StepClock()
-    times = await paced_writes(WritePacer(burst=20, clock=clock), clock, 25)
+    clock = PacerClock()
+    times = await paced_writes(WritePacer(burst=20, clock=clock, sleep=clock.sleep), clock, 25)
     assert times[:20] == [0.0] * 20
     assert [round(b - a, 6) for a, b in itertools.pairwise(times[19:])] == [1.0] * 5
 
 
 async def test_content_creation_stays_under_80_a_minute_and_500_an_hour() -> None:
-    clock = StepClock()
-    times = await paced_writes(WritePacer(burst=1000, interval=0, clock=clock), clock, 600)
+    clock = PacerClock()
+    pacer = WritePacer(burst=1000, interval=0, clock=clock, sleep=clock.sleep)
+    times = await paced_writes(pacer, clock, 600)
     for i, start in enumerate(times):
         within_minute = sum(1 for t in times[i:] if t - start < 60)
         within_hour = sum(1 for t in times[i:] if t - start < 3600)
@@ -72,8 +54,8 @@ def test_the_request_budget_reads_githubs_headers() -> None:
 
 
 def test_reminders_also_wait_when_little_content_creation_is_left() -> None:
-    clock = StepClock()
-    pacer = WritePacer(burst=1000, interval=0, content_per_hour=60, clock=clock)
+    clock = PacerClock()
+    pacer = WritePacer(burst=1000, interval=0, content_per_hour=60, clock=clock, sleep=clock.sleep)
     assert pacer.content_room() == 60
     asyncio.run(paced_writes(pacer, clock, 60 - CONTENT_KEPT_FOR_COMMANDS))
     assert pacer.content_room() == CONTENT_KEPT_FOR_COMMANDS

@@ -6,8 +6,11 @@ import asyncio
 import os
 import random
 import re
+import signal
+import subprocess
+import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,13 +18,10 @@ from pathlib import Path
 import httpx
 
 from app.demo.harness import APP_ID, REPO, Stage, stage
-from app.incident.card import read_card
-from app.incident.state import IncidentState
-from app.sandbox import Fault, FaultPlan
+from app.sandbox import Fault, FaultPlan, HttpWebhookSink, StandIn
 from app.server.store import DeliveryStatus
-from tests.e2e.conftest import FakeClock, card_key
+from tests.e2e.helpers import BOT, REPLY_KEY, FakeClock
 
-BOT = "baton[bot]"
 FIGURE_PREFIX = "figure: "
 
 
@@ -46,7 +46,6 @@ def report_figure(name: str, text: str) -> None:
     print(f"\n{FIGURE_PREFIX}{name}: {text}")
 
 
-REPLY_KEY = re.compile(r"<!-- baton:reply (\S+) -->")
 ISSUE_KEY = re.compile(r"<!-- baton:issue (\S+) -->")
 
 
@@ -138,19 +137,13 @@ def _fault_name(fault: Fault) -> str:
     return f"{fault.status}" if fault.kind == "status" else fault.kind
 
 
-def replies(world: Stage, number: int) -> list[str]:
-    return [c["body"] for c in world.standin.comments(REPO, number) if c["user"]["login"] == BOT]
+def replies(standin: StandIn, number: int) -> list[str]:
+    return [c["body"] for c in standin.comments(REPO, number) if c["user"]["login"] == BOT]
 
 
-def reply_keys(world: Stage, number: int) -> Counter[str]:
+def reply_keys(standin: StandIn, number: int) -> Counter[str]:
     """How many times each reply key appears among Baton's comments on the issue."""
-    return Counter(key for body in replies(world, number) for key in REPLY_KEY.findall(body))
-
-
-def state_of(world: Stage, number: int) -> IncidentState:
-    reading = read_card(world.standin.issue(REPO, number)["body"], card_key(world, number))
-    assert reading.state is not None and not reading.tampered, reading
-    return reading.state
+    return Counter(key for body in replies(standin, number) for key in REPLY_KEY.findall(body))
 
 
 async def unfinished(world: Stage) -> int:
@@ -186,3 +179,91 @@ async def declare(world: Stage, title: str) -> int:
     issue = await world.standin.open_issue(REPO, title, "Something is broken.\n", "rita")
     await world.standin.add_labels(REPO, issue["number"], ["incident"], "alice")
     return int(issue["number"])
+
+
+# --- `baton serve` as a real process --------------------------------------------------------------
+
+VENV = Path(__file__).resolve().parents[2] / ".venv" / "bin"
+# In CI `baton serve` runs without write pacing (GitHub's "about 1 s between writes" and 80
+# comments a minute make 200 commands last 10 minutes); the soak runs the unmodified
+# `baton serve`.
+SOAK = os.environ.get("BATON_SOAK") == "1"
+UNPACED = (
+    "import functools, sys, app.entry.service as s, app.github.client as c;"
+    "s.build_service.__kwdefaults__['pacer_factory'] = "
+    "functools.partial(c.WritePacer, interval=0, content_per_minute=10**6);"
+    "from app.cli import main; sys.exit(main())"
+)
+COMMAND = [str(VENV / "baton")] if SOAK else [str(VENV / "python"), "-c", UNPACED]
+DEADLINE = 900.0 if SOAK else 120.0  # seconds to wait for the work to be done
+
+
+@asynccontextmanager
+async def webhooks_to(standin: StandIn, port: int) -> AsyncIterator[None]:
+    """The stand-in sends its webhooks over HTTP to `baton serve` on `port` meanwhile."""
+    sink = HttpWebhookSink(f"http://127.0.0.1:{port}/webhooks")
+    standin.hookshot.sink = sink
+    try:
+        yield
+    finally:
+        standin.hookshot.sink = None
+        await sink.aclose()  # its connections, left open, would be closed by the garbage collector
+
+
+@asynccontextmanager
+async def baton_process(
+    env: dict[str, str],
+    port: int,
+    logs: Path,
+    *,
+    started: Callable[[int], Awaitable[bool]] | None = None,
+) -> AsyncIterator[int]:
+    """Run `baton serve` until it is `started` (by default: /healthz answers ok); yields its
+    pid; SIGTERM at the end."""
+    with logs.open("ab") as out:
+        process = subprocess.Popen(
+            [*COMMAND, "serve", "--port", str(port)],
+            env=env,
+            cwd=logs.parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        await eventually(
+            lambda: (started or healthy)(port), what="baton serve to start", timeout=30
+        )
+        yield process.pid
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(process.wait, 30)
+
+
+async def healthy(port: int) -> bool:
+    try:
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    except httpx.TransportError:
+        return False
+    return response.status_code == 200
+
+
+async def health(port: int) -> dict[str, int]:
+    async with httpx.AsyncClient() as client:
+        data = (await client.get(f"http://127.0.0.1:{port}/healthz", timeout=5)).json()
+    return {k: data[k] for k in ("pending", "running", "failed")}
+
+
+async def eventually(
+    condition: Callable[[], Awaitable[bool]], *, what: str, timeout: float = DEADLINE
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def idle(port: int) -> bool:
+    counts = await health(port)
+    return counts["pending"] == 0 and counts["running"] == 0

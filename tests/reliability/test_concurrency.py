@@ -10,14 +10,8 @@ import pytest
 
 from app.demo.harness import REPO, Stage
 from app.sandbox import Fault
-from tests.reliability.helpers import (
-    BOT,
-    REPLY_KEY,
-    built_stage,
-    declare,
-    report_figure,
-    state_of,
-)
+from tests.e2e.helpers import BOT, REPLY_KEY, state_of
+from tests.reliability.helpers import built_stage, declare, report_figure
 
 ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"
 COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"

@@ -4,114 +4,37 @@ and its effects happen once."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import signal
-import socket
 import sqlite3
-import subprocess
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 from pathlib import Path
-
-import httpx
 
 from app.demo.harness import APP_ID, REPO, app_key_pem, populate, serving
 from app.entry.credentials import state_key
 from app.entry.settings import Settings
 from app.incident.card import read_card
 from app.incident.state import issue_state_key
-from app.sandbox import HttpWebhookSink, StandIn
-from tests.reliability.helpers import BOT, REPLY_KEY, report_figure, serve_environment
-
-VENV = Path(__file__).resolve().parents[2] / ".venv" / "bin"
-# In CI the process runs without write pacing (GitHub's "about 1 s between writes" and 80
-# comments a minute make 200 commands last 10 minutes); the soak runs the unmodified
-# `baton serve`.
-SOAK = os.environ.get("BATON_SOAK") == "1"
-UNPACED = (
-    "import functools, sys, app.entry.service as s, app.github.client as c;"
-    "s.build_service.__kwdefaults__['pacer_factory'] = "
-    "functools.partial(c.WritePacer, interval=0, content_per_minute=10**6);"
-    "from app.cli import main; sys.exit(main())"
+from app.sandbox import StandIn
+from bench.processes import free_port
+from tests.e2e.helpers import BOT
+from tests.reliability.helpers import (
+    baton_process,
+    eventually,
+    health,
+    idle,
+    reply_keys,
+    report_figure,
+    serve_environment,
+    webhooks_to,
 )
-COMMAND = [str(VENV / "baton")] if SOAK else [str(VENV / "python"), "-c", UNPACED]
+
 INCIDENTS = 4
 COMMANDS = 200
 KILL_AFTER = 100  # command deliveries sent before the kill
-DEADLINE = 900.0 if SOAK else 120.0  # seconds to wait for the work to be done
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@asynccontextmanager
-async def baton_process(
-    env: dict[str, str],
-    port: int,
-    logs: Path,
-    *,
-    started: Callable[[int], Awaitable[bool]] | None = None,
-) -> AsyncIterator[int]:
-    """Run `baton serve` until it is `started` (by default: /healthz answers ok); yields its
-    pid; SIGTERM at the end."""
-    with logs.open("ab") as out:
-        process = subprocess.Popen(
-            [*COMMAND, "serve", "--port", str(port)],
-            env=env,
-            cwd=logs.parent,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        await eventually(
-            lambda: (started or healthy)(port), what="baton serve to start", timeout=30
-        )
-        yield process.pid
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        await asyncio.to_thread(process.wait, 30)
-
-
-async def healthy(port: int) -> bool:
-    try:
-        async with httpx.AsyncClient() as client:
-            response = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-    except httpx.TransportError:
-        return False
-    return response.status_code == 200
-
-
-async def health(port: int) -> dict[str, int]:
-    async with httpx.AsyncClient() as client:
-        data = (await client.get(f"http://127.0.0.1:{port}/healthz", timeout=5)).json()
-    return {k: data[k] for k in ("pending", "running", "failed")}
-
-
-async def eventually(
-    condition: Callable[[], Awaitable[bool]], *, what: str, timeout: float = DEADLINE
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
-def reply_keys(standin: StandIn, number: int) -> Counter[str]:
-    return Counter(
-        key
-        for c in standin.comments(REPO, number)
-        if c["user"]["login"] == BOT
-        for key in REPLY_KEY.findall(c["body"])
-    )
 
 
 async def test_a_killed_server_processes_every_delivery_exactly_once(tmp_path: Path) -> None:
@@ -121,11 +44,10 @@ async def test_a_killed_server_processes_every_delivery_exactly_once(tmp_path: P
     populate(standin)
     database = tmp_path / "baton.db"
     port = free_port()
-    async with serving(standin.app, lifespan="off") as api_url:
+    async with serving(standin.app, lifespan="off") as api_url, webhooks_to(standin, port):
         env = serve_environment(
             api_url=api_url, private_pem=private_pem, webhook_secret=secret, database=database
         )
-        standin.hookshot.sink = HttpWebhookSink(f"http://127.0.0.1:{port}/webhooks")
         logs = tmp_path / "baton.log"
         key = state_key(Settings(webhook_secret=secret))
         started = time.perf_counter()
@@ -196,11 +118,6 @@ def commands_sent(standin: StandIn, count: int) -> Awaitable[bool]:
         return len(sent) >= count
 
     return check()
-
-
-async def idle(port: int) -> bool:
-    counts = await health(port)
-    return counts["pending"] == 0 and counts["running"] == 0
 
 
 async def all_answered(standin: StandIn, comments: dict[int, list[int]]) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 from app.demo.harness import REPO
 from app.sandbox import Fault
 from app.server.store import DeliveryStatus
-from tests.e2e.conftest import FakeClock
+from tests.e2e.helpers import FakeClock, state_of
 from tests.reliability.helpers import (
     ISSUE_KEY,
     RandomFaults,
@@ -21,7 +21,6 @@ from tests.reliability.helpers import (
     reply_keys,
     report_figure,
     settle_through_reschedules,
-    state_of,
     unfinished,
 )
 
@@ -71,7 +70,7 @@ async def test_ten_commands_per_incident_under_github_faults_apply_exactly_once(
             state = state_of(world, number)
             assert state.applied[-len(ids) :] == tuple(ids), number
             assert (state.severity, state.status) == ("sev1", "identified")
-            keys = reply_keys(world, number)
+            keys = reply_keys(world.standin, number)
             assert all(keys[f"comment:{i}"] == 1 for i in ids), keys
             assert max(keys.values()) == 1, f"a reply posted twice on #{number}: {keys}"
         issues = world.standin.issues(REPO)
@@ -107,5 +106,5 @@ async def test_a_primary_rate_limit_waits_for_its_reset(tmp_path: Path) -> None:
         world.service.worker.notify()
         await world.settle()
 
-        assert reply_keys(world, number).total() == 1
+        assert reply_keys(world.standin, number).total() == 1
         assert await unfinished(world) == 0

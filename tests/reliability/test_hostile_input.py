@@ -4,8 +4,6 @@ under random files, and user text through real commands that tries to break the 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -17,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from githubkit.webhooks import sign
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,18 +23,17 @@ from app.config import LoadResult, load_config
 from app.demo.harness import REPO, Stage, app_key_pem
 from app.incident.card import CARD_END, CARD_START, read_card
 from app.server.web import MAX_BODY_BYTES
-from tests.e2e.conftest import card_key
-from tests.e2e.test_card_protection import with_severity_forged
+from bench.processes import free_port
+from tests.e2e.helpers import card_key, state_of, with_severity_forged
 from tests.incident.test_commands import WORST_COMMENTS
 from tests.reliability.helpers import (
+    baton_process,
     built_stage,
     declare,
     replies,
     reply_keys,
     serve_environment,
-    state_of,
 )
-from tests.reliability.test_crash_restart import baton_process, free_port
 
 GITHUB_BODY_LIMIT = 65_536
 TEAM = "@acme/sre"
@@ -80,10 +78,6 @@ BODIES = st.one_of(
 )
 
 
-def signed(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 async def stored(world: Stage) -> int:
     """Rows in the delivery store, whatever their status."""
     database = world.settings.database_url.removeprefix("sqlite:///")
@@ -121,7 +115,7 @@ async def test_random_requests_never_get_a_5xx_and_bad_signatures_store_nothing(
         request_headers = {"Content-Type": "application/json", **headers}
         request_headers.pop("Content-Length", None)  # httpx sets the true length
         if sign_it:
-            request_headers["X-Hub-Signature-256"] = signed(secret, body)
+            request_headers["X-Hub-Signature-256"] = sign(secret, body)
             request_headers["X-GitHub-Event"] = event
         future = asyncio.run_coroutine_threadsafe(exchange(body, request_headers), loop)
         loop_results.append(future.result(timeout=30))
@@ -129,7 +123,7 @@ async def test_random_requests_never_get_a_5xx_and_bad_signatures_store_nothing(
     async def exchange(body: bytes, headers: dict[str, str]) -> tuple[int, bool, bool]:
         before = await stored(world)
         response = await post(world, body, headers)
-        good = headers.get("X-Hub-Signature-256") == signed(secret, body)
+        good = headers.get("X-Hub-Signature-256") == sign(secret, body)
         return response.status_code, good, await stored(world) != before
 
     loop = asyncio.get_running_loop()
@@ -226,10 +220,10 @@ async def test_injection_attempts_through_commands_never_break_the_card(world: S
 
     assert_card_intact(world, number)
     assert state_of(world, number).pending_handoff is not None
-    answered = replies(world, number)
+    answered = replies(world.standin, number)
     assert all(len(b) < GITHUB_BODY_LIMIT for b in answered)
     assert not [b for b in answered if TEAM in b], "nobody paged by Baton's replies"
-    keys = reply_keys(world, number)
+    keys = reply_keys(world.standin, number)
     # A line touching an HTML comment is never a command (SPEC §4): those get no answer.
     answers = {c["body"][:40]: keys[f"comment:{c['id']}"] for c in said}
     expected = {c["body"][:40]: int("<!--" not in c["body"].splitlines()[0]) for c in said}
@@ -247,7 +241,7 @@ async def test_a_reporter_who_edits_the_hidden_state_is_reverted_every_time(
         await world.settle()
         assert_card_intact(world, number)
         assert state_of(world, number).severity == "sev3", f"attempt {attempt + 1}"
-    notices = [b for b in replies(world, number) if KEPT_BY_BATON in b]
+    notices = [b for b in replies(world.standin, number) if KEPT_BY_BATON in b]
     assert len(notices) == 5, "each forgery reverted and explained"
 
 
@@ -259,7 +253,7 @@ async def test_deeply_nested_json_with_a_good_signature_gets_400(world: Stage) -
             "Content-Type": "application/json",
             "X-GitHub-Event": "issue_comment",
             "X-GitHub-Delivery": "deep",
-            "X-Hub-Signature-256": signed(secret, body),
+            "X-Hub-Signature-256": sign(secret, body),
         }
         response = await post(world, body, headers)
         assert response.status_code == 400, response.text
@@ -305,7 +299,7 @@ async def test_the_costliest_comments_do_not_delay_another_acknowledgement(
                 "Content-Type": "application/json",
                 "X-GitHub-Event": "issue_comment",
                 "X-GitHub-Delivery": delivery_id,
-                "X-Hub-Signature-256": signed(secret, body),
+                "X-Hub-Signature-256": sign(secret, body),
             }
             started = time.perf_counter()
             response = await client.post("/webhooks", content=body, headers=headers)

@@ -6,43 +6,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from app.demo.harness import REPO
-from app.github import client
 from app.github.client import Precedence, WritePacer
 from app.sandbox.standin import CONTENT_CREATING_ROUTES
+from tests.github.helpers import PacerClock
 from tests.reliability.helpers import built_stage, declare, reply_keys, report_figure
 
 MINUTE = 60.0
 
 
-class MonotonicClock:
-    """A fake `time.monotonic`; the pacer's sleeps move it instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def monotonic(monkeypatch: pytest.MonkeyPatch) -> Iterator[MonotonicClock]:
-    clock = MonotonicClock()
-
-    async def sleep(seconds: float) -> None:
-        clock.now += max(seconds, 1e-6)  # a real sleep always lets some time pass
-        await asyncio.sleep(0)
-
-    # Only the client module's view of asyncio changes: its sleeps move the fake clock.
-    monkeypatch.setattr(client, "asyncio", SimpleNamespace(Lock=asyncio.Lock, sleep=sleep))
-    yield clock
+def monotonic() -> PacerClock:
+    return PacerClock(now=1000.0)
 
 
 def most_in_a_window(moments: list[float], window: float = MINUTE) -> int:
@@ -52,7 +32,7 @@ def most_in_a_window(moments: list[float], window: float = MINUTE) -> int:
 
 
 async def write_moments(
-    pacer: WritePacer, clock: MonotonicClock, writes: int, *, content_creating: bool
+    pacer: WritePacer, clock: PacerClock, writes: int, *, content_creating: bool
 ) -> list[float]:
     """When each of `writes` writes was let through, on the pacer's clock."""
     moments = []
@@ -62,8 +42,8 @@ async def write_moments(
     return moments
 
 
-async def test_the_pacer_allows_a_burst_then_spaces_writes(monotonic: MonotonicClock) -> None:
-    pacer = WritePacer(burst=5, interval=1.0, clock=monotonic)
+async def test_the_pacer_allows_a_burst_then_spaces_writes(monotonic: PacerClock) -> None:
+    pacer = WritePacer(burst=5, interval=1.0, clock=monotonic, sleep=monotonic.sleep)
     moments = await write_moments(pacer, monotonic, 30, content_creating=False)
 
     assert moments[:5] == [moments[0]] * 5, "one command's few writes go at once"
@@ -72,17 +52,17 @@ async def test_the_pacer_allows_a_burst_then_spaces_writes(monotonic: MonotonicC
 
 
 async def test_the_pacer_keeps_content_creation_under_80_a_minute(
-    monotonic: MonotonicClock,
+    monotonic: PacerClock,
 ) -> None:
-    pacer = WritePacer(burst=5, interval=0.1, clock=monotonic)
+    pacer = WritePacer(burst=5, interval=0.1, clock=monotonic, sleep=monotonic.sleep)
     moments = await write_moments(pacer, monotonic, 400, content_creating=True)
 
     assert most_in_a_window(moments) == 80
     assert moments[-1] - moments[0] >= 4 * MINUTE, "400 comments need at least five windows"
 
 
-async def test_other_writes_do_not_use_the_content_budget(monotonic: MonotonicClock) -> None:
-    pacer = WritePacer(burst=5, interval=0.1, clock=monotonic)
+async def test_other_writes_do_not_use_the_content_budget(monotonic: PacerClock) -> None:
+    pacer = WritePacer(burst=5, interval=0.1, clock=monotonic, sleep=monotonic.sleep)
     for _ in range(80):
         await pacer.before_write(content_creating=True)
     before = monotonic.now
@@ -93,9 +73,9 @@ async def test_other_writes_do_not_use_the_content_budget(monotonic: MonotonicCl
 
 
 async def test_when_the_budget_runs_low_commands_go_before_nudges(
-    monotonic: MonotonicClock,
+    monotonic: PacerClock,
 ) -> None:
-    pacer = WritePacer(burst=5, interval=0.0, clock=monotonic)
+    pacer = WritePacer(burst=5, interval=0.0, clock=monotonic, sleep=monotonic.sleep)
     for _ in range(80):
         await pacer.before_write(content_creating=True)
     order: list[str] = []
@@ -134,9 +114,9 @@ async def test_waiting_writes_go_card_first_then_replies_then_reactions() -> Non
 
 
 async def test_a_reaction_does_not_wait_for_a_reply_held_by_the_content_allowance(
-    monotonic: MonotonicClock,
+    monotonic: PacerClock,
 ) -> None:
-    pacer = WritePacer(burst=5, interval=0.0, clock=monotonic)
+    pacer = WritePacer(burst=5, interval=0.0, clock=monotonic, sleep=monotonic.sleep)
     for _ in range(80):
         await pacer.before_write(content_creating=True)
     order: list[str] = []
@@ -150,8 +130,8 @@ async def test_a_reaction_does_not_wait_for_a_reply_held_by_the_content_allowanc
     assert order == ["reaction", "reply"]
 
 
-async def test_the_content_budget_keeps_a_margin_for_jitter(monotonic: MonotonicClock) -> None:
-    pacer = WritePacer(burst=5, interval=0.0, clock=monotonic)
+async def test_the_content_budget_keeps_a_margin_for_jitter(monotonic: PacerClock) -> None:
+    pacer = WritePacer(burst=5, interval=0.0, clock=monotonic, sleep=monotonic.sleep)
     moments = await write_moments(pacer, monotonic, 81, content_creating=True)
 
     assert moments[80] - moments[0] >= MINUTE + 1.0
@@ -181,7 +161,10 @@ async def test_end_to_end_content_creation_stays_under_80_a_minute(tmp_path: Pat
         writes = sorted(
             r.at for r in world.standin.requests if r.method in ("POST", "PATCH", "DELETE")
         )
-        keys = sum((reply_keys(world, n) for n in numbers), start=reply_keys(world, numbers[0]))
+        keys = sum(
+            (reply_keys(world.standin, n) for n in numbers),
+            start=reply_keys(world.standin, numbers[0]),
+        )
         assert all(keys[f"comment:{i}"] >= 1 for i in ids), "every command answered"
         assert len(creating) == COMMANDS + 4
         per_minute = most_in_a_window_at(creating)

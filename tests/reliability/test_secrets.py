@@ -15,8 +15,8 @@ import pytest
 from app.demo.harness import REPO, app_key_pem
 from app.logs import TEXT_FORMAT, JsonFormatter
 from app.sandbox import Fault
-from tests.e2e.conftest import FakeClock
-from tests.reliability.helpers import built_stage, declare, settle_through_reschedules, state_of
+from tests.e2e.helpers import FakeClock, state_of
+from tests.reliability.helpers import built_stage, declare, settle_through_reschedules
 
 JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
 COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"

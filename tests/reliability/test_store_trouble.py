@@ -21,17 +21,19 @@ from app.entry.credentials import state_key
 from app.entry.settings import Settings
 from app.incident.card import read_card
 from app.incident.state import issue_state_key
-from app.sandbox import HttpWebhookSink, StandIn
+from app.sandbox import StandIn
 from app.server.sqlite_store import SqliteDeliveryStore
-from tests.reliability.helpers import BOT, serve_environment
-from tests.reliability.test_crash_restart import (
+from bench.processes import free_port
+from tests.e2e.helpers import BOT
+from tests.reliability.helpers import (
     COMMAND,
     baton_process,
     eventually,
-    free_port,
     healthy,
     idle,
     reply_keys,
+    serve_environment,
+    webhooks_to,
 )
 from tests.server.helpers import locked
 
@@ -91,9 +93,9 @@ def redeliver_refused(standin: StandIn) -> None:
 async def test_a_locked_database_stops_acknowledgement_until_it_is_unlocked(
     tmp_path: Path,
 ) -> None:
-    async with scene(tmp_path) as world:
-        standin, port = world.standin, free_port()
-        standin.hookshot.sink = HttpWebhookSink(f"http://127.0.0.1:{port}/webhooks")
+    port = free_port()
+    async with scene(tmp_path) as world, webhooks_to(world.standin, port):
+        standin = world.standin
         await SqliteDeliveryStore(str(world.database)).close()  # a database from a run before
         with contextlib.ExitStack() as lock:
             lock.enter_context(locked(world.database))

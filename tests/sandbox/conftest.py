@@ -12,15 +12,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
-from githubkit.cache import MemCacheStrategy
 
 from app.demo.harness import MovableClock as FakeClock
 from app.sandbox import StandIn
-
-APP_ID = 4242
-SECRET = "it's a secret to everybody"
-REPO = "acme/web"
-OWNER, NAME = REPO.split("/")
+from tests.sandbox.helpers import APP_ID, OWNER, REPO, SECRET, client_for
 
 
 @pytest.fixture(scope="session")
@@ -80,16 +75,6 @@ async def gh(
     strategy = AppInstallationAuthStrategy(APP_ID, private_pem, installation_id)
     async with client_for(standin, strategy) as client:
         yield client
-
-
-def client_for(standin: StandIn, auth: Any) -> GitHub[Any]:
-    return GitHub(
-        auth,
-        base_url=standin.base_url,
-        async_transport=standin.transport(),
-        auto_retry=False,
-        cache_strategy=MemCacheStrategy(),  # the default cache is shared by every client
-    )
 
 
 # -- GitHub's reference material (optional) ---------------------------------------------------

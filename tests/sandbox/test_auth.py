@@ -11,8 +11,9 @@ import pytest
 from githubkit import GitHub
 from githubkit.exception import RequestFailed
 
+from app.demo.harness import MovableClock as FakeClock
 from app.sandbox import StandIn
-from tests.sandbox.conftest import APP_ID, NAME, OWNER, REPO, FakeClock, client_for
+from tests.sandbox.helpers import APP_ID, NAME, OWNER, REPO, client_for
 
 
 async def test_app_routes_parse_with_jwt(

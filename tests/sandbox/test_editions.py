@@ -14,8 +14,7 @@ from githubkit.exception import RequestFailed
 from app.sandbox import StandIn
 from app.sandbox.editions import ENTERPRISE_SERVER
 from app.sandbox.graphql import add_project
-from tests.sandbox.conftest import APP_ID, NAME, OWNER, REPO, SECRET, client_for
-from tests.sandbox.test_graphql import PROJECT_QUERY
+from tests.sandbox.helpers import APP_ID, NAME, OWNER, PROJECT_QUERY, REPO, SECRET, client_for
 
 
 @pytest.fixture

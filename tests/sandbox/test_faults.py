@@ -18,7 +18,7 @@ from githubkit.exception import (
 
 from app.demo.harness import serving
 from app.sandbox import Fault, StandIn
-from tests.sandbox.conftest import APP_ID, NAME, OWNER, REPO
+from tests.sandbox.helpers import APP_ID, NAME, OWNER, REPO
 
 ISSUE = "/repos/{owner}/{repo}/issues/{issue_number}"
 COMMENTS = "/repos/{owner}/{repo}/issues/{issue_number}/comments"

@@ -13,24 +13,8 @@ from hypothesis import strategies as st
 
 from app.sandbox import StandIn
 from app.sandbox.graphql import add_project, project_items
-from tests.sandbox.conftest import APP_ID, OWNER, REPO, client_for
+from tests.sandbox.helpers import APP_ID, OWNER, PROJECT_QUERY, REPO, client_for
 
-PROJECT_QUERY = """
-query($login: String!, $number: Int!) {
-  organization(login: $login) {
-    projectV2(number: $number) {
-      id
-      title
-      fields(first: 50) {
-        nodes {
-          ... on ProjectV2SingleSelectField { id name options { id name } }
-          ... on ProjectV2Field { id name }
-        }
-      }
-    }
-  }
-}
-"""
 ADD_ITEM = """
 mutation($project: ID!, $content: ID!) {
   addProjectV2ItemById(input: {projectId: $project, contentId: $content}) { item { id } }

@@ -9,7 +9,7 @@ from githubkit import AppInstallationAuthStrategy, GitHub, TokenAuthStrategy
 from githubkit.exception import RequestFailed
 
 from app.sandbox import StandIn
-from tests.sandbox.conftest import APP_ID, OWNER, REPO, client_for
+from tests.sandbox.helpers import APP_ID, OWNER, REPO, client_for
 
 
 async def test_the_app_lists_its_installations(

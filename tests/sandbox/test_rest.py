@@ -11,7 +11,7 @@ from githubkit import GitHub
 from githubkit.exception import RequestFailed
 
 from app.sandbox import StandIn
-from tests.sandbox.conftest import NAME, OWNER, REPO
+from tests.sandbox.helpers import NAME, OWNER, REPO
 
 
 async def opened(standin: StandIn, title: str = "Checkout is down", **kw: Any) -> int:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import hashlib
-import hmac
 import itertools
 import json
 import sqlite3
@@ -12,6 +11,9 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import githubkit.webhooks
+import pytest
 
 from app.handlers.events import Event, glance
 from app.handlers.triage import Verdict
@@ -22,7 +24,7 @@ SECRET = "It's a Secret to Everybody"
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return githubkit.webhooks.sign(secret, body)
 
 
 def triage(event: str, body: bytes) -> Verdict:
@@ -91,3 +93,13 @@ def locked(path: Path) -> Iterator[None]:
             yield
         finally:
             holder.execute("ROLLBACK")
+
+
+async def until(condition: Callable[[], bool], what: str, *, within: float = 5.0) -> None:
+    """Wait until `condition` holds; fail the test, naming `what`, after `within` seconds."""
+    try:
+        async with asyncio.timeout(within):
+            while not condition():
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        pytest.fail(f"not within {within} s: {what}")

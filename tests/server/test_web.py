@@ -30,6 +30,7 @@ from tests.server.helpers import (
     one_at_a_time,
     sign,
     triage,
+    until,
     webhook_headers,
 )
 
@@ -304,12 +305,10 @@ async def test_while_the_worker_cannot_claim_deliveries_are_refused_and_health_s
     ) as client:
         with locked(path):
             worker.start()
-            while worker.trouble is None:
-                await asyncio.sleep(0.01)
+            await until(lambda: worker.trouble is not None, "the worker reports trouble")
             health = await client.get("/healthz")
             refused = await post(client, BODY, webhook_headers(BODY, delivery_id="locked"))
-        while worker.trouble is not None:
-            await asyncio.sleep(0.01)
+        await until(lambda: worker.trouble is None, "the worker recovers once unlocked")
         recovered = await client.get("/healthz")
         accepted = await post(client, BODY, webhook_headers(BODY, delivery_id="unlocked"))
         await asyncio.wait_for(worker.idle(), 5)
@@ -384,8 +383,7 @@ async def test_over_a_real_socket_a_delivery_is_stored_and_processed(tmp_path: A
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     try:
-        while not server.started:
-            await asyncio.sleep(0.01)
+        await until(lambda: server.started, "uvicorn starts serving")
         async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as client:
             response = await post(client, BODY, webhook_headers(BODY, delivery_id="real"))
             assert response.status_code == 202

@@ -16,7 +16,7 @@ from app.server.metrics import Metrics
 from app.server.sqlite_store import SqliteDeliveryStore
 from app.server.store import Claim, Delivery, DeliveryStatus
 from app.server.worker import Reschedule, Worker, exponential_backoff, store_backoff
-from tests.server.helpers import locked, new_delivery, one_at_a_time
+from tests.server.helpers import locked, new_delivery, one_at_a_time, until
 
 
 class ManualClock:
@@ -84,8 +84,7 @@ async def test_a_slow_issue_does_not_hold_back_the_others(store: SqliteDeliveryS
 
     worker = Worker(store, one_at_a_time(process), concurrency=4)
     worker.start()
-    while len(done) < len(fast_ids):
-        await asyncio.sleep(0.005)
+    await until(lambda: len(done) == len(fast_ids), "the other issues' deliveries are done")
 
     assert sorted(done) == sorted(fast_ids)
     release.set()
@@ -445,12 +444,6 @@ def test_retries_run_when_due_under_uvloop_with_no_other_traffic() -> None:
     assert all(late is not None and late < 0.1 for late in lateness), lateness
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(5):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
 def quick_retries(failures: int) -> timedelta:
     return timedelta(milliseconds=20)
 
@@ -470,7 +463,10 @@ async def test_a_worker_started_on_a_locked_store_waits_for_it_then_does_the_wor
     worker = Worker(store, one_at_a_time(process), retry_store=quick_retries)
     with locked(path):
         worker.start()
-        await until(lambda: worker.trouble is not None and worker.trouble.failures >= 5)
+        await until(
+            lambda: worker.trouble is not None and worker.trouble.failures >= 5,
+            "the worker reports five failures to claim",
+        )
         trouble = worker.trouble
         assert processed == []
     await run_until_idle(worker)
@@ -503,9 +499,9 @@ async def test_a_delivery_whose_outcome_could_not_be_recorded_runs_again_once_th
 
     worker = Worker(store, one_at_a_time(process), retry_store=quick_retries)
     worker.start()
-    await until(lambda: worker.trouble is not None)
+    await until(lambda: worker.trouble is not None, "the worker reports trouble")
     lock.close()
-    await until(lambda: len(handled) == 2)  # long before its lease of ten minutes ends
+    await until(lambda: len(handled) == 2, "the delivery runs again, long before its lease ends")
     await run_until_idle(worker)
     await worker.stop()
     stored = await store.get(delivery_id)
