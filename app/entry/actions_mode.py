@@ -69,7 +69,7 @@ async def run_action(
         run = ActionsRun(
             session, event.repo, await ConfigCache().get(session, event.repo), secret, clock
         )
-        carried_out = await run.carry_out(lambda work: _listed([event]))
+        carried_out = await run.carry_out(lambda work: _as_given([event]))
         await run.catch_up(skip=event.issue_number, run_id=event.delivery_id)
     if not carried_out:
         return f"nothing to do for {event.name}.{event.action} on {event.repo}"
@@ -116,21 +116,18 @@ class ActionsRun:
             if handled == len(events) or not plans:
                 return carried_out
 
-    async def catch_up(self, *, skip: int | None, run_id: str) -> int:
+    async def catch_up(self, *, skip: int | None, run_id: str) -> None:
         """Decide the commands no run applied on the repository's other open incidents: one
         concurrency group serialises every Baton run of a repository, and GitHub cancels a
-        pending run when a newer one comes, whichever issue that one is for. How many plans
-        were carried out."""
+        pending run when a newer one comes, whichever issue that one is for."""
         label = self.loaded.config.labels.incident
-        carried_out = 0
         for issue in await incident_issues(self.session, self.repo, label, state="open"):
             if issue.number != skip:
                 missed = partial(missed_on, issue=issue, delivery_id=f"{run_id}:{issue.number}")
-                carried_out += len(await self.carry_out(missed))
-        return carried_out
+                await self.carry_out(missed)
 
 
-async def _listed(events: list[Event]) -> list[Event]:
+async def _as_given(events: list[Event]) -> list[Event]:
     return events
 
 
