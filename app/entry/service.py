@@ -129,7 +129,7 @@ def build_service(
             ),
         )
         for task in background:
-            task.start()
+            await task.start()
         try:
             yield
         finally:

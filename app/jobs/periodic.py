@@ -50,26 +50,41 @@ class JobLease:
         self._clock = clock
         self._lease = lease
         self._held = asyncio.Event()
+        self._until = clock()
         self._task: asyncio.Task[None] | None = None
 
     async def hold(self) -> bool:
         """Take or renew the lease now; whether this process holds the job."""
         now = self._clock()
+        until = now + self._lease
         try:
-            held = await self._store.hold_job(self._job, self._holder, now, now + self._lease)
+            held = await self._store.hold_job(self._job, self._holder, now, until)
         except Exception as error:  # the lease lapses unless the next attempt works
             log.warning("could not renew the lease of the job %s: %s", self._job, error)
             held = False
         if held != self._held.is_set():
             log.info("%s the job %s", "took" if held else "lost", self._job)
-        (self._held.set if held else self._held.clear)()
+        if held:
+            self._until = until
+            self._held.set()
+        else:
+            self._held.clear()
         return held
+
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the job, as its last renewal left it: until that lease
+        ends, no other process can have taken the job."""
+        return self._held.is_set() and self._clock() < self._until
 
     async def turn(self) -> None:
         """Resolves once this process holds the job."""
-        await self._held.wait()
+        if not (self.held or await self.hold()):
+            await self._held.wait()
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Take the job if no other process holds it, then keep it or wait for it."""
+        await self.hold()
         self._task = asyncio.create_task(self._keep(), name=f"{self._job}-lease")
 
     async def stop(self) -> None:
@@ -87,8 +102,8 @@ class JobLease:
 
     async def _keep(self) -> None:
         while True:
-            await self.hold()
             await asyncio.sleep(self._lease.total_seconds() / 3)
+            await self.hold()
 
 
 class Periodic:
@@ -111,10 +126,10 @@ class Periodic:
         self._lease = lease
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
         if self._every > 0:
             if self._lease is not None:
-                self._lease.start()
+                await self._lease.start()
             self._task = asyncio.create_task(self._run(), name=self._name)
 
     async def stop(self) -> None:
@@ -132,9 +147,8 @@ class Periodic:
         while True:
             if self._lease is not None:
                 await self._lease.turn()
-            if self._lease is None or await self._lease.hold():  # still: it may have lapsed
-                try:
-                    await self._job()
-                except Exception:  # the next round tries again; the server keeps serving
-                    log.exception("%s failed", self._name)
+            try:
+                await self._job()
+            except Exception:  # the next round tries again; the server keeps serving
+                log.exception("%s failed", self._name)
             await asyncio.sleep(self._every)

@@ -107,7 +107,7 @@ async def test_the_work_of_a_worker_that_died_is_taken_up_within_a_lease(
 
 @contextlib.asynccontextmanager
 async def running(periodic: Periodic) -> AsyncIterator[Periodic]:
-    periodic.start()
+    await periodic.start()
     try:
         yield periodic
     finally:
@@ -153,8 +153,8 @@ async def test_a_process_that_stops_hands_its_jobs_over_at_once(postgres: Schema
     async with stores(postgres.new_url(), 2) as (one, other):
         leaving = JobLease(one, "redelivery", holder="leaving", clock=utc_now, lease=lease)
         staying = JobLease(other, "redelivery", holder="staying", clock=utc_now, lease=lease)
-        leaving.start()
-        assert await leaving.hold()
+        await leaving.start()
+        assert leaving.held
         assert not await staying.hold()
         await leaving.stop()
 
