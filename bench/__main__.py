@@ -102,16 +102,21 @@ class Bench:
         return self.folder / f"baton-{port}.db"
 
     def baton(
-        self, port: int, api_port: int, *, without: tuple[str, ...] = ()
+        self,
+        port: int,
+        api_port: int,
+        *,
+        without: tuple[str, ...] = (),
+        database_url: str | None = None,
     ) -> AbstractContextManager[subprocess.Popen[bytes]]:
-        """`baton serve`; `without` names parts switched off (`bench/ablated.py`)."""
-        database = self.database(port)
+        """`baton serve`; `without` names parts switched off (`bench/ablated.py`); by default
+        on a SQLite file of its own."""
         env = {
             "GITHUB_APP_ID": str(APP_ID),
             "GITHUB_APP_PRIVATE_KEY_PATH": str(self.private_key),
             "GITHUB_WEBHOOK_SECRET": self.secret,
             "GITHUB_API_URL": f"http://127.0.0.1:{api_port}",
-            "BATON_DATABASE_URL": f"sqlite:///{database}",
+            "BATON_DATABASE_URL": database_url or f"sqlite:///{self.database(port)}",
         }
         command = [str(VENV_BIN / "baton"), "serve", "--port", str(port)]
         if without:
@@ -173,9 +178,11 @@ def install_probot(folder: Path) -> tuple[Path | None, str]:
 
 # -- load ---------------------------------------------------------------------------------
 def load(mode: str, url: str, files: tuple[Path, Path], label: str, sizes: Sizes) -> dict[str, Any]:
+    """`url`: one server's, or several separated by spaces (a round-robin of connections)."""
     jsonl, tsv = files
     seconds = str(sizes.seconds)
-    if mode == "saturate" and shutil.which("wrk"):
+    urls = url.split()
+    if mode == "saturate" and shutil.which("wrk") and len(urls) == 1:
         command = [
             "wrk",
             "-t1",
@@ -197,8 +204,7 @@ def load(mode: str, url: str, files: tuple[Path, Path], label: str, sizes: Sizes
         "-m",
         "bench.loadgen",
         mode,
-        "--url",
-        url,
+        *(argument for one in urls for argument in ("--url", one)),
         "--deliveries",
         str(jsonl),
         "--label",
@@ -243,34 +249,37 @@ def ingest_runs(
     sizes: Sizes,
     extra: Extra | None = None,
     settle: Callable[[int], object] | None = None,
+    replicas: int = 1,
 ) -> dict[str, Any]:
     """Fresh server per run: warm-up, paced latency at a fixed rate, then saturation (and what
-    `extra` measures on the same server).
+    `extra` measures on the same server). With `replicas`, that many servers, the load's
+    connections spread over them in turn (a round-robin balancer); their CPU times add up.
 
     The server's CPU time per delivery is counted from the start of saturation until `settle`
     returns: for Baton, until the work the saturation left in its queue is done, so the
     deliveries it processes afterwards are counted too."""
     runs = []
     for run in range(sizes.runs):
-        port = free_port()
-        url = f"http://127.0.0.1:{port}/webhooks"
-        with start(port) as process:
+        ports = [free_port() for _ in range(replicas)]
+        url = " ".join(f"http://127.0.0.1:{port}/webhooks" for port in ports)
+        with contextlib.ExitStack() as stack:
+            pids = [stack.enter_context(start(port)).pid for port in ports]
             warm = Sizes(**{**sizes.__dict__, "seconds": min(1.0, sizes.seconds)})
             warmed = load("paced", url, files, f"{name}-warm-{run}", warm)
             paced = load("paced", url, files, f"{name}-paced-{run}", sizes)
-            cpu_before = cpu_seconds(process.pid)
+            cpu_before = sum(cpu_seconds(pid) for pid in pids)
             saturated = load("saturate", url, files, f"{name}-sat-{run}", sizes)
             if settle is not None:
-                settle(port)
-            cpu = cpu_seconds(process.pid) - cpu_before
-            more = extra(port, url, files, f"{name}-{run}") if extra else {}
+                settle(ports[0])
+            cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+            more = extra(ports[0], url, files, f"{name}-{run}") if extra else {}
             runs.append(
                 {
                     "warm": warmed,
                     "paced": paced,
                     "saturated": saturated,
                     "cpu_us_per_delivery": round(cpu / max(1, saturated["accepted"]) * 1e6, 1),
-                    "peak_rss_mib": peak_rss_mib(process.pid),
+                    "peak_rss_mib": max(peak_rss_mib(pid) for pid in pids),
                     **more,
                 }
             )

@@ -89,10 +89,12 @@ async def read_response(reader: asyncio.StreamReader) -> int:
 
 
 class Load:
-    def __init__(self, url: str, deliveries: list[Prepared], label: str) -> None:
-        parts = urlsplit(url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.path = parts.path or "/"
+    """Deliveries sent to one server, or to several as a round-robin balancer would: each
+    connection to the next URL in turn."""
+
+    def __init__(self, urls: list[str], deliveries: list[Prepared], label: str) -> None:
+        self.targets = [_target(url) for url in urls]
+        self.opened = 0
         self.deliveries = deliveries
         self.label = label
         self.sent = 0
@@ -104,7 +106,9 @@ class Load:
         return self.deliveries[index % len(self.deliveries)], f"{self.label}-{index}"
 
     def connection(self) -> Connection:
-        return Connection(self.host, self.port, self.path)
+        host, port, path = self.targets[self.opened % len(self.targets)]
+        self.opened += 1
+        return Connection(host, port, path)
 
     async def send(self, connection: Connection, scheduled: float) -> None:
         delivery, delivery_id = self.next_delivery()
@@ -156,6 +160,11 @@ class Load:
         return elapsed
 
 
+def _target(url: str) -> tuple[str, int, str]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -180,7 +189,7 @@ def summary(load: Load, elapsed: float) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("mode", choices=["saturate", "paced"])
-    parser.add_argument("--url", required=True)
+    parser.add_argument("--url", required=True, action="append", help="again for a round-robin")
     parser.add_argument("--deliveries", type=Path, required=True, help="JSON lines, signed")
     parser.add_argument("--label", default="bench", help="prefix of the delivery ids")
     parser.add_argument("--connections", type=int, default=32)

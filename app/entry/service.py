@@ -20,7 +20,8 @@ from app.github.client import GitHubApp, WritePacer
 from app.github.config_source import ConfigCache
 from app.handlers.router import joins_run
 from app.handlers.triage import Triage
-from app.jobs.periodic import Periodic
+from app.jobs.config_changes import ConfigChanges
+from app.jobs.periodic import JobLease, Periodic, process_name
 from app.jobs.redelivery import INTERVAL, Redelivery
 from app.jobs.server_sweep import ServerSweep
 from app.pipeline.processing import DeliveryProcessor
@@ -86,6 +87,11 @@ def build_service(
     )
     redelivery = Redelivery(github, store, clock=clock)
     retention = timedelta(days=settings.retention_days)
+    config_changes = ConfigChanges(store, configs)
+    holder = process_name()
+
+    def once_per_deployment(job: str) -> JobLease:
+        return JobLease(store, job, holder=holder, clock=clock)
 
     async def prune() -> None:
         if pruned := await store.prune(clock() - retention):
@@ -98,18 +104,38 @@ def build_service(
         gc.collect()
         gc.freeze()
         worker.start()  # picks up deliveries stored but not finished before a restart
+        config_changes.start()
         background = (
-            Periodic(sweep.run_once, settings.sweep_interval, at_start=False, name="baton-sweep"),
-            Periodic(redelivery.check, INTERVAL, at_start=True, name="baton-redelivery"),
-            Periodic(prune, PRUNE_INTERVAL, at_start=True, name="baton-prune"),
+            Periodic(
+                sweep.run_once,
+                settings.sweep_interval,
+                at_start=False,
+                name="baton-sweep",
+                lease=once_per_deployment("sweep"),
+            ),
+            Periodic(
+                redelivery.check,
+                INTERVAL,
+                at_start=True,
+                name="baton-redelivery",
+                lease=once_per_deployment("redelivery"),
+            ),
+            Periodic(
+                prune,
+                PRUNE_INTERVAL,
+                at_start=True,
+                name="baton-prune",
+                lease=once_per_deployment("prune"),
+            ),
         )
         for task in background:
-            task.start()
+            await task.start()
         try:
             yield
         finally:
             for task in background:
                 await task.stop()
+            await config_changes.stop()
             await worker.stop()
             await store.close()
             await github.aclose()
@@ -123,7 +149,7 @@ def build_service(
             state_key=key,
             cached_config=configs.peek,
             known_bot_login=github.known_bot_login,
-            config_pushed=configs.forget,
+            config_pushed=config_changes.pushed,
         ),
         lifespan=lifespan,
     )

@@ -1,8 +1,10 @@
 """Each repository's configuration, read from GitHub and kept for a short while.
 
 A push of `.github/baton.yml` drops what is kept at once (`forget`, see
-`app/handlers/pushes.py`); the time limit bounds how stale it can be where no push arrives: an
-installation that does not get `push` deliveries, another `baton serve` process.
+`app/handlers/pushes.py`), in the process that received it and, told through the store, in every
+other `baton serve` process (app/jobs/config_changes.py); the time limit bounds how stale it can
+be where no push arrives (an installation that does not get `push` deliveries) or where the news
+was lost.
 """
 
 from __future__ import annotations
@@ -124,4 +126,9 @@ class ConfigCache:
                 self._entries.pop(kept, None)
         else:
             self._entries.pop(repo.lower(), None)
+        self._forgotten += 1
+
+    def forget_all(self) -> None:
+        """Any configuration may have changed: read each again next time."""
+        self._entries.clear()
         self._forgotten += 1

@@ -52,8 +52,19 @@ CREATE TABLE bodies_written (
 )
 """
 
+# Leases: the claims' ends, for the time a waiting worker wakes up at; the holders of the jobs run
+# once per deployment.
+_LEASES = """
+CREATE INDEX deliveries_running ON deliveries (lease_until) WHERE status = 'running';
+CREATE TABLE job_leases (
+    job text PRIMARY KEY,
+    holder text NOT NULL,
+    until timestamptz NOT NULL
+)
+"""
+
 # In order: a database at version N has had the first N applied. Append; never edit one.
-_MIGRATIONS: tuple[str, ...] = (_TABLES, _BODIES_WRITTEN)
+_MIGRATIONS: tuple[str, ...] = (_TABLES, _BODIES_WRITTEN, _LEASES)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _VERSION_TABLE = """

@@ -18,10 +18,18 @@ How the contract holds across processes:
   also requires that no delivery of the issue holds a live lease. That check is only sound
   against claims that cannot interleave. A claim is a few index seeks (about a millisecond), so
   the lock is short; adds, finishes and plan steps never take it.
-- **Leases.** A claimed delivery is `running` until its lease ends; the claim of a process that
-  died expires and another process claims the delivery again, resuming its journaled plan.
-  `release_running` does nothing here: a process starting cannot tell its own crashed claims
-  from those of processes still at work.
+- **Leases.** A claimed delivery is `running` until its lease ends, and its worker renews it
+  while at work; the claim of a process that died expires and another process claims the
+  delivery again, resuming its journaled plan. `release_running` does nothing here: a process
+  starting cannot tell its own crashed claims from those of processes still at work.
+- **Jobs run once per deployment.** `hold_job` is one upsert: the row of a job is taken over only
+  when its holder's lease ended (`ON CONFLICT … DO UPDATE … WHERE`), and concurrent upserts of
+  one row wait for each other, so one process holds a job at a time.
+- **Configuration changes.** `announce_config_change` sends a notification (`pg_notify`) on a
+  channel named after the schema; each process listens on a connection of its own
+  (`config_changes`), outside the pool. Notifications are delivered once committed, to every
+  listener, within milliseconds; a listener that lost its connection cannot know what it missed,
+  so it says None (anything may have changed) once it is listening again.
 - **Claims are not fsynced.** A claim commits with `synchronous_commit = off`: losing one in a
   crash of the database only makes its delivery claimable again, and before the first GitHub
   write the pipeline journals a plan, whose synchronous commit writes the claim's record to disk
@@ -38,6 +46,7 @@ from datetime import datetime, timedelta
 from typing import Any, LiteralString
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -109,10 +118,13 @@ ORDER BY d.seq
 LIMIT %(limit)s
 """
 
-_NEXT_DUE = (
-    "SELECT min(not_before) AS next_due FROM deliveries"
-    " WHERE status = 'pending' AND not_before > %(now)s"
-)
+# A rescheduled delivery falls due, or a lease ends (its process may have died).
+_NEXT_DUE = """
+SELECT least(
+    (SELECT min(not_before) FROM deliveries WHERE status = 'pending' AND not_before > %(now)s),
+    (SELECT min(lease_until) FROM deliveries WHERE status = 'running' AND lease_until > %(now)s)
+) AS next_due
+"""
 
 # The first unfinished delivery of one issue, if it is runnable (as in _CLAIMABLE).
 _HEAD_OF_ISSUE = f"""
@@ -144,6 +156,17 @@ _PRUNE = (
     "DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries"
     " WHERE status = 'done' AND received_at < %s LIMIT %s)"
 )
+_RENEW = "UPDATE deliveries SET lease_until = %s WHERE delivery_id = ANY(%s) AND status = 'running'"
+_HOLD_JOB = """
+INSERT INTO job_leases AS held (job, holder, until) VALUES (%(job)s, %(holder)s, %(until)s)
+ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, until = excluded.until
+WHERE held.holder = excluded.holder OR held.until <= %(now)s
+RETURNING holder
+"""
+# Channel names are at most 63 bytes: the schema's is hashed.
+_CONFIG_CHANNEL = "'baton_config_' || md5(current_schema())"
+_LISTEN_AGAIN = 1.0  # seconds to wait before listening again after losing the connection
+_LISTENER_CHECK = 30.0  # seconds of silence after which the listening connection is checked
 _RETRY = (
     "UPDATE deliveries SET status = 'pending', attempts = 0, reschedules = 0, not_before = NULL"
     " WHERE status = 'failed'"
@@ -162,6 +185,8 @@ class PostgresDeliveryStore:
         pool, before it fails (the store is then reported unreachable)."""
         seconds = max(int(wait.total_seconds()), 1)
         _migrate_or_refuse(url, seconds)
+        self._url = url
+        self._connect_timeout = seconds
         self._pool = AsyncConnectionPool(
             url,
             min_size=1,
@@ -250,6 +275,10 @@ class PostgresDeliveryStore:
 
     async def release_running(self) -> int:
         return 0
+
+    async def renew(self, delivery_ids: Sequence[str], until: datetime) -> None:
+        if delivery_ids:
+            await self._write(_RENEW, until, list(delivery_ids))
 
     async def finish(self, delivery_id: str) -> None:
         await self._write(_FINISH, [delivery_id])
@@ -388,6 +417,39 @@ class PostgresDeliveryStore:
                 {"key": issue_key},
             )
         return next(((str(row["body"]), str(row["over"])) for row in rows), None)
+
+    async def hold_job(self, job: str, holder: str, now: datetime, until: datetime) -> bool:
+        params = {"job": job, "holder": holder, "until": until, "now": now}
+        async with self._connection() as db:
+            return bool(await _fetch_rows(db, _HOLD_JOB, params))
+
+    async def release_job(self, job: str, holder: str) -> None:
+        await self._write("DELETE FROM job_leases WHERE job = %s AND holder = %s", job, holder)
+
+    async def announce_config_change(self, repo: str) -> None:
+        await self._write(f"SELECT pg_notify({_CONFIG_CHANNEL}, %s)", repo)
+
+    async def config_changes(self) -> AsyncIterator[str | None]:
+        listened = False
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._url, autocommit=True, connect_timeout=self._connect_timeout
+                ) as db:
+                    cursor = await db.execute(f"SELECT {_CONFIG_CHANNEL}")
+                    [(channel,)] = await cursor.fetchall()
+                    await db.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    if listened:
+                        yield None  # what was announced while not listening is not known
+                    listened = True
+                    while True:
+                        async for notice in db.notifies(timeout=_LISTENER_CHECK):
+                            yield notice.payload
+                        await db.execute("SELECT 1")  # a silent connection may be a dead one
+            except psycopg.Error as error:
+                log.warning("not told of configuration changes, listening again: %s", error)
+                listened = True
+                await asyncio.sleep(_LISTEN_AGAIN)
 
     async def close(self) -> None:
         if self._committer is not None:

@@ -80,11 +80,23 @@ def _bodies_written(db: sqlite3.Connection) -> None:
     db.execute(_BODIES_WRITTEN)
 
 
+def _leases(db: sqlite3.Connection) -> None:
+    """Version 4: the claims' ends, for the time a waiting worker wakes up at; the holders of
+    the jobs run once per deployment."""
+    db.execute(
+        "CREATE INDEX deliveries_running ON deliveries (lease_until) WHERE status = 'running'"
+    )
+    db.execute(
+        "CREATE TABLE job_leases (job TEXT PRIMARY KEY, holder TEXT NOT NULL, until TEXT NOT NULL)"
+    )
+
+
 # In order: a database at version N has had the first N applied. Append; never edit one.
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _tables,
     _done_by_age,
     _bodies_written,
+    _leases,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -2,7 +2,9 @@
 contract, app/server/sqlite_schema.py the schema).
 
 Claiming work is atomic: one transaction (`BEGIN IMMEDIATE`, so one writer at a time) marks the
-deliveries `running` with a lease. A lock file keeps a second server off the same database.
+deliveries `running` with a lease. A lock file keeps a second server off the same database, so
+the jobs run once per deployment have one holder by construction; their leases are kept all the
+same, as the contract says, and a configuration change has no other process to reach.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -91,7 +93,16 @@ LIMIT :limit
 """
 
 
-_NEXT_DUE = "SELECT min(not_before) FROM deliveries WHERE status = 'pending' AND not_before > ?"
+# A rescheduled delivery falls due, or a lease ends.
+_NEXT_DUE = """
+SELECT min(moment) FROM (
+    SELECT min(not_before) AS moment FROM deliveries INDEXED BY deliveries_by_status
+    WHERE status = 'pending' AND not_before > :now
+    UNION ALL
+    SELECT min(lease_until) FROM deliveries INDEXED BY deliveries_running
+    WHERE status = 'running' AND lease_until > :now
+)
+"""
 
 # The first unfinished delivery of one issue, if it is runnable (as in _CLAIMABLE).
 _HEAD_OF_ISSUE = f"""
@@ -123,6 +134,11 @@ _PRUNABLE = (
 )
 _SEQS = "(SELECT value FROM json_each(?))"
 _MARK_RUNNING = "UPDATE deliveries SET status = 'running', lease_until = ? WHERE delivery_id = ?"
+_HOLD_JOB = """
+INSERT INTO job_leases AS held (job, holder, until) VALUES (?, ?, ?)
+ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, until = excluded.until
+WHERE held.holder = excluded.holder OR held.until <= ?
+"""
 _RETRY = (
     "UPDATE deliveries SET status = 'pending', attempts = 0, reschedules = 0, not_before = NULL"
     " WHERE status = 'failed'"
@@ -336,7 +352,7 @@ class SqliteDeliveryStore:
         at = _to_text(now)
         claimable = _deliveries(self._db.execute(_CLAIMABLE, {"now": at, "limit": limit}))
         claimed = self._mark_running(claimable, lease_until)
-        [next_due] = self._db.execute(_NEXT_DUE, (at,)).fetchone()
+        [next_due] = self._db.execute(_NEXT_DUE, {"now": at}).fetchone()
         return Claim(claimed, _from_text(next_due))
 
     def _mark_running(self, deliveries: list[Delivery], lease_until: datetime) -> list[Delivery]:
@@ -348,6 +364,15 @@ class SqliteDeliveryStore:
         return await self._write(
             "UPDATE deliveries SET status = 'pending', lease_until = NULL WHERE status = 'running'"
         )
+
+    async def renew(self, delivery_ids: Sequence[str], until: datetime) -> None:
+        if delivery_ids:
+            await self._write(
+                "UPDATE deliveries SET lease_until = ?"
+                " WHERE delivery_id IN (SELECT value FROM json_each(?)) AND status = 'running'",
+                _to_text(until),
+                json.dumps(list(delivery_ids)),
+            )
 
     async def finish(self, delivery_id: str) -> None:
         await self._write(_FINISH, delivery_id)
@@ -508,6 +533,20 @@ class SqliteDeliveryStore:
             "SELECT body, over FROM bodies_written WHERE issue_key = ?", issue_key
         )
         return next(((str(body), str(over)) for body, over in rows), None)
+
+    async def hold_job(self, job: str, holder: str, now: datetime, until: datetime) -> bool:
+        changed = await self._write(_HOLD_JOB, job, holder, _to_text(until), _to_text(now))
+        return changed == 1
+
+    async def release_job(self, job: str, holder: str) -> None:
+        await self._write("DELETE FROM job_leases WHERE job = ? AND holder = ?", job, holder)
+
+    async def announce_config_change(self, repo: str) -> None:
+        """No other process shares the file: the one that received the push is told already."""
+
+    async def config_changes(self) -> AsyncIterator[str | None]:
+        await asyncio.Event().wait()  # nothing to hear, ever
+        yield None
 
     async def close(self) -> None:
         if self._committer is not None:

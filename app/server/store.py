@@ -8,11 +8,16 @@ same rules by one test suite (tests/server/test_store_contract.py).
 
 Order within an issue: a delivery is claimable only when no earlier unfinished (`pending` or
 `running`) delivery has the same issue key. A `failed` delivery does not block its issue.
+
+Leases: a claimed delivery is `running` until its lease ends, and its worker renews the lease
+while it works on it (`renew`), so a short lease bounds how long the work of a process that died
+waits. Jobs that run once per deployment (the sweep, the redelivery, the pruning) are held by one
+process at a time through a lease of their own (`hold_job`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -131,7 +136,12 @@ class DeliveryStore(Protocol):
     async def claim(self, now: datetime, *, limit: int, lease: timedelta) -> Claim:
         """Atomically mark up to `limit` runnable deliveries `running` until `now + lease`, and
         find, in the same transaction, the earliest time after `now` at which a waiting
-        delivery becomes runnable."""
+        delivery becomes runnable (a rescheduled one falls due, or a lease ends)."""
+        ...
+
+    async def renew(self, delivery_ids: Sequence[str], until: datetime) -> None:
+        """Extend to `until` the leases of these deliveries, those still `running`: their
+        worker is still at work on them."""
         ...
 
     async def release_running(self) -> int:
@@ -211,6 +221,26 @@ class DeliveryStore(Protocol):
 
     async def last_write(self, issue_key: str) -> tuple[str, str] | None:
         """(body, over) of the last `record_write` of the issue."""
+        ...
+
+    async def hold_job(self, job: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Take or keep the lease of a job run once per deployment, until `until`: True when
+        `holder` holds it now (it held it already, or no lease of another holder lasts past
+        `now`), False when another holder does."""
+        ...
+
+    async def release_job(self, job: str, holder: str) -> None:
+        """Give up the job's lease, if `holder` holds it: another process may take it at once."""
+        ...
+
+    async def announce_config_change(self, repo: str) -> None:
+        """Tell every process sharing the store that `repo`'s configuration file changed."""
+        ...
+
+    def config_changes(self) -> AsyncIterator[str | None]:
+        """The repositories whose configuration change was announced, as they are, for as long
+        as it is iterated; None when announcements may have been missed (anything may have
+        changed)."""
         ...
 
     async def close(self) -> None: ...

@@ -6,6 +6,9 @@ earliest rescheduled delivery becomes due. Nothing sleeps inside a task.
 
 Deliveries queued behind each other in one issue that `joins` accepts are handed to `process`
 together, as a run: a burst of commands on one incident is read once and written once.
+
+A claim is a lease (`LEASE`), renewed every third of it while the delivery is worked on: when a
+process dies, the deliveries it held become claimable by another process within one lease.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ Process = Callable[[Sequence[Delivery]], Awaitable[int]]
 Clock = Callable[[], datetime]
 
 _ERROR_TEXT_LIMIT = 2000
+LEASE = timedelta(seconds=30)  # how long the claim of a process that died holds its delivery
 
 
 class Reschedule(Exception):
@@ -69,7 +73,7 @@ class Worker:
         max_attempts: int = 8,
         max_reschedules: int = 100,
         backoff: Callable[[int], timedelta] = exponential_backoff,
-        lease: timedelta = timedelta(minutes=10),
+        lease: timedelta = LEASE,
         metrics: Metrics | None = None,
         joins: Joins | None = None,
         longest_run: int = 20,
@@ -93,12 +97,14 @@ class Worker:
         self._released_at_start = False
         self._unrecorded: set[str] = set()  # handled or not, their outcome could not be stored
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._runs: dict[str, list[str]] = {}  # first delivery of a task -> the run it works on
         self._issues_in_flight: set[str] = set()  # at most one delivery per issue runs
         self._wake = asyncio.Event()
         self._quiet = asyncio.Event()
         self._stopping = False
         self._stopped = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._renewal_task: asyncio.Task[None] | None = None
 
     @property
     def trouble(self) -> Trouble | None:
@@ -110,6 +116,7 @@ class Worker:
         self._stopped.clear()
         self._released_at_start = False
         self._loop_task = asyncio.create_task(self._run(), name="baton-worker")
+        self._renewal_task = asyncio.create_task(self._renew_leases(), name="baton-leases")
 
     async def stop(self) -> None:
         """Stop claiming work and wait for the deliveries in flight to finish."""
@@ -121,6 +128,11 @@ class Worker:
             self._loop_task = None
         if self._in_flight:
             await asyncio.gather(*self._in_flight.values())
+        if self._renewal_task is not None:
+            self._renewal_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewal_task
+            self._renewal_task = None
 
     def notify(self, issue_key: str | None = None) -> None:
         """A delivery was stored (for `issue_key`): look for work now.
@@ -180,15 +192,30 @@ class Worker:
         if free <= 0:
             return [], None
         claim = await self._store.claim(self._clock(), limit=free, lease=self._lease)
-        fresh = [d for d in claim.deliveries if d.delivery_id not in self._in_flight]
+        held = self._held()  # a lease of this process's that ran out (a clock that jumped)
+        fresh = [d for d in claim.deliveries if d.delivery_id not in held]
         if fresh:
             self._quiet.clear()  # found without a notice
         for delivery in fresh:
             task = asyncio.create_task(self._handle(delivery), name=delivery.delivery_id)
             self._in_flight[delivery.delivery_id] = task
+            self._runs[delivery.delivery_id] = [delivery.delivery_id]
             if delivery.issue_key is not None:
                 self._issues_in_flight.add(delivery.issue_key)
         return fresh, claim.next_due
+
+    def _held(self) -> set[str]:
+        return {delivery_id for run in self._runs.values() for delivery_id in run}
+
+    async def _renew_leases(self) -> None:
+        """Every third of a lease, extend the leases of the deliveries being worked on. A
+        renewal that fails is tried again at the next; meanwhile the leases hold."""
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            try:
+                await self._store.renew(sorted(self._held()), self._clock() + self._lease)
+            except Exception as error:
+                log.warning("could not renew the leases of the deliveries in flight: %s", error)
 
     def _seconds_until(self, moment: datetime | None) -> float:
         """Until `moment`, or the next look for work that no notice announces (a delivery
@@ -208,8 +235,11 @@ class Worker:
         try:
             while delivery is not None:
                 current, started = delivery, time.perf_counter()
+                self._runs[first.delivery_id] = [current.delivery_id]
                 try:
-                    delivery = await self._settle([current, *await self._following(current)])
+                    run = [current, *await self._following(current)]
+                    self._runs[first.delivery_id] = [d.delivery_id for d in run]
+                    delivery = await self._settle(run)
                 except Exception as error:
                     # The store fails: the delivery runs again once it works.
                     log.warning(
@@ -225,6 +255,7 @@ class Worker:
                         self._metrics.observe_processing(time.perf_counter() - started)
         finally:
             del self._in_flight[first.delivery_id]
+            del self._runs[first.delivery_id]
             if first.issue_key is not None:
                 self._issues_in_flight.discard(first.issue_key)
             self.notify()

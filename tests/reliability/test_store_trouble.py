@@ -136,7 +136,9 @@ async def test_a_locked_database_stops_acknowledgement_until_it_is_unlocked(
         "storing deliveries fails: OperationalError: database is locked"
     )
     assert health_after is not None and health_after.status_code == 200
-    assert status_codes(standin, "created") == [503, 202, 202]
+    # Refused, then the note after the lock, then the refused one again; Baton's redelivery,
+    # once its job's lease can be taken, may ask for the refused one too (a duplicate).
+    assert status_codes(standin, "created") in ([503, 202, 202], [503, 202, 202, 202])
     key = issue_state_key(state_key(Settings(webhook_secret=world.secret)), REPO, number)
     reading = read_card(standin.issue(REPO, number)["body"], key)
     assert reading.state is not None, "the incident was declared once the lock was gone"

@@ -91,6 +91,59 @@ async def test_an_expired_lease_can_be_claimed_again(store: DeliveryStore) -> No
     assert [d.delivery_id for d in reclaimed] == [delivery.delivery_id]
 
 
+async def test_a_renewed_lease_holds_its_delivery_until_the_renewal_ends(
+    store: DeliveryStore,
+) -> None:
+    running, finished, other = (new_delivery(k) for k in ["o/r#1", "o/r#2", "o/r#3"])
+    for delivery in (running, finished, other):
+        await store.add(delivery)
+    await store.claim(NOW, limit=2, lease=LEASE)
+    await store.finish(finished.delivery_id)
+
+    await store.renew([running.delivery_id, finished.delivery_id], NOW + 2 * LEASE)
+
+    renewed, done, waiting = [await store.get(d.delivery_id) for d in (running, finished, other)]
+    assert renewed is not None and renewed.lease_until == NOW + 2 * LEASE
+    assert done is not None and (done.status, done.lease_until) == (DeliveryStatus.DONE, None)
+    assert waiting is not None and (waiting.status, waiting.lease_until) == (
+        DeliveryStatus.PENDING,
+        None,
+    )
+    claimed = (await store.claim(NOW + LEASE, limit=5, lease=LEASE)).deliveries
+    assert [d.delivery_id for d in claimed] == [other.delivery_id]  # not the renewed one
+    await store.finish(other.delivery_id)
+    reclaimed = (await store.claim(NOW + 2 * LEASE, limit=5, lease=LEASE)).deliveries
+    assert [d.delivery_id for d in reclaimed] == [running.delivery_id]
+
+
+async def test_the_end_of_a_lease_is_when_a_claim_is_next_due(store: DeliveryStore) -> None:
+    """A worker waiting for work wakes up when a lease ends: the work of a process that died
+    is taken up within one lease."""
+    delivery = new_delivery("o/r#1")
+    await store.add(delivery)
+    await store.claim(NOW, limit=1, lease=LEASE)
+
+    assert await store.claim(NOW + LEASE / 2, limit=1, lease=LEASE) == Claim([], NOW + LEASE)
+
+
+async def test_a_job_is_held_by_one_holder_until_its_lease_ends_or_it_is_released(
+    store: DeliveryStore,
+) -> None:
+    later = NOW + LEASE
+
+    assert await store.hold_job("sweep", "a", NOW, later)
+    assert not await store.hold_job("sweep", "b", NOW, later)
+    assert await store.hold_job("redelivery", "b", NOW, later)  # each job its own lease
+    assert await store.hold_job("sweep", "a", NOW + LEASE / 2, later + LEASE / 2)  # renewed
+    assert not await store.hold_job("sweep", "b", later, later + LEASE)
+    assert await store.hold_job("sweep", "b", later + LEASE / 2, later + LEASE)  # a's ended
+    assert not await store.hold_job("sweep", "a", later + LEASE / 2, later + LEASE)
+    await store.release_job("sweep", "a")  # not its holder: nothing changes
+    assert not await store.hold_job("sweep", "c", later + LEASE / 2, later + LEASE)
+    await store.release_job("sweep", "b")
+    assert await store.hold_job("sweep", "c", later + LEASE / 2, later + LEASE)
+
+
 async def test_the_plan_journal_is_kept_with_the_delivery(store: DeliveryStore) -> None:
     delivery = new_delivery("o/r#1")
     await store.add(delivery)
@@ -331,13 +384,14 @@ def model_following(
 
 
 def model_next_due(rows: dict[str, dict[str, object]], now: datetime) -> datetime | None:
-    """The earliest time after `now` at which a waiting delivery is due."""
+    """The earliest time after `now` at which a waiting delivery is due or a lease ends."""
+    waits = {"pending": "not_before", "running": "lease_until"}
     due = [
-        row["not_before"]
+        moment
         for row in rows.values()
-        if row["status"] == "pending"
-        and isinstance(row["not_before"], datetime)
-        and row["not_before"] > now
+        if (wait := waits.get(str(row["status"]))) is not None
+        and isinstance(moment := row[wait], datetime)
+        and moment > now
     ]
     return min(due, default=None)
 
@@ -356,6 +410,7 @@ def model_next_due(rows: dict[str, dict[str, object]], now: datetime) -> datetim
                     "finish_next",
                     "follow",
                     "release",
+                    "renew",
                     "fail",
                     "reschedule",
                     "later",
@@ -393,9 +448,9 @@ async def _play_claims(url: str, ops: list[Op]) -> None:
                 expected = model_claimable(rows, order, now)[:small]
                 claim = await store.claim(now, limit=small, lease=LEASE)
                 assert [d.delivery_id for d in claim.deliveries] == expected
-                assert claim.next_due == model_next_due(rows, now)
                 for delivery_id in expected:
                     rows[delivery_id].update(status="running", lease_until=now + LEASE)
+                assert claim.next_due == model_next_due(rows, now)  # the new leases' ends too
             elif op == "later":
                 now += timedelta(minutes=small * 3)
             elif running:
@@ -437,6 +492,10 @@ async def _play_claims(url: str, ops: list[Op]) -> None:
                 elif op == "release":
                     await store.release([delivery_id])
                     rows[delivery_id].update(status="pending", lease_until=None)
+                elif op == "renew":
+                    until = now + LEASE * small
+                    await store.renew([delivery_id], until)
+                    rows[delivery_id].update(lease_until=until)
                 elif op == "fail":
                     await store.fail(delivery_id, error="boom")
                     rows[delivery_id].update(status="failed")
