@@ -53,18 +53,35 @@ def _take_command(state: IncidentState, turn: Turn) -> Step:
     # Someone taking command is the acknowledgement that someone is looking.
     acknowledged = state.acknowledged_at or turn.now
     after = replace(state, ic=login, pending_handoff=None, acknowledged_at=acknowledged)
-    return Step(
+    return _new_commander(
+        state,
         after,
-        section(
-            "commander",
-            after,
-            turn,
-            previous=state.ic,
-            accepted=accepting,
-            withdrawn=None if accepting else pending,
-            notes=pending.notes if pending and accepting else "",
-        ),
+        turn,
+        accepted=accepting,
+        withdrawn=None if accepting else pending,
+        notes=pending.notes if pending and accepting else "",
     )
+
+
+def _new_commander(
+    before: IncidentState,
+    after: IncidentState,
+    turn: Turn,
+    *,
+    accepted: bool,
+    withdrawn: Handoff | None,
+    notes: str,
+) -> Step:
+    section_text = section(
+        "commander",
+        after,
+        turn,
+        previous=before.ic,
+        accepted=accepted,
+        withdrawn=withdrawn,
+        notes=notes,
+    )
+    return Step(after, section_text)
 
 
 def _propose_handoff(state: IncidentState, command: Command, turn: Turn, target: str) -> Step:
@@ -97,18 +114,7 @@ def accept(state: IncidentState, command: Command, turn: Turn) -> Step:
     handoff = _pending_for_target(state, turn, "accept")
     need_assignable(turn.actor.login, turn)
     after = replace(state, ic=turn.actor.login, pending_handoff=None)
-    return Step(
-        after,
-        section(
-            "commander",
-            after,
-            turn,
-            previous=state.ic,
-            accepted=True,
-            withdrawn=None,
-            notes=handoff.notes,
-        ),
-    )
+    return _new_commander(state, after, turn, accepted=True, withdrawn=None, notes=handoff.notes)
 
 
 def decline(state: IncidentState, command: Command, turn: Turn) -> Step:

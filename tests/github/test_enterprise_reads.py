@@ -3,19 +3,18 @@ Enterprise Server 3.17, whose answers lack fields githubkit's models require."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from app.demo.harness import APP_ID, REPO, app_key_pem, populate
-from app.github.client import GitHubApp, GitHubSession, WritePacer
+from app.github.client import GitHubSession
 from app.github.issues import ensure_labels, role_of
 from app.sandbox import StandIn
 from app.sandbox.editions import ENTERPRISE_SERVER
 
 
 @pytest.fixture
-def server() -> StandIn:
+def standin() -> StandIn:
+    """GitHub Enterprise Server, for the session of tests/github/conftest.py."""
     made = StandIn(
         app_id=APP_ID,
         app_public_key_pem=app_key_pem()[1],
@@ -26,30 +25,17 @@ def server() -> StandIn:
     return made
 
 
-@pytest.fixture
-async def session(server: StandIn) -> AsyncIterator[GitHubSession]:
-    app = GitHubApp(
-        app_id=APP_ID,
-        private_key=app_key_pem()[0],
-        api_url=server.base_url,
-        transport=server.transport(),
-        pacer_factory=lambda: WritePacer(interval=0),
-    )
-    async with app.installation(next(iter(server.world.installations))) as opened:
-        yield opened
-
-
 async def test_labels_listed_without_archive_fields_are_known(
-    server: StandIn, session: GitHubSession
+    standin: StandIn, session: GitHubSession
 ) -> None:
-    issue = await server.open_issue(REPO, "Checkout is down", None, "rita")
-    await server.add_labels(REPO, issue["number"], ["incident", "sev2"], "alice")
+    issue = await standin.open_issue(REPO, "Checkout is down", None, "rita")
+    await standin.add_labels(REPO, issue["number"], ["incident", "sev2"], "alice")
 
     await ensure_labels(session, REPO, ["incident", "sev2", "status:investigating"])
 
     created = [
         r.json["name"]
-        for r in server.requests
+        for r in standin.requests
         if r.route == "/repos/{owner}/{repo}/labels" and r.method == "POST"
     ]
     assert created == ["status:investigating"]

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.config import Config, config_from_layers
-from app.demo.harness import APP_ID, ORG, REPO, app_key_pem, populate
+from app.demo.harness import APP_ID, ORG, REPO, app_key_pem
 from app.github.client import (
     BOARD_MEMORY,
     GitHubApp,
@@ -37,13 +37,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def standin() -> StandIn:
-    made = StandIn(app_id=APP_ID, app_public_key_pem=app_key_pem()[1], webhook_secret="s")
-    populate(made)
-    return made
 
 
 @pytest.fixture
