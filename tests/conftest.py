@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from app.demo.harness import serving
+from app.sandbox.slack import SlackStandIn
 from tests.postgres import Schemas
 
 
@@ -13,3 +15,12 @@ def postgres() -> Iterator[Schemas]:
     schemas = Schemas()
     yield schemas
     schemas.drop()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackStandIn]:
+    """A Slack incoming webhook, served over HTTP on loopback."""
+    standin = SlackStandIn()
+    async with serving(standin.app, lifespan="off") as url:
+        standin.base_url = url
+        yield standin

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
 from app.chat.slack import ChatBusy, ChatRefused, SlackWebhook
-from app.demo.harness import serving
 from app.incident.notices import Notice
 from app.sandbox.slack import WEBHOOK_PATH, SlackStandIn
 
@@ -23,14 +21,6 @@ NOTICE = Notice(
     context="Severity: *sev2* · Status: *resolved* · Incident Commander: @alice",
     fallback="#42 Checkout: resolved",
 )
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    standin = SlackStandIn()
-    async with serving(standin.app, lifespan="off") as url:
-        standin.base_url = url
-        yield standin
 
 
 async def test_a_notice_is_one_block_kit_message_with_a_plain_fallback(

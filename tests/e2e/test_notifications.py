@@ -12,22 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from app.demo.harness import REPO, Stage, serving, stage
+from app.demo.harness import REPO, Stage, stage
 from app.incident.text import when
 from app.sandbox.slack import SlackStandIn
 from app.server.databases import database_path
 from app.server.store import DeliveryStatus
-from tests.e2e.conftest import FakeClock
-from tests.e2e.test_commands import labels_of, say, state_of
-from tests.e2e.test_declare import open_incident
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[SlackStandIn]:
-    standin = SlackStandIn()
-    async with serving(standin.app, lifespan="off") as url:
-        standin.base_url = url
-        yield standin
+from tests.e2e.helpers import FakeClock, labels_of, open_incident, say, state_of
 
 
 @pytest.fixture
