@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from app.demo.harness import stage
 from app.server.store import DeliveryStatus
-from tests.e2e.test_commands import assert_taken, say, state_of
-from tests.e2e.test_declare import open_incident
+from tests.e2e.helpers import assert_taken, open_incident, say, state_of
 from tests.postgres import Schemas
 
 

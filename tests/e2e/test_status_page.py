@@ -27,8 +27,7 @@ from app.entry.status_page import pages_url, public_status, write_site
 from app.incident.status_page import PublicIncident, status_page
 from app.incident.status_site import FEED, INDEX, JSON, incident_path, site_files
 from tests.e2e.conftest import FakeClock
-from tests.e2e.test_commands import say, state_of
-from tests.e2e.test_declare import open_incident
+from tests.e2e.helpers import open_incident, say, state_of
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "https://status.example.com/"

@@ -267,3 +267,10 @@ async def eventually(
 async def idle(port: int) -> bool:
     counts = await health(port)
     return counts["pending"] == 0 and counts["running"] == 0
+
+
+async def all_answered(standin: StandIn, comments: dict[int, list[int]]) -> bool:
+    """Whether each command comment, by incident, has a reply."""
+    return all(
+        all(reply_keys(standin, n)[f"comment:{i}"] >= 1 for i in ids) for n, ids in comments.items()
+    )

@@ -22,6 +22,7 @@ from app.sandbox import StandIn
 from bench.processes import free_port
 from tests.e2e.helpers import BOT
 from tests.reliability.helpers import (
+    all_answered,
     baton_process,
     eventually,
     health,
@@ -118,9 +119,3 @@ def commands_sent(standin: StandIn, count: int) -> Awaitable[bool]:
         return len(sent) >= count
 
     return check()
-
-
-async def all_answered(standin: StandIn, comments: dict[int, list[int]]) -> bool:
-    return all(
-        all(reply_keys(standin, n)[f"comment:{i}"] >= 1 for i in ids) for n, ids in comments.items()
-    )

@@ -23,15 +23,16 @@ from app.incident.card import read_card
 from app.incident.state import IncidentState, issue_state_key
 from app.sandbox import HttpWebhookSink, StandIn
 from app.server.worker import LEASE
+from bench.processes import free_port
 from tests.postgres import Schemas
-from tests.reliability.helpers import report_figure, serve_environment
-from tests.reliability.test_crash_restart import (
+from tests.reliability.helpers import (
     all_answered,
     baton_process,
     eventually,
-    free_port,
     health,
     reply_keys,
+    report_figure,
+    serve_environment,
 )
 
 INCIDENTS = 4
