@@ -5,8 +5,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
 from app.config import DEFAULTS, Config, Escalation, Responders
 from app.incident.commands import Command, parse_comment
@@ -808,12 +809,26 @@ hostile_text = st.lists(
 
 
 def assert_inert(body: str) -> None:
+    """No hidden marker anywhere; no HTML and no team mention where GitHub would render them:
+    outside code, which shows text as written (a user may open a fence of their own)."""
     assert "-->" not in body
     assert "<!--" not in body
-    assert "<script" not in body
-    assert "<b>" not in body
-    assert "@acme/sre" not in body
+    rendered = outside_code(body)
+    assert "<script" not in rendered
+    assert "<b>" not in rendered
+    assert "@acme/sre" not in rendered
     assert len(body) < 65536  # GitHub's limit for a comment
+
+
+def outside_code(body: str) -> str:
+    """The body's lines outside fenced and indented code blocks, as a CommonMark parser finds
+    them (inline code spans stay: the checks above do not meet them in Baton's replies)."""
+    lines = body.split("\n")
+    for token in MarkdownIt("commonmark").parse(body):
+        if token.type in ("fence", "code_block") and token.map is not None:
+            start, end = token.map
+            lines[start:end] = [""] * (end - start)
+    return "\n".join(lines)
 
 
 def free_text_decisions(text: str) -> list[Decision]:
@@ -852,6 +867,9 @@ def free_text_decisions(text: str) -> list[Decision]:
 
 @settings(max_examples=40, deadline=None)
 @given(hostile_text)
+@example("```<b>x</b>")  # a fence of the user's own: shown as code
+@example("```@acme/sre")
+@example("```\n```<script>alert(1)</script>")  # the user closes their fence: made inert
 def test_user_text_cannot_break_out_of_any_reply(text: str) -> None:
     for decision in free_text_decisions(text):
         for posted in decision.replies:
