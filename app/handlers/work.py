@@ -12,7 +12,7 @@ from app.github import issues as gh
 from app.github.client import GitHubSession
 from app.github.projects import sync_board
 from app.handlers.events import Known
-from app.handlers.writes import Writes
+from app.handlers.writes import Writes, Written
 from app.incident import card
 from app.incident.calendar import calendar_for
 from app.incident.clocks import card_view_fields
@@ -51,6 +51,8 @@ class Work:
     notify: bool = False  # the plans carry notices for the chat channel (docs/notifications.md)
     # Each incident as first loaded, then as the plans decided so far leave it.
     _incidents: dict[int, IssueView] = field(default_factory=dict, repr=False)
+    # What Baton last wrote of each incident, asked of `writes` once per unit of work.
+    _written: dict[int, Written | None] = field(default_factory=dict, repr=False)
     # The incidents loaded with an earlier card than Baton last wrote: their card is rewritten.
     _replayed: set[int] = field(default_factory=set, repr=False)
     # Each incident's comments, listed once per unit of work.
@@ -98,7 +100,9 @@ class Work:
         decided on them, and the next write puts Baton's card back."""
         if self.writes is None:
             return reading
-        written = await self.writes.last_written(self.repo, number)
+        if number not in self._written:
+            self._written[number] = await self.writes.last_written(self.repo, number)
+        written = self._written[number]
         last = None if written is None else self.read_card(written.body, number).state
         if last is None or (reading.state is not None and reading.state.rev >= last.rev):
             return reading

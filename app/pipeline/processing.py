@@ -56,6 +56,7 @@ class DeliveryProcessor:
         self._key = state_key
         self._clock = clock
         self._configs = configs or ConfigCache()
+        self._writes = StoreWrites(store)
         self._chat = chat
 
     async def __call__(self, run: Sequence[Delivery]) -> int:
@@ -144,7 +145,7 @@ class DeliveryProcessor:
             now=self._clock(),
             key=self._key,
             bot_login=bot_login,
-            writes=StoreWrites(self._store),
+            writes=self._writes,
             notify=self._chat is not None,
         )
 
@@ -162,7 +163,7 @@ class DeliveryProcessor:
             done_steps=delivery.plan_step if resumed else 0,
             journal=journal,
             resumed_since=delivery.received_at - RESUME_LOOKBACK if resumed else None,
-            wrote=partial(StoreWrites(self._store).record, work.repo),
+            wrote=partial(self._writes.record, work.repo),
         )
         # After the GitHub writes, in their own line: see app/pipeline/announcing.py.
         for notice in notice_deliveries(plan, self._clock()):

@@ -274,3 +274,14 @@ async def all_answered(standin: StandIn, comments: dict[int, list[int]]) -> bool
     return all(
         all(reply_keys(standin, n)[f"comment:{i}"] >= 1 for i in ids) for n, ids in comments.items()
     )
+
+
+async def declared_incidents(standin: StandIn, count: int) -> list[int]:
+    """`count` issues labelled `incident`, their webhooks sent: their numbers."""
+    numbers = []
+    for i in range(count):
+        issue = await standin.open_issue(REPO, f"Incident {i}", "Down.\n", "rita")
+        await standin.add_labels(REPO, issue["number"], ["incident"], "alice")
+        numbers.append(int(issue["number"]))
+    await standin.settle()
+    return numbers

@@ -24,6 +24,7 @@ from tests.e2e.helpers import BOT
 from tests.reliability.helpers import (
     all_answered,
     baton_process,
+    declared_incidents,
     eventually,
     health,
     idle,
@@ -54,12 +55,7 @@ async def test_a_killed_server_processes_every_delivery_exactly_once(tmp_path: P
         started = time.perf_counter()
 
         async with baton_process(env, port, logs) as pid:
-            numbers = []
-            for i in range(INCIDENTS):
-                issue = await standin.open_issue(REPO, f"Incident {i}", "Down.\n", "rita")
-                await standin.add_labels(REPO, issue["number"], ["incident"], "alice")
-                numbers.append(int(issue["number"]))
-            await standin.settle()
+            numbers = await declared_incidents(standin, INCIDENTS)
             await eventually(lambda: idle(port), what="the incidents to be declared")
 
             comments: dict[int, list[int]] = {n: [] for n in numbers}

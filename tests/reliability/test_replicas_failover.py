@@ -28,6 +28,7 @@ from tests.postgres import Schemas
 from tests.reliability.helpers import (
     all_answered,
     baton_process,
+    declared_incidents,
     eventually,
     health,
     reply_keys,
@@ -147,12 +148,7 @@ async def test_a_replica_killed_mid_burst_leaves_every_command_applied_once_in_o
 
 
 async def declare_incidents(standin: StandIn, ports: list[int]) -> list[int]:
-    numbers = []
-    for i in range(INCIDENTS):
-        issue = await standin.open_issue(REPO, f"Incident {i}", "Down.\n", "rita")
-        await standin.add_labels(REPO, issue["number"], ["incident"], "alice")
-        numbers.append(int(issue["number"]))
-    await standin.settle()
+    numbers = await declared_incidents(standin, INCIDENTS)
     for port in ports:
         await eventually(partial(drained, port), what="the incidents to be declared")
     return numbers
